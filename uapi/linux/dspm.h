@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * dspm - Distributed Shared Persistent Memory: user-space ABI.
+ *
+ * Two kinds of file descriptor:
+ *  - the control fd, from open("/dev/dspm"): device attach/detach, dataset
+ *    namespace (create, open, delete, list), node information;
+ *  - a dataset fd, returned by DSPM_IOC_OPEN: mmap(MAP_SHARED) it, then
+ *    commit or abort what was written through the mapping.
+ *
+ * Every argument struct starts with __u32 size (set by the caller to
+ * sizeof() of the struct it was compiled with) and __u32 flags.  A kernel
+ * that knows a larger struct treats the missing tail as zero; a kernel that
+ * knows a smaller one accepts a larger struct only when the extra tail is
+ * zero (E2BIG otherwise), like openat2(2).  Structs the kernel fills in are
+ * written up to min(caller size, kernel size) and their size field then says
+ * how many bytes were written.  Reserved fields and unknown flag bits must be
+ * zero (EINVAL).  Ioctl numbers carry no size: the size field is the only
+ * source of truth, as in VFIO.
+ *
+ * Documentation/abi.md describes every ioctl and error in full.
+ */
+#ifndef _UAPI_LINUX_DSPM_H
+#define _UAPI_LINUX_DSPM_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* Bumped on incompatible changes only; extensions are new fields/flags. */
+#define DSPM_ABI_VERSION	1
+
+#define DSPM_DEVICE_PATH	"/dev/dspm"
+
+/*
+ * Dataset names: 1..63 bytes of [A-Za-z0-9._-], not starting with '.',
+ * NUL-terminated, every byte after the NUL zero.
+ */
+#define DSPM_NAME_MAX		64
+
+/* Largest dataset a create may ask for (64 TiB). */
+#define DSPM_DATASET_LENGTH_MAX	(1ULL << 46)
+
+/* Upper bound of a dataset's replication degree. */
+#define DSPM_REPLICAS_MAX	16
+
+/* Ranges one COMMIT or ABORT may carry. */
+#define DSPM_RANGES_MAX		1024
+
+/* Largest argument struct accepted (E2BIG beyond). */
+#define DSPM_STRUCT_SIZE_MAX	4096
+
+/* ------------------------------------------------------------------ */
+/* DSPM_IOC_GET_INFO: control fd, any user.                            */
+
+/* dspm_info.flags (output) */
+#define DSPM_INFO_ATTACHED	(1U << 0)	/* a backing device is attached */
+#define DSPM_INFO_VOLATILE	(1U << 1)	/* DRAM backend: lost on reboot */
+
+struct dspm_info {
+	__u32 size;
+	__u32 flags;
+	__u32 abi_version;	/* DSPM_ABI_VERSION of the running module */
+	__u32 layout_version;	/* on-media layout version, 0 if detached */
+	__u8  uuid[16];		/* of the attached device's dspm format */
+	__u64 page_size;	/* allocation and commit granule */
+	__u64 capacity;		/* bytes available to datasets */
+	__u64 free;		/* bytes not held by any dataset */
+	__u64 datasets;		/* datasets in the table */
+	__u64 max_datasets;	/* slots in the table */
+	__u64 log_capacity;	/* largest commit, in bytes of payload */
+	__u64 commits;		/* commits since attach */
+	__u64 aborts;		/* aborted page sets since attach */
+	__u64 recovered;	/* log records replayed at attach */
+	__u64 reserved[8];
+};
+#define DSPM_INFO_SIZE_VER0	168
+
+/* ------------------------------------------------------------------ */
+/* DSPM_IOC_ATTACH: control fd, CAP_SYS_ADMIN.                         */
+
+/* dspm_attach.flags */
+#define DSPM_ATTACH_FORMAT	(1U << 0)	/* write a new, empty layout */
+#define DSPM_ATTACH_DRAM	(1U << 1)	/* volatile DRAM backend, no path */
+#define DSPM_ATTACH_FLAGS_ALL	(DSPM_ATTACH_FORMAT | DSPM_ATTACH_DRAM)
+
+#define DSPM_DRAM_BYTES_MIN	(8ULL << 20)
+#define DSPM_DRAM_BYTES_MAX	(4ULL << 30)
+
+struct dspm_attach {
+	__u32 size;
+	__u32 flags;
+	__u64 path;		/* user pointer to a NUL-terminated block
+				 * device path (fsdax pmem), 0 with DRAM */
+	__u64 dram_bytes;	/* DRAM backend size, 0 otherwise */
+	__u64 reserved[3];
+};
+#define DSPM_ATTACH_SIZE_VER0	48
+
+/* DSPM_IOC_DETACH: control fd, CAP_SYS_ADMIN.  EBUSY while a dataset is open. */
+struct dspm_detach {
+	__u32 size;
+	__u32 flags;
+	__u64 reserved[2];
+};
+#define DSPM_DETACH_SIZE_VER0	24
+
+/* ------------------------------------------------------------------ */
+/* Datasets                                                            */
+
+/* Consistency models (dspm_create.model). */
+#define DSPM_MODEL_MRMW		0	/* multiple readers, multiple writers */
+#define DSPM_MODEL_MRSW		1	/* multiple readers, single writer */
+
+/* DSPM_IOC_CREATE: control fd, any user; the caller's fsuid/fsgid own it. */
+struct dspm_create {
+	__u32 size;
+	__u32 flags;		/* none defined */
+	char  name[DSPM_NAME_MAX];
+	__u64 length;		/* bytes, 1..DSPM_DATASET_LENGTH_MAX */
+	__u32 mode;		/* permission bits, 0..0777 */
+	__u32 model;		/* DSPM_MODEL_* */
+	__u32 replicas;		/* 1..DSPM_REPLICAS_MAX */
+	__u32 reserved0;
+	__u64 id;		/* output: the new dataset's id */
+	__u64 reserved[2];
+};
+#define DSPM_CREATE_SIZE_VER0	120
+
+/* dspm_open.flags */
+#define DSPM_OPEN_WRITE		(1U << 0)	/* read-write; read-only without */
+#define DSPM_OPEN_CLOEXEC	(1U << 1)
+#define DSPM_OPEN_FLAGS_ALL	(DSPM_OPEN_WRITE | DSPM_OPEN_CLOEXEC)
+
+/*
+ * DSPM_IOC_OPEN: control fd.  Checked against the dataset's owner, group
+ * and mode like a file (CAP_DAC_OVERRIDE bypasses).  Returns a dataset fd.
+ */
+struct dspm_open {
+	__u32 size;
+	__u32 flags;
+	char  name[DSPM_NAME_MAX];
+	__u64 reserved[2];
+};
+#define DSPM_OPEN_SIZE_VER0	88
+
+/*
+ * DSPM_IOC_DELETE: control fd; the owner or CAP_SYS_ADMIN.  EBUSY while any
+ * fd of the dataset is open on this node (deletion is never deferred).
+ */
+struct dspm_delete {
+	__u32 size;
+	__u32 flags;		/* none defined */
+	char  name[DSPM_NAME_MAX];
+	__u64 reserved[2];
+};
+#define DSPM_DELETE_SIZE_VER0	88
+
+/* One dataset, as DSPM_IOC_LIST reports it. */
+struct dspm_dataset_info {
+	__u32 size;
+	__u32 flags;		/* none defined */
+	__u64 id;
+	char  name[DSPM_NAME_MAX];
+	__u64 length;
+	__u64 pages;		/* persistent pages it holds */
+	__u32 uid;
+	__u32 gid;
+	__u32 mode;
+	__u32 model;
+	__u32 replicas;
+	__u32 open_count;	/* dataset fds open on this node */
+	__u64 version;		/* commits applied to it, ever */
+	__u64 ctime_ns;		/* creation, CLOCK_REALTIME */
+	__u64 reserved[4];
+};
+#define DSPM_DATASET_INFO_SIZE_VER0	168
+
+/*
+ * DSPM_IOC_LIST: control fd, any user.  Writes up to @capacity entries of
+ * @entry_size bytes each to @entries; @count says how many were written and
+ * @total how many datasets exist.  capacity 0 just counts.
+ */
+struct dspm_list {
+	__u32 size;
+	__u32 flags;		/* none defined */
+	__u64 entries;		/* user pointer to the array */
+	__u32 entry_size;	/* >= DSPM_DATASET_INFO_SIZE_VER0 */
+	__u32 capacity;
+	__u32 count;		/* output */
+	__u32 total;		/* output */
+	__u64 reserved[2];
+};
+#define DSPM_LIST_SIZE_VER0	48
+
+/* ------------------------------------------------------------------ */
+/* Dataset fd                                                          */
+
+/* A byte range of a dataset; offset + length <= the dataset's length. */
+struct dspm_range {
+	__u64 offset;
+	__u64 length;
+};
+
+/*
+ * DSPM_IOC_COMMIT: dataset fd opened with DSPM_OPEN_WRITE.  Makes this fd's
+ * uncommitted bytes inside @ranges (all of them when @nr_ranges is 0)
+ * atomically durable and visible to every fd.  On return either all of them
+ * are committed or (error) none, and the dirty bytes are kept.
+ */
+struct dspm_commit {
+	__u32 size;
+	__u32 flags;		/* none defined */
+	__u64 ranges;		/* user pointer to struct dspm_range[] */
+	__u32 nr_ranges;	/* 0..DSPM_RANGES_MAX */
+	__u32 reserved0;
+	__u64 pages;		/* output: dirty pages written */
+	__u64 version;		/* output: dataset version after it */
+	__u64 reserved[2];
+};
+#define DSPM_COMMIT_SIZE_VER0	56
+
+/* DSPM_IOC_ABORT: drop this fd's uncommitted bytes in @ranges (or all). */
+struct dspm_abort {
+	__u32 size;
+	__u32 flags;		/* none defined */
+	__u64 ranges;
+	__u32 nr_ranges;
+	__u32 reserved0;
+	__u64 pages;		/* output: dirty pages dropped entirely */
+	__u64 reserved[3];
+};
+#define DSPM_ABORT_SIZE_VER0	56
+
+/* DSPM_IOC_STAT: dataset fd. */
+struct dspm_stat {
+	__u32 size;
+	__u32 flags;		/* none defined */
+	__u64 id;
+	char  name[DSPM_NAME_MAX];
+	__u64 length;
+	__u64 pages;
+	__u32 uid;
+	__u32 gid;
+	__u32 mode;
+	__u32 model;
+	__u32 replicas;
+	__u32 open_count;
+	__u64 version;
+	__u64 ctime_ns;
+	__u64 dirty_pages;	/* this fd's uncommitted pages */
+	__u64 reserved[3];
+};
+#define DSPM_STAT_SIZE_VER0	168
+
+/* ------------------------------------------------------------------ */
+
+#define DSPM_IOC_MAGIC		0xD5
+
+/* control fd */
+#define DSPM_IOC_GET_INFO	_IO(DSPM_IOC_MAGIC, 0x00)
+#define DSPM_IOC_ATTACH		_IO(DSPM_IOC_MAGIC, 0x01)
+#define DSPM_IOC_DETACH		_IO(DSPM_IOC_MAGIC, 0x02)
+#define DSPM_IOC_CREATE		_IO(DSPM_IOC_MAGIC, 0x03)
+#define DSPM_IOC_OPEN		_IO(DSPM_IOC_MAGIC, 0x04)
+#define DSPM_IOC_DELETE		_IO(DSPM_IOC_MAGIC, 0x05)
+#define DSPM_IOC_LIST		_IO(DSPM_IOC_MAGIC, 0x06)
+/* 0x07-0x1f reserved for the control fd (cluster: join, leave, nodes) */
+
+/* dataset fd */
+#define DSPM_IOC_COMMIT		_IO(DSPM_IOC_MAGIC, 0x20)
+#define DSPM_IOC_ABORT		_IO(DSPM_IOC_MAGIC, 0x21)
+#define DSPM_IOC_STAT		_IO(DSPM_IOC_MAGIC, 0x22)
+/* 0x23-0x3f reserved for the dataset fd (begin, lock, barrier) */
+
+#endif /* _UAPI_LINUX_DSPM_H */
