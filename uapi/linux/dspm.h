@@ -38,7 +38,7 @@
 #define DSPM_NAME_MAX		64
 
 /* Largest dataset a create may ask for (64 TiB). */
-#define DSPM_DATASET_LENGTH_MAX	(1ULL << 46)
+#define DSPM_DATASET_LENGTH_MAX	0x400000000000ULL
 
 /* Upper bound of a dataset's replication degree. */
 #define DSPM_REPLICAS_MAX	16
@@ -53,8 +53,8 @@
 /* DSPM_IOC_GET_INFO: control fd, any user.                            */
 
 /* dspm_info.flags (output) */
-#define DSPM_INFO_ATTACHED	(1U << 0)	/* a backing device is attached */
-#define DSPM_INFO_VOLATILE	(1U << 1)	/* DRAM backend: lost on reboot */
+#define DSPM_INFO_ATTACHED	0x1U	/* a backing device is attached */
+#define DSPM_INFO_VOLATILE	0x2U	/* DRAM backend: lost on reboot */
 
 struct dspm_info {
 	__u32 size;
@@ -73,27 +73,29 @@ struct dspm_info {
 	__u64 recovered;	/* log records replayed at attach */
 	__u64 reserved[8];
 };
+
 #define DSPM_INFO_SIZE_VER0	168
 
 /* ------------------------------------------------------------------ */
 /* DSPM_IOC_ATTACH: control fd, CAP_SYS_ADMIN.                         */
 
 /* dspm_attach.flags */
-#define DSPM_ATTACH_FORMAT	(1U << 0)	/* write a new, empty layout */
-#define DSPM_ATTACH_DRAM	(1U << 1)	/* volatile DRAM backend, no path */
+#define DSPM_ATTACH_FORMAT	0x1U	/* write a new, empty layout */
+#define DSPM_ATTACH_DRAM	0x2U	/* volatile DRAM backend, no path */
 #define DSPM_ATTACH_FLAGS_ALL	(DSPM_ATTACH_FORMAT | DSPM_ATTACH_DRAM)
 
 #define DSPM_DRAM_BYTES_MIN	(8ULL << 20)
 #define DSPM_DRAM_BYTES_MAX	(4ULL << 30)
 
+/* path: NUL-terminated path of an fsdax pmem block device; 0 with DRAM */
 struct dspm_attach {
 	__u32 size;
 	__u32 flags;
-	__u64 path;		/* user pointer to a NUL-terminated block
-				 * device path (fsdax pmem), 0 with DRAM */
+	__u64 path;		/* user pointer to a block device path */
 	__u64 dram_bytes;	/* DRAM backend size, 0 otherwise */
 	__u64 reserved[3];
 };
+
 #define DSPM_ATTACH_SIZE_VER0	48
 
 /* DSPM_IOC_DETACH: control fd, CAP_SYS_ADMIN.  EBUSY while a dataset is open. */
@@ -102,6 +104,7 @@ struct dspm_detach {
 	__u32 flags;
 	__u64 reserved[2];
 };
+
 #define DSPM_DETACH_SIZE_VER0	24
 
 /* ------------------------------------------------------------------ */
@@ -124,11 +127,12 @@ struct dspm_create {
 	__u64 id;		/* output: the new dataset's id */
 	__u64 reserved[2];
 };
+
 #define DSPM_CREATE_SIZE_VER0	120
 
 /* dspm_open.flags */
-#define DSPM_OPEN_WRITE		(1U << 0)	/* read-write; read-only without */
-#define DSPM_OPEN_CLOEXEC	(1U << 1)
+#define DSPM_OPEN_WRITE		0x1U	/* read-write; read-only without */
+#define DSPM_OPEN_CLOEXEC	0x2U
 #define DSPM_OPEN_FLAGS_ALL	(DSPM_OPEN_WRITE | DSPM_OPEN_CLOEXEC)
 
 /*
@@ -141,6 +145,7 @@ struct dspm_open {
 	char  name[DSPM_NAME_MAX];
 	__u64 reserved[2];
 };
+
 #define DSPM_OPEN_SIZE_VER0	88
 
 /*
@@ -153,6 +158,7 @@ struct dspm_delete {
 	char  name[DSPM_NAME_MAX];
 	__u64 reserved[2];
 };
+
 #define DSPM_DELETE_SIZE_VER0	88
 
 /* One dataset, as DSPM_IOC_LIST reports it. */
@@ -173,6 +179,7 @@ struct dspm_dataset_info {
 	__u64 ctime_ns;		/* creation, CLOCK_REALTIME */
 	__u64 reserved[4];
 };
+
 #define DSPM_DATASET_INFO_SIZE_VER0	168
 
 /*
@@ -190,6 +197,7 @@ struct dspm_list {
 	__u32 total;		/* output */
 	__u64 reserved[2];
 };
+
 #define DSPM_LIST_SIZE_VER0	48
 
 /* ------------------------------------------------------------------ */
@@ -217,6 +225,7 @@ struct dspm_commit {
 	__u64 version;		/* output: dataset version after it */
 	__u64 reserved[2];
 };
+
 #define DSPM_COMMIT_SIZE_VER0	56
 
 /* DSPM_IOC_ABORT: drop this fd's uncommitted bytes in @ranges (or all). */
@@ -229,6 +238,7 @@ struct dspm_abort {
 	__u64 pages;		/* output: dirty pages dropped entirely */
 	__u64 reserved[3];
 };
+
 #define DSPM_ABORT_SIZE_VER0	56
 
 /* DSPM_IOC_STAT: dataset fd. */
@@ -250,6 +260,7 @@ struct dspm_stat {
 	__u64 dirty_pages;	/* this fd's uncommitted pages */
 	__u64 reserved[3];
 };
+
 #define DSPM_STAT_SIZE_VER0	168
 
 /* ------------------------------------------------------------------ */

@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * COMMIT and ABORT on a dataset fd.
+ *
+ * A commit writes exactly the bytes the fd changed inside the requested
+ * ranges: each dirty page's shadow is compared with its twin (the committed
+ * bytes it was copied from) and only differing runs are logged, so bytes
+ * the fd did not touch keep whatever other commits wrote meanwhile.  The
+ * record is sealed, then applied in place with every mapping of those pages
+ * zapped and faults held off by apply_sem, so no fd ever maps a page half
+ * applied; after the return every fault sees the new bytes.
+ */
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/uaccess.h>
+
+#include "internal.h"
+
+/* A byte interval [start, end) of the dataset. */
+struct dspm_span {
+	u64 start;
+	u64 end;
+};
+
+static int dspm_span_cmp(const void *a, const void *b)
+{
+	const struct dspm_span *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * Read and check the caller's ranges and turn them into sorted, merged
+ * spans.  No ranges means the whole dataset.  A span reaching the end of
+ * the dataset covers the rest of its last page, so committing everything
+ * leaves nothing dirty.
+ */
+static int dspm_spans_get(struct dspm_dataset *ds, u64 uranges, u32 nr,
+			  struct dspm_span **out, u32 *nr_out)
+{
+	struct dspm_range *r;
+	struct dspm_span *s;
+	u32 i, n = 0;
+
+	if (nr > DSPM_RANGES_MAX)
+		return -EINVAL;
+	if (nr && !uranges)
+		return -EFAULT;
+	s = kvmalloc_array(max(nr, 1U), sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	if (!nr) {
+		s[0].start = 0;
+		s[0].end = ds->length;
+		nr = 1;
+	} else {
+		r = (struct dspm_range *)s;
+		BUILD_BUG_ON(sizeof(*r) != sizeof(*s));
+		if (copy_from_user(r, u64_to_user_ptr(uranges),
+				   nr * sizeof(*r))) {
+			kvfree(s);
+			return -EFAULT;
+		}
+		for (i = 0; i < nr; i++) {
+			u64 off = r[i].offset, len = r[i].length;
+
+			if (!len || off > ds->length || len > ds->length - off) {
+				kvfree(s);
+				return -EINVAL;
+			}
+			s[i].start = off;
+			s[i].end = off + len;
+		}
+	}
+	sort(s, nr, sizeof(*s), dspm_span_cmp, NULL);
+	for (i = 0; i < nr; i++) {
+		if (s[i].end == ds->length)
+			s[i].end = ds->pages << PAGE_SHIFT;
+		if (n && s[i].start <= s[n - 1].end)
+			s[n - 1].end = max(s[n - 1].end, s[i].end);
+		else
+			s[n++] = s[i];
+	}
+	*out = s;
+	*nr_out = n;
+	return 0;
+}
+
+/* One dirty page's share [a, b) of one span. */
+typedef void (*dspm_dirty_fn)(struct dspm_file *f, struct dspm_dirty *d,
+			      pgoff_t pgoff, u32 a, u32 b, void *ctx);
+
+/*
+ * Call @fn for every dirty page inside the spans, in ascending order; a
+ * page two spans touch comes twice, consecutively.  @fn may drop the page.
+ */
+static void dspm_walk_dirty(struct dspm_file *f, const struct dspm_span *s,
+			    u32 nr, dspm_dirty_fn fn, void *ctx)
+{
+	struct dspm_dirty *d;
+	unsigned long idx;
+	u32 i;
+
+	lockdep_assert_held(&f->lock);
+	for (i = 0; i < nr; i++) {
+		xa_for_each_range(&f->dirty, idx, d, s[i].start >> PAGE_SHIFT,
+				  (s[i].end - 1) >> PAGE_SHIFT) {
+			u64 base = (u64)idx << PAGE_SHIFT;
+
+			fn(f, d, idx, max(s[i].start, base) - base,
+			   min(s[i].end, base + PAGE_SIZE) - base, ctx);
+		}
+	}
+}
+
+static bool dspm_whole_page(u32 a, u32 b)
+{
+	return a == 0 && b == PAGE_SIZE;
+}
+
+/* Pages visited and runs of them to zap, merged as they come. */
+struct dspm_visit {
+	struct dspm_txn *txn;
+	u64 pages;
+	pgoff_t last;
+	pgoff_t run_first;
+	pgoff_t run_count;
+};
+
+static void dspm_visit_page(struct dspm_file *f, struct dspm_visit *v,
+			    pgoff_t pgoff, bool zap)
+{
+	if (v->pages && pgoff == v->last)
+		return;
+	v->pages++;
+	v->last = pgoff;
+	if (!zap)
+		return;
+	if (v->run_count && pgoff == v->run_first + v->run_count) {
+		v->run_count++;
+		return;
+	}
+	if (v->run_count)
+		dspm_zap_pages(f->ds, v->run_first, v->run_count);
+	v->run_first = pgoff;
+	v->run_count = 1;
+}
+
+static void dspm_visit_done(struct dspm_file *f, struct dspm_visit *v)
+{
+	if (v->run_count)
+		dspm_zap_pages(f->ds, v->run_first, v->run_count);
+	v->run_count = 0;
+}
+
+static void dspm_count_fn(struct dspm_file *f, struct dspm_dirty *d,
+			  pgoff_t pgoff, u32 a, u32 b, void *ctx)
+{
+	dspm_visit_page(f, ctx, pgoff, false);
+}
+
+static void dspm_zap_fn(struct dspm_file *f, struct dspm_dirty *d,
+			pgoff_t pgoff, u32 a, u32 b, void *ctx)
+{
+	dspm_visit_page(f, ctx, pgoff, true);
+}
+
+/* Log the runs of bytes in [a, b) where the shadow differs from its twin. */
+static void dspm_log_fn(struct dspm_file *f, struct dspm_dirty *d,
+			pgoff_t pgoff, u32 a, u32 b, void *ctx)
+{
+	struct dspm_visit *v = ctx;
+	const u8 *sh = page_address(d->shadow);
+	const u8 *tw = page_address(d->twin);
+	u64 target = dspm_committed_offset(f->ds, pgoff);
+	u32 i = a, start;
+
+	while (i < b) {
+		if (IS_ALIGNED(i, 8) && b - i >= 8 &&
+		    *(const u64 *)(sh + i) == *(const u64 *)(tw + i)) {
+			i += 8;
+			continue;
+		}
+		if (sh[i] == tw[i]) {
+			i++;
+			continue;
+		}
+		start = i;
+		while (i < b && sh[i] != tw[i])
+			i++;
+		dspm_txn_add(v->txn, target + start, sh + start, i - start);
+	}
+}
+
+static void dspm_drop_dirty(struct dspm_file *f, struct dspm_dirty *d,
+			    pgoff_t pgoff)
+{
+	xa_erase(&f->dirty, pgoff);
+	__free_page(d->shadow);
+	__free_page(d->twin);
+	kfree(d);
+	f->nr_dirty--;
+}
+
+/* After a commit: whole pages are clean, partial ones move their twin. */
+static void dspm_settle_fn(struct dspm_file *f, struct dspm_dirty *d,
+			   pgoff_t pgoff, u32 a, u32 b, void *ctx)
+{
+	if (dspm_whole_page(a, b))
+		dspm_drop_dirty(f, d, pgoff);
+	else
+		memcpy(page_address(d->twin) + a, page_address(d->shadow) + a,
+		       b - a);
+}
+
+static int dspm_commit_locked(struct dspm_file *f, const struct dspm_span *s,
+			      u32 nr, struct dspm_commit *c)
+{
+	struct dspm_dataset *ds = f->ds;
+	struct dspm_store *st = ds->store;
+	struct dspm_media_dataset *slot = dspm_store_slot(st, ds->slot);
+	struct dspm_visit v = {};
+	struct dspm_txn txn;
+	__le64 version;
+	int ret;
+
+	lockdep_assert_held(&f->lock);
+	dspm_walk_dirty(f, s, nr, dspm_count_fn, &v);
+	c->pages = v.pages;
+	c->version = le64_to_cpu(READ_ONCE(slot->version));
+	if (!v.pages)
+		return 0;
+	/* a node outside a cluster holds one copy */
+	if (ds->replicas > 1)
+		return -EIO;
+
+	mutex_lock(&st->log_lock);
+	down_write(&ds->apply_sem);
+	memset(&v, 0, sizeof(v));
+	dspm_walk_dirty(f, s, nr, dspm_zap_fn, &v);
+	dspm_visit_done(f, &v);
+
+	dspm_txn_begin(&txn, st);
+	v.txn = &txn;
+	dspm_walk_dirty(f, s, nr, dspm_log_fn, &v);
+	version = cpu_to_le64(le64_to_cpu(slot->version) + 1);
+	dspm_txn_add(&txn, st->table_offset +
+		     (u64)ds->slot * DSPM_SLOT_SIZE +
+		     offsetof(struct dspm_media_dataset, version),
+		     &version, sizeof(version));
+	ret = dspm_txn_commit(&txn);
+	up_write(&ds->apply_sem);
+	mutex_unlock(&st->log_lock);
+	if (ret)
+		return ret;
+
+	dspm_walk_dirty(f, s, nr, dspm_settle_fn, NULL);
+	atomic64_inc(&st->commits);
+	c->version = le64_to_cpu(version);
+	return 0;
+}
+
+long dspm_commit(struct dspm_file *f, struct dspm_commit __user *uarg)
+{
+	struct dspm_commit c;
+	struct dspm_span *s;
+	u32 nr;
+	int ret;
+
+	ret = dspm_copy_arg_in(&c, sizeof(c), DSPM_COMMIT_SIZE_VER0, uarg);
+	if (ret)
+		return ret;
+	if (c.flags || c.reserved0 ||
+	    !dspm_is_zero(c.reserved, sizeof(c.reserved)))
+		return -EINVAL;
+	if (!f->writable)
+		return -EBADF;
+	ret = dspm_spans_get(f->ds, c.ranges, c.nr_ranges, &s, &nr);
+	if (ret)
+		return ret;
+	mutex_lock(&f->lock);
+	ret = dspm_commit_locked(f, s, nr, &c);
+	mutex_unlock(&f->lock);
+	kvfree(s);
+	if (ret)
+		return ret;
+	return dspm_copy_arg_out(uarg, &c, sizeof(c));
+}
+
+/* Whole pages go (after their mappings); partial ones get their twin back. */
+static void dspm_abort_fn(struct dspm_file *f, struct dspm_dirty *d,
+			  pgoff_t pgoff, u32 a, u32 b, void *ctx)
+{
+	struct dspm_visit *v = ctx;
+
+	if (dspm_whole_page(a, b)) {
+		dspm_zap_pages(f->ds, pgoff, 1);
+		dspm_drop_dirty(f, d, pgoff);
+		v->pages++;
+	} else {
+		memcpy(page_address(d->shadow) + a, page_address(d->twin) + a,
+		       b - a);
+		v->last = 1;
+	}
+}
+
+long dspm_abort(struct dspm_file *f, struct dspm_abort __user *uarg)
+{
+	struct dspm_visit v = {};
+	struct dspm_abort a;
+	struct dspm_span *s;
+	u32 nr;
+	int ret;
+
+	ret = dspm_copy_arg_in(&a, sizeof(a), DSPM_ABORT_SIZE_VER0, uarg);
+	if (ret)
+		return ret;
+	if (a.flags || a.reserved0 ||
+	    !dspm_is_zero(a.reserved, sizeof(a.reserved)))
+		return -EINVAL;
+	if (!f->writable)
+		return -EBADF;
+	ret = dspm_spans_get(f->ds, a.ranges, a.nr_ranges, &s, &nr);
+	if (ret)
+		return ret;
+	mutex_lock(&f->lock);
+	dspm_walk_dirty(f, s, nr, dspm_abort_fn, &v);
+	mutex_unlock(&f->lock);
+	kvfree(s);
+	if (v.pages || v.last)
+		atomic64_inc(&f->ds->store->aborts);
+	a.pages = v.pages;
+	return dspm_copy_arg_out(uarg, &a, sizeof(a));
+}
+
+/* On release: no mapping is left, so the pages just go. */
+void dspm_drop_all_dirty(struct dspm_file *f)
+{
+	struct dspm_dirty *d;
+	unsigned long idx;
+
+	if (f->nr_dirty)
+		atomic64_inc(&f->ds->store->aborts);
+	xa_for_each(&f->dirty, idx, d)
+		dspm_drop_dirty(f, d, idx);
+	xa_destroy(&f->dirty);
+}

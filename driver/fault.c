@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Page faults on a dataset mapping.  A page this fd has not written maps
+ * the committed page itself, read-only; the first store to it copies the
+ * page into a shadow private to the fd (plus a twin of the bytes it started
+ * from, so a commit can tell which bytes the fd changed) and maps the
+ * shadow writable.  Mappings are VM_PFNMAP: nothing here is refcounted by
+ * the page tables, so a shadow is freed only after its PTEs are zapped.
+ */
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+
+#include "internal.h"
+
+/* Media offset of the committed page @pgoff (< ds->pages) of @ds. */
+u64 dspm_committed_offset(struct dspm_dataset *ds, pgoff_t pgoff)
+{
+	unsigned int i = 0;
+
+	/* the extents cover ds->pages exactly; the last one takes the rest */
+	while (i + 1 < ds->nr_extents &&
+	       pgoff >= ds->extents[i].first + ds->extents[i].count)
+		i++;
+	return ds->store->data_offset +
+	       (ds->extents[i].start + pgoff - ds->extents[i].first) *
+	       DSPM_MEDIA_PAGE;
+}
+
+static void *dspm_committed_page(struct dspm_dataset *ds, pgoff_t pgoff)
+{
+	return ds->store->base + dspm_committed_offset(ds, pgoff);
+}
+
+static unsigned long dspm_committed_pfn(struct dspm_dataset *ds,
+					pgoff_t pgoff)
+{
+	return dspm_store_pfn(ds->store, dspm_committed_offset(ds, pgoff));
+}
+
+/* Zap every mapping of these pages, in every process and fd. */
+void dspm_zap_pages(struct dspm_dataset *ds, pgoff_t first, pgoff_t count)
+{
+	unmap_mapping_range(ds->inode->i_mapping, (loff_t)first << PAGE_SHIFT,
+			    (loff_t)count << PAGE_SHIFT, 1);
+}
+
+/*
+ * Make @pgoff dirty in @f: copy the committed page under apply_sem so the
+ * copy is never a commit half applied, and zap the fd's other mappings of
+ * the committed page so every vma of the fd sees the shadow from now on.
+ */
+static struct dspm_dirty *dspm_make_dirty(struct dspm_file *f, pgoff_t pgoff)
+{
+	struct dspm_dataset *ds = f->ds;
+	struct dspm_dirty *d;
+
+	lockdep_assert_held(&f->lock);
+	d = kmalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
+	if (!d)
+		return NULL;
+	d->shadow = alloc_page(GFP_KERNEL_ACCOUNT);
+	d->twin = alloc_page(GFP_KERNEL_ACCOUNT);
+	if (!d->shadow || !d->twin)
+		goto fail;
+
+	down_read(&ds->apply_sem);
+	memcpy(page_address(d->twin), dspm_committed_page(ds, pgoff),
+	       PAGE_SIZE);
+	up_read(&ds->apply_sem);
+	copy_highpage(d->shadow, d->twin);
+
+	if (xa_err(xa_store(&f->dirty, pgoff, d, GFP_KERNEL_ACCOUNT)))
+		goto fail;
+	f->nr_dirty++;
+	dspm_zap_pages(ds, pgoff, 1);
+	return d;
+
+fail:
+	if (d->shadow)
+		__free_page(d->shadow);
+	if (d->twin)
+		__free_page(d->twin);
+	kfree(d);
+	return NULL;
+}
+
+static vm_fault_t dspm_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct dspm_file *f = vma->vm_file->private_data;
+	struct dspm_dataset *ds = f->ds;
+	struct dspm_dirty *d;
+	vm_fault_t ret;
+
+	if (vmf->pgoff >= ds->pages)
+		return VM_FAULT_SIGBUS;
+
+	mutex_lock(&f->lock);
+	d = xa_load(&f->dirty, vmf->pgoff);
+	if (!d && (vmf->flags & FAULT_FLAG_WRITE)) {
+		d = dspm_make_dirty(f, vmf->pgoff);
+		if (!d) {
+			ret = VM_FAULT_OOM;
+			goto out;
+		}
+	}
+	if (d) {
+		ret = vmf_insert_pfn_prot(vma, vmf->address,
+					  page_to_pfn(d->shadow),
+					  vm_get_page_prot(vma->vm_flags));
+	} else {
+		down_read(&ds->apply_sem);
+		ret = vmf_insert_pfn(vma, vmf->address,
+				     dspm_committed_pfn(ds, vmf->pgoff));
+		up_read(&ds->apply_sem);
+	}
+out:
+	mutex_unlock(&f->lock);
+	return ret;
+}
+
+/*
+ * A store to a page mapped read-only.  If the fd already has a shadow the
+ * PTE maps it (making a shadow zaps every other mapping of the page), so
+ * the write may proceed; otherwise make one, which zaps this PTE too, and
+ * let the access fault again into dspm_fault().
+ */
+static vm_fault_t dspm_pfn_mkwrite(struct vm_fault *vmf)
+{
+	struct dspm_file *f = vmf->vma->vm_file->private_data;
+	vm_fault_t ret = 0;
+
+	if (vmf->pgoff >= f->ds->pages)
+		return VM_FAULT_SIGBUS;
+	mutex_lock(&f->lock);
+	if (!xa_load(&f->dirty, vmf->pgoff))
+		ret = dspm_make_dirty(f, vmf->pgoff) ? VM_FAULT_NOPAGE
+						     : VM_FAULT_OOM;
+	mutex_unlock(&f->lock);
+	return ret;
+}
+
+const struct vm_operations_struct dspm_vm_ops = {
+	.fault = dspm_fault,
+	.pfn_mkwrite = dspm_pfn_mkwrite,
+};

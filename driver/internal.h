@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dspm driver internals.
+ *
+ * Objects:
+ *   struct dspm_node     the one per module: /dev/dspm and what is attached
+ *   struct dspm_store    an attached backing device (pmem or DRAM) and its
+ *                        layout geometry, redo log and counters
+ *   struct dspm_dataset  a dataset with at least one open fd on this node;
+ *                        owns the inode whose address_space every mapping
+ *                        of the dataset on this node hangs off
+ *   struct dspm_file     one dataset fd: its private shadow pages
+ *
+ * Lock order (outermost first); no user memory is touched while holding
+ * any of them except node->lock, and mmap_lock may be held above all of
+ * them (page faults):
+ *   1. dspm_file.lock        a dataset fd's shadow pages
+ *   2. dspm_node.lock        attach state, dataset table, open datasets
+ *   3. dspm_store.log_lock   the redo log: one transaction at a time
+ *   4. dspm_dataset.apply_sem  write: bytes of committed pages change;
+ *                            read: a fault maps or copies committed pages
+ *   (then i_mmap_rwsem, taken by unmap_mapping_range)
+ *
+ * A dataset fd pins its dataset, which pins the store: DETACH refuses
+ * (EBUSY) while any dataset is open, so the data path never needs
+ * node->lock.
+ */
+#ifndef _DSPM_INTERNAL_H
+#define _DSPM_INTERNAL_H
+
+#include <linux/kref.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/types.h>
+#include <linux/xarray.h>
+#include <uapi/linux/dspm.h>
+
+#include "layout.h"
+
+struct dax_device;
+struct file;
+struct inode;
+struct vfsmount;
+
+enum dspm_backend {
+	DSPM_BACKEND_PMEM,
+	DSPM_BACKEND_DRAM,
+};
+
+struct dspm_store {
+	enum dspm_backend backend;
+	void *base;			/* kernel mapping of the whole media */
+	u64 media_bytes;		/* usable bytes of the device */
+	unsigned long base_pfn;		/* pmem: pfn of base */
+	struct file *bdev_file;		/* pmem: the opened block device */
+	struct block_device *bdev;
+	struct dax_device *dax;
+
+	/* geometry, copied from the superblock at attach */
+	u64 table_offset;
+	u64 table_slots;
+	u64 bitmap_offset;
+	u64 bitmap_bytes;
+	u64 log_offset;
+	u64 log_bytes;
+	u64 data_offset;
+	u64 data_pages;
+	u8 uuid[16];
+
+	struct mutex log_lock;		/* lock order 3: the redo log */
+	u64 log_seq;			/* last sequence used */
+
+	atomic64_t commits;
+	atomic64_t aborts;
+	u64 recovered;
+};
+
+struct dspm_node {
+	struct mutex lock;		/* lock order 2: see above */
+	struct dspm_store *store;	/* NULL while detached */
+	struct xarray open;		/* table slot -> struct dspm_dataset */
+	struct vfsmount *mnt;		/* pseudo fs for dataset inodes */
+};
+
+struct dspm_extent {
+	u64 first;			/* dataset page index it starts at */
+	u64 start;			/* data page on the media */
+	u64 count;
+};
+
+struct dspm_dataset {
+	struct dspm_node *node;
+	struct dspm_store *store;
+	u32 slot;
+	u64 id;
+	u64 length;
+	u64 pages;
+	u32 replicas;
+	unsigned int nr_extents;
+	struct dspm_extent extents[DSPM_EXTENTS_MAX];
+	struct inode *inode;
+	struct rw_semaphore apply_sem;
+	refcount_t open_count;		/* fds; last close frees it */
+};
+
+/* A page this fd has written and not committed. */
+struct dspm_dirty {
+	struct page *shadow;		/* mapped writable into the fd's vmas */
+	struct page *twin;		/* the committed bytes it started from */
+};
+
+struct dspm_file {
+	struct dspm_dataset *ds;
+	struct mutex lock;		/* lock order 1: dirty, nr_dirty */
+	struct xarray dirty;		/* dataset page -> struct dspm_dirty */
+	unsigned long nr_dirty;
+	bool writable;
+};
+
+/* main.c */
+int dspm_copy_arg_in(void *karg, size_t ksize, size_t ver0,
+		     const void __user *uarg);
+int dspm_copy_arg_out(void __user *uarg, void *karg, size_t ksize);
+bool dspm_is_zero(const void *p, size_t len);
+
+/* control.c */
+long dspm_control_ioctl(struct dspm_node *node, unsigned int cmd,
+			void __user *uarg);
+
+/* store.c */
+int dspm_store_attach_pmem(const char *path, bool format,
+			   struct dspm_store **out);
+int dspm_store_attach_dram(u64 bytes, struct dspm_store **out);
+void dspm_store_release(struct dspm_store *st);
+unsigned long dspm_store_pfn(struct dspm_store *st, u64 offset);
+struct dspm_media_sb *dspm_store_sb(struct dspm_store *st);
+struct dspm_media_dataset *dspm_store_slot(struct dspm_store *st, u32 slot);
+void dspm_persist(void *dst, const void *src, size_t len);
+
+/* log.c */
+struct dspm_txn {
+	struct dspm_store *st;
+	u64 used;			/* payload bytes written */
+	u32 nr_entries;
+	u32 csum;
+	int error;
+};
+
+void dspm_txn_begin(struct dspm_txn *txn, struct dspm_store *st);
+void dspm_txn_add(struct dspm_txn *txn, u64 target, const void *src, u32 len);
+int dspm_txn_commit(struct dspm_txn *txn);
+u64 dspm_txn_capacity(struct dspm_store *st);
+int dspm_log_recover(struct dspm_store *st);
+
+/* alloc.c */
+int dspm_alloc_extents(struct dspm_store *st, u64 pages,
+		       struct dspm_media_extent *ext, u32 *nr_ext,
+		       struct dspm_txn *txn);
+void dspm_free_extents(struct dspm_store *st,
+		       const struct dspm_media_extent *ext, u32 nr_ext,
+		       struct dspm_txn *txn);
+int dspm_alloc_verify(struct dspm_store *st);
+
+/* namespace.c */
+int dspm_name_check(const char name[DSPM_NAME_MAX]);
+int dspm_ns_find(struct dspm_store *st, const char name[DSPM_NAME_MAX]);
+int dspm_ns_create(struct dspm_node *node, struct dspm_create *arg);
+int dspm_ns_delete(struct dspm_node *node, const struct dspm_delete *arg);
+int dspm_ns_list(struct dspm_node *node, u32 capacity,
+		 struct dspm_dataset_info **out, u32 *count, u32 *total);
+void dspm_ns_fill_info(struct dspm_node *node, u32 slot,
+		       struct dspm_dataset_info *info);
+
+/* dataset.c */
+int dspm_dataset_open(struct dspm_node *node, const struct dspm_open *arg);
+extern const struct file_operations dspm_dataset_fops;
+
+/* fault.c */
+extern const struct vm_operations_struct dspm_vm_ops;
+u64 dspm_committed_offset(struct dspm_dataset *ds, pgoff_t pgoff);
+void dspm_zap_pages(struct dspm_dataset *ds, pgoff_t first, pgoff_t count);
+
+/* commit.c */
+long dspm_commit(struct dspm_file *f, struct dspm_commit __user *uarg);
+long dspm_abort(struct dspm_file *f, struct dspm_abort __user *uarg);
+void dspm_drop_all_dirty(struct dspm_file *f);
+
+#endif /* _DSPM_INTERNAL_H */

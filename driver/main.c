@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dspm module: the /dev/dspm misc device, the pseudo filesystem that gives
+ * every open dataset its own inode, and the argument-copy rules every
+ * ioctl shares.
+ */
+#include <linux/fs.h>
+#include <linux/fs_context.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/mount.h>
+#include <linux/pseudo_fs.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "internal.h"
+
+#define DSPM_FS_MAGIC	0x6473706d	/* "dspm" */
+
+static struct dspm_node dspm_node;
+
+bool dspm_is_zero(const void *p, size_t len)
+{
+	return !memchr_inv(p, 0, len);
+}
+
+/*
+ * Copy a size-first argument struct in: the caller's size must be at least
+ * the first version's, at most DSPM_STRUCT_SIZE_MAX, and any tail beyond
+ * what this kernel knows must be zero (copy_struct_from_user).
+ */
+int dspm_copy_arg_in(void *karg, size_t ksize, size_t ver0,
+		     const void __user *uarg)
+{
+	u32 usize;
+
+	if (get_user(usize, (const u32 __user *)uarg))
+		return -EFAULT;
+	if (usize < ver0)
+		return -EINVAL;
+	if (usize > DSPM_STRUCT_SIZE_MAX)
+		return -E2BIG;
+	return copy_struct_from_user(karg, ksize, uarg, usize);
+}
+
+/*
+ * Copy a struct back out, no more than the caller said it has room for;
+ * its size field then says how much was written.  The caller's size was
+ * checked on the way in, or is checked here for output-only structs.
+ */
+int dspm_copy_arg_out(void __user *uarg, void *karg, size_t ksize)
+{
+	u32 usize;
+
+	if (get_user(usize, (const u32 __user *)uarg))
+		return -EFAULT;
+	usize = min_t(u32, usize, ksize);
+	*(u32 *)karg = usize;
+	return copy_to_user(uarg, karg, usize) ? -EFAULT : 0;
+}
+
+static int dspm_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, DSPM_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+static struct file_system_type dspm_fs_type = {
+	.name = "dspm",
+	.init_fs_context = dspm_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+static long dspm_ctl_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	return dspm_control_ioctl(&dspm_node, cmd, (void __user *)arg);
+}
+
+static const struct file_operations dspm_ctl_fops = {
+	.owner = THIS_MODULE,
+	.open = nonseekable_open,
+	.unlocked_ioctl = dspm_ctl_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice dspm_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "dspm",
+	.fops = &dspm_ctl_fops,
+	.mode = 0666,
+};
+
+static int __init dspm_init(void)
+{
+	int ret;
+
+	dspm_layout_build_checks();
+	mutex_init(&dspm_node.lock);
+	xa_init(&dspm_node.open);
+	dspm_node.mnt = kern_mount(&dspm_fs_type);
+	if (IS_ERR(dspm_node.mnt))
+		return PTR_ERR(dspm_node.mnt);
+	ret = misc_register(&dspm_misc);
+	if (ret) {
+		kern_unmount(dspm_node.mnt);
+		return ret;
+	}
+	pr_info("dspm: ABI %d ready on /dev/dspm\n", DSPM_ABI_VERSION);
+	return 0;
+}
+
+static void __exit dspm_exit(void)
+{
+	misc_deregister(&dspm_misc);
+	/* every dataset fd holds a module reference, so none is open here */
+	if (dspm_node.store)
+		dspm_store_release(dspm_node.store);
+	xa_destroy(&dspm_node.open);
+	kern_unmount(dspm_node.mnt);
+}
+
+module_init(dspm_init);
+module_exit(dspm_exit);
+
+MODULE_DESCRIPTION("dspm: distributed shared persistent memory");
+MODULE_AUTHOR("dspm developers");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The dataset namespace of one node: the table of datasets on the media,
+ * with create, delete, lookup and listing.  Callers hold node->lock.
+ */
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/ctype.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
+
+#include "internal.h"
+
+int dspm_name_check(const char name[DSPM_NAME_MAX])
+{
+	size_t len = strnlen(name, DSPM_NAME_MAX);
+	size_t i;
+
+	if (len == 0 || len == DSPM_NAME_MAX || name[0] == '.')
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		if (!isalnum(name[i]) && name[i] != '.' && name[i] != '_' &&
+		    name[i] != '-')
+			return -EINVAL;
+	}
+	return dspm_is_zero(name + len, DSPM_NAME_MAX - len) ? 0 : -EINVAL;
+}
+
+/* Returns the slot holding @name, or -ENOENT. */
+int dspm_ns_find(struct dspm_store *st, const char name[DSPM_NAME_MAX])
+{
+	u32 slot;
+
+	for (slot = 0; slot < st->table_slots; slot++) {
+		struct dspm_media_dataset *d = dspm_store_slot(st, slot);
+
+		if (d->id && !strncmp(d->name, name, DSPM_NAME_MAX))
+			return slot;
+	}
+	return -ENOENT;
+}
+
+static int dspm_ns_free_slot(struct dspm_store *st)
+{
+	u32 slot;
+
+	for (slot = 0; slot < st->table_slots; slot++) {
+		if (!dspm_store_slot(st, slot)->id)
+			return slot;
+	}
+	return -ENOSPC;
+}
+
+/* Log new values of the superblock's counters. */
+static void dspm_ns_log_counters(struct dspm_txn *txn, u64 free_pages,
+				 u64 datasets, u64 next_id)
+{
+	__le64 v[3] = {
+		cpu_to_le64(free_pages),
+		cpu_to_le64(datasets),
+		cpu_to_le64(next_id),
+	};
+
+	BUILD_BUG_ON(offsetof(struct dspm_media_sb, datasets) !=
+		     offsetof(struct dspm_media_sb, free_pages) + 8);
+	BUILD_BUG_ON(offsetof(struct dspm_media_sb, next_id) !=
+		     offsetof(struct dspm_media_sb, free_pages) + 16);
+	dspm_txn_add(txn, offsetof(struct dspm_media_sb, free_pages), v,
+		     sizeof(v));
+}
+
+static int dspm_ns_check_create(const struct dspm_create *arg)
+{
+	if (arg->flags || arg->reserved0 ||
+	    !dspm_is_zero(arg->reserved, sizeof(arg->reserved)))
+		return -EINVAL;
+	if (arg->length == 0 || arg->length > DSPM_DATASET_LENGTH_MAX ||
+	    arg->mode & ~0777U || arg->replicas == 0 ||
+	    arg->replicas > DSPM_REPLICAS_MAX ||
+	    (arg->model != DSPM_MODEL_MRMW && arg->model != DSPM_MODEL_MRSW))
+		return -EINVAL;
+	return dspm_name_check(arg->name);
+}
+
+int dspm_ns_create(struct dspm_node *node, struct dspm_create *arg)
+{
+	struct dspm_store *st = node->store;
+	struct dspm_media_sb *sb;
+	struct dspm_media_dataset *d;
+	struct dspm_txn txn;
+	u64 pages, id;
+	u32 nr_ext;
+	int slot, ret;
+
+	lockdep_assert_held(&node->lock);
+	ret = dspm_ns_check_create(arg);
+	if (ret)
+		return ret;
+	if (dspm_ns_find(st, arg->name) >= 0)
+		return -EEXIST;
+	slot = dspm_ns_free_slot(st);
+	if (slot < 0)
+		return slot;
+	pages = DIV_ROUND_UP(arg->length, DSPM_MEDIA_PAGE);
+	sb = dspm_store_sb(st);
+	if (pages > le64_to_cpu(sb->free_pages))
+		return -ENOSPC;
+
+	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	if (!d)
+		return -ENOMEM;
+	mutex_lock(&st->log_lock);
+	dspm_txn_begin(&txn, st);
+	ret = dspm_alloc_extents(st, pages, d->extents, &nr_ext, &txn);
+	if (ret)
+		goto unlock;
+	id = le64_to_cpu(sb->next_id);
+	d->id = cpu_to_le64(id);
+	memcpy(d->name, arg->name, DSPM_NAME_MAX);
+	d->length = cpu_to_le64(arg->length);
+	d->pages = cpu_to_le64(pages);
+	d->uid = cpu_to_le32(from_kuid(&init_user_ns, current_fsuid()));
+	d->gid = cpu_to_le32(from_kgid(&init_user_ns, current_fsgid()));
+	d->mode = cpu_to_le32(arg->mode);
+	d->model = cpu_to_le32(arg->model);
+	d->replicas = cpu_to_le32(arg->replicas);
+	d->nr_extents = cpu_to_le32(nr_ext);
+	d->ctime_ns = cpu_to_le64(ktime_get_real_ns());
+	dspm_txn_add(&txn, st->table_offset + (u64)slot * DSPM_SLOT_SIZE, d,
+		     sizeof(*d));
+	dspm_ns_log_counters(&txn, le64_to_cpu(sb->free_pages) - pages,
+			     le64_to_cpu(sb->datasets) + 1, id + 1);
+	ret = dspm_txn_commit(&txn);
+	if (!ret)
+		arg->id = id;
+unlock:
+	mutex_unlock(&st->log_lock);
+	kfree(d);
+	return ret;
+}
+
+int dspm_ns_delete(struct dspm_node *node, const struct dspm_delete *arg)
+{
+	struct dspm_store *st = node->store;
+	struct dspm_media_sb *sb = dspm_store_sb(st);
+	struct dspm_media_dataset *d;
+	struct dspm_txn txn;
+	int slot, ret;
+	void *zero;
+
+	lockdep_assert_held(&node->lock);
+	if (arg->flags || !dspm_is_zero(arg->reserved, sizeof(arg->reserved)))
+		return -EINVAL;
+	ret = dspm_name_check(arg->name);
+	if (ret)
+		return ret;
+	slot = dspm_ns_find(st, arg->name);
+	if (slot < 0)
+		return slot;
+	d = dspm_store_slot(st, slot);
+	if (!uid_eq(current_fsuid(),
+		    make_kuid(&init_user_ns, le32_to_cpu(d->uid))) &&
+	    !capable(CAP_SYS_ADMIN))
+		return -EACCES;
+	if (xa_load(&node->open, slot))
+		return -EBUSY;
+
+	zero = kzalloc(DSPM_SLOT_SIZE, GFP_KERNEL);
+	if (!zero)
+		return -ENOMEM;
+	mutex_lock(&st->log_lock);
+	dspm_txn_begin(&txn, st);
+	dspm_free_extents(st, d->extents, le32_to_cpu(d->nr_extents), &txn);
+	dspm_txn_add(&txn, st->table_offset + (u64)slot * DSPM_SLOT_SIZE, zero,
+		     DSPM_SLOT_SIZE);
+	dspm_ns_log_counters(&txn,
+			     le64_to_cpu(sb->free_pages) +
+			     le64_to_cpu(d->pages),
+			     le64_to_cpu(sb->datasets) - 1,
+			     le64_to_cpu(sb->next_id));
+	ret = dspm_txn_commit(&txn);
+	mutex_unlock(&st->log_lock);
+	kfree(zero);
+	return ret;
+}
+
+void dspm_ns_fill_info(struct dspm_node *node, u32 slot,
+		       struct dspm_dataset_info *info)
+{
+	struct dspm_media_dataset *d = dspm_store_slot(node->store, slot);
+	struct dspm_dataset *ds = xa_load(&node->open, slot);
+
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	info->id = le64_to_cpu(d->id);
+	memcpy(info->name, d->name, DSPM_NAME_MAX);
+	info->length = le64_to_cpu(d->length);
+	info->pages = le64_to_cpu(d->pages);
+	info->uid = le32_to_cpu(d->uid);
+	info->gid = le32_to_cpu(d->gid);
+	info->mode = le32_to_cpu(d->mode);
+	info->model = le32_to_cpu(d->model);
+	info->replicas = le32_to_cpu(d->replicas);
+	info->open_count = ds ? refcount_read(&ds->open_count) : 0;
+	info->version = le64_to_cpu(READ_ONCE(d->version));
+	info->ctime_ns = le64_to_cpu(d->ctime_ns);
+}
+
+/*
+ * Snapshot up to @capacity entries into a new kernel buffer (kvfree it);
+ * the caller copies them out after dropping node->lock.
+ */
+int dspm_ns_list(struct dspm_node *node, u32 capacity,
+		 struct dspm_dataset_info **out, u32 *count, u32 *total)
+{
+	struct dspm_store *st = node->store;
+	struct dspm_dataset_info *buf = NULL;
+	u32 n = 0, slot;
+
+	lockdep_assert_held(&node->lock);
+	*total = 0;
+	for (slot = 0; slot < st->table_slots; slot++)
+		*total += !!dspm_store_slot(st, slot)->id;
+	capacity = min(capacity, *total);
+	if (capacity) {
+		buf = kvcalloc(capacity, sizeof(*buf), GFP_KERNEL);
+		if (!buf)
+			return -ENOMEM;
+	}
+	for (slot = 0; slot < st->table_slots && n < capacity; slot++) {
+		if (dspm_store_slot(st, slot)->id)
+			dspm_ns_fill_info(node, slot, &buf[n++]);
+	}
+	*out = buf;
+	*count = n;
+	return 0;
+}
