@@ -1,0 +1,79 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# dspm top-level build.  kbuild builds driver/ against Debian's 6.1 kernel
+# (the one the test VMs boot); CMake builds everything in user space.
+#
+#   make demo     install what is needed, build, show dspm in a VM
+#   make check    install what is needed, build, run every test
+#
+# Nothing here loads a module into the machine's own kernel: the driver is
+# loaded only inside the QEMU VMs that tools/vm/dspm-vm boots.
+
+REPO	:= $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD	:= $(REPO)/build
+KVER	?= $(shell $(REPO)/tools/kver.sh 6.1 2>/dev/null)
+KDIR	?= /lib/modules/$(KVER)/build
+JOBS	?= $(shell nproc)
+CMAKE_BUILD_TYPE ?= RelWithDebInfo
+PREFIX	?= /usr/local
+
+export DSPM_KVER := $(KVER)
+
+.PHONY: all deps driver user selftests check unit kernel-checks \
+	vm-selftests crash soak demo bench install clean
+
+all: driver user selftests
+
+deps:
+	@$(REPO)/tools/deps.sh
+
+driver:
+	@test -n "$(KVER)" || { echo "no 6.1 kernel headers: run make deps" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(REPO)/driver CONFIG_DSPM=m W=1 modules
+
+user:
+	cmake -S $(REPO) -B $(BUILD)/user -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE) \
+		-DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	cmake --build $(BUILD)/user -j $(JOBS)
+
+selftests:
+	$(REPO)/tools/ksrc.sh $(BUILD)/ksrc
+	$(MAKE) -C $(REPO)/selftests/dspm O=$(BUILD)/selftests
+
+# The test command: every test, one summary line, non-zero on any failure.
+check: deps
+	@$(MAKE) --no-print-directory all
+	@$(REPO)/tools/check.sh
+
+unit: user
+	ctest --test-dir $(BUILD)/user --output-on-failure
+
+kernel-checks:
+	$(REPO)/tools/kernel-checks.sh
+
+vm-selftests: driver selftests
+	$(REPO)/selftests/dspm/run_vm_tests.sh
+
+crash: driver selftests
+	$(REPO)/selftests/dspm/crash_test.sh
+
+soak: deps
+	@$(MAKE) --no-print-directory driver selftests
+	DSPM_CRASH_ROUNDS=$${DSPM_CRASH_ROUNDS:-200} $(REPO)/selftests/dspm/crash_test.sh
+
+# The run command: a power failure on a virtual node, and what survives it.
+demo: deps
+	@$(MAKE) --no-print-directory all
+	$(REPO)/tools/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	$(REPO)/bench/run.sh
+
+install: driver user
+	cmake --install $(BUILD)/user --prefix $(DESTDIR)$(PREFIX)
+	$(MAKE) -C $(KDIR) M=$(REPO)/driver INSTALL_MOD_PATH=$(DESTDIR) modules_install
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(REPO)/driver clean
+	rm -rf $(BUILD)/user $(BUILD)/selftests $(BUILD)/kcheck

@@ -1,0 +1,61 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Run every test of the project and end with one summary line,
+#   check: N passed, M failed
+# exiting non-zero on any failure.  Stages: host unit tests (ctest), static
+# kernel checks, kselftests inside a VM, the crash test inside a VM.  A
+# stage that dies without its own summary counts as one failure.
+set -u
+repo=$(cd "$(dirname "$0")/.." && pwd)
+logdir=$repo/build/check
+mkdir -p "$logdir"
+total_pass=0 total_fail=0
+stage_report=()
+
+# stage NAME REGEX CMD...: REGEX captures passed and failed counts
+stage() {
+	local name=$1 regex=$2 log=$logdir/$1.log rc p f line
+	shift 2
+	echo "=== $name: $*"
+	local start=$SECONDS
+	"$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	line=$(grep -E "$regex" "$log" | tail -n1)
+	if [[ $line =~ $regex ]]; then
+		p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
+	else
+		p=0 f=1
+		echo "$name: no summary line; counted as a failure"
+	fi
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+		echo "$name: exit status $rc with no failed test; counted as a failure"
+	fi
+	total_pass=$((total_pass + p)) total_fail=$((total_fail + f))
+	stage_report+=("$(printf '%-14s %4d passed, %3d failed  (%ds)' "$name" "$p" "$f" $((SECONDS - start)))")
+}
+
+# ctest ends with "100% tests passed, 0 tests failed out of 37"
+run_unit() {
+	local rc line
+	ctest --test-dir "$repo/build/user" --output-on-failure 2>&1 | tee "$logdir/ctest.out"
+	rc=${PIPESTATUS[0]}
+	line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$logdir/ctest.out" | tail -n1)
+	if [[ $line =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
+		echo "unit: $((BASH_REMATCH[2] - BASH_REMATCH[1])) passed, ${BASH_REMATCH[1]} failed"
+	fi
+	return "$rc"
+}
+
+stage unit '^unit: ([0-9]+) passed, ([0-9]+) failed$' run_unit
+stage kernel-checks '^kernel-checks: ([0-9]+) passed, ([0-9]+) failed$' \
+	"$repo/tools/kernel-checks.sh"
+stage selftests '^selftests: ([0-9]+) passed, ([0-9]+) failed$' \
+	"$repo/selftests/dspm/run_vm_tests.sh"
+stage crash '^crash: ([0-9]+) passed, ([0-9]+) failed$' \
+	"$repo/selftests/dspm/crash_test.sh"
+
+echo "=== summary"
+printf '%s\n' "${stage_report[@]}"
+echo "check: $total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
