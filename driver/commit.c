@@ -167,6 +167,11 @@ static void dspm_zap_fn(struct dspm_file *f, struct dspm_dirty *d,
 	dspm_visit_page(f, ctx, pgoff, true);
 }
 
+static bool has_zero_byte(u64 v)
+{
+	return (v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL;
+}
+
 /* Log the runs of bytes in [a, b) where the shadow differs from its twin. */
 static void dspm_log_fn(struct dspm_file *f, struct dspm_dirty *d,
 			pgoff_t pgoff, u32 a, u32 b, void *ctx)
@@ -188,8 +193,14 @@ static void dspm_log_fn(struct dspm_file *f, struct dspm_dirty *d,
 			continue;
 		}
 		start = i;
-		while (i < b && sh[i] != tw[i])
+		while (i < b && sh[i] != tw[i]) {
 			i++;
+			/* whole words whose every byte differs */
+			while (IS_ALIGNED(i, 8) && b - i >= 8 &&
+			       !has_zero_byte(*(const u64 *)(sh + i) ^
+					      *(const u64 *)(tw + i)))
+				i += 8;
+		}
 		dspm_txn_add(v->txn, target + start, sh + start, i - start);
 	}
 }
