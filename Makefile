@@ -71,7 +71,7 @@ bench: deps
 	$(REPO)/bench/run.sh
 
 install: driver user
-	cmake --install $(BUILD)/user --prefix $(DESTDIR)$(PREFIX)
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD)/user --prefix $(PREFIX)
 	$(MAKE) -C $(KDIR) M=$(REPO)/driver INSTALL_MOD_PATH=$(DESTDIR) modules_install
 
 clean:

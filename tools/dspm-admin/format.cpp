@@ -1,0 +1,293 @@
+// dspm-admin: value parsing and output rendering.
+#include "format.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <limits>
+#include <stdexcept>
+#include <utility>
+
+namespace dspm::admin {
+namespace {
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+std::string quoted(std::string_view text) {
+  return "'" + std::string(text) + "'";
+}
+
+}  // namespace
+
+std::uint64_t parse_size(std::string_view text) {
+  constexpr auto max = std::numeric_limits<std::uint64_t>::max();
+  std::size_t i = 0;
+  std::uint64_t value = 0;
+  while (i < text.size() && is_digit(text[i])) {
+    const auto digit = static_cast<std::uint64_t>(text[i] - '0');
+    if (value > (max - digit) / 10)
+      throw std::invalid_argument("size " + quoted(text) + " is too large");
+    value = value * 10 + digit;
+    ++i;
+  }
+  if (i == 0)
+    throw std::invalid_argument("size " + quoted(text) +
+                                " is not a number of bytes (examples: 4096, 64K, 16MiB, 1G)");
+
+  const std::string_view suffix = text.substr(i);
+  unsigned shift = 0;
+  if (!suffix.empty() && suffix != "B" && suffix != "b") {
+    static constexpr std::string_view letters = "kmgtpe";
+    const auto pos = letters.find(lower(suffix[0]));
+    const std::string_view rest = suffix.substr(1);
+    if (pos == std::string_view::npos || !(rest.empty() || rest == "iB" || rest == "ib"))
+      throw std::invalid_argument("size " + quoted(text) + ": unknown unit " + quoted(suffix) +
+                                  " (use K, M, G, T, P, E or KiB, MiB, GiB, TiB, PiB, EiB)");
+    shift = 10 * static_cast<unsigned>(pos + 1);
+  }
+  if (shift > 0 && value > (max >> shift))
+    throw std::invalid_argument("size " + quoted(text) + " is too large");
+  return value << shift;
+}
+
+std::uint32_t parse_mode(std::string_view text) {
+  std::string_view digits = text;
+  if (digits.size() > 2 && digits[0] == '0' && (digits[1] == 'o' || digits[1] == 'O'))
+    digits.remove_prefix(2);
+  if (digits.empty() || digits.size() > 4)
+    throw std::invalid_argument("mode " + quoted(text) + " is not an octal number like 0600");
+  std::uint32_t mode = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '7')
+      throw std::invalid_argument("mode " + quoted(text) + " is not an octal number like 0600");
+    mode = mode * 8 + static_cast<std::uint32_t>(c - '0');
+  }
+  if (mode > 0777) throw std::invalid_argument("mode " + quoted(text) + " has bits outside 0777");
+  return mode;
+}
+
+Model parse_model(std::string_view text) {
+  std::string low(text);
+  std::transform(low.begin(), low.end(), low.begin(), lower);
+  if (low == "mrmw") return Model::mrmw;
+  if (low == "mrsw") return Model::mrsw;
+  throw std::invalid_argument("model " + quoted(text) + " is not one of mrmw, mrsw");
+}
+
+std::string format_size(std::uint64_t bytes) {
+  static constexpr std::array<const char*, 6> units = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  std::size_t unit = 0;
+  long double value = static_cast<long double>(bytes) / 1024.0L;
+  // Move up while the value would print as 1024.0 or more.
+  while (unit + 1 < units.size() && std::round(value * 10.0L) >= 10240.0L) {
+    value /= 1024.0L;
+    ++unit;
+  }
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.1Lf %s", std::round(value * 10.0L) / 10.0L, units[unit]);
+  return buf;
+}
+
+std::string format_mode(std::uint32_t mode) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04o", mode);
+  return buf;
+}
+
+std::string format_time(std::uint64_t ns_since_epoch) {
+  if (ns_since_epoch == 0) return "-";
+  const auto seconds = static_cast<std::time_t>(ns_since_epoch / 1'000'000'000ULL);
+  std::tm tm{};
+  if (!::gmtime_r(&seconds, &tm)) return "-";
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// --- JSON --------------------------------------------------------------------------------
+
+nlohmann::json info_json(const Info& info) {
+  return {
+      {"attached", info.attached},
+      {"volatile", info.volatile_memory},
+      {"flags", info.flags},
+      {"abi_version", info.abi_version},
+      {"layout_version", info.layout_version},
+      {"uuid", info.uuid},
+      {"page_size", info.page_size},
+      {"capacity", info.capacity},
+      {"free", info.free},
+      {"datasets", info.datasets},
+      {"max_datasets", info.max_datasets},
+      {"log_capacity", info.log_capacity},
+      {"commits", info.commits},
+      {"aborts", info.aborts},
+      {"recovered", info.recovered},
+  };
+}
+
+nlohmann::json dataset_json(const DatasetInfo& d) {
+  return {
+      {"id", d.id},
+      {"name", d.name},
+      {"length", d.length},
+      {"pages", d.pages},
+      {"uid", d.uid},
+      {"gid", d.gid},
+      {"mode", format_mode(d.mode)},
+      {"model", std::string(to_string(d.model))},
+      {"replicas", d.replicas},
+      {"open_count", d.open_count},
+      {"version", d.version},
+      {"ctime_ns", d.ctime_ns},
+      {"ctime", format_time(d.ctime_ns)},
+  };
+}
+
+nlohmann::json stat_json(const Stat& stat) {
+  auto j = dataset_json(stat);
+  j["dirty_pages"] = stat.dirty_pages;
+  return j;
+}
+
+nlohmann::json list_json(const std::vector<DatasetInfo>& datasets) {
+  auto array = nlohmann::json::array();
+  for (const auto& d : datasets) array.push_back(dataset_json(d));
+  return {{"datasets", std::move(array)}};
+}
+
+// --- human ---------------------------------------------------------------------------------
+
+namespace {
+
+using Lines = std::vector<std::pair<std::string, std::string>>;
+
+std::string key_values(const Lines& lines) {
+  std::size_t width = 0;
+  for (const auto& [key, value] : lines) width = std::max(width, key.size());
+  std::string out;
+  for (const auto& [key, value] : lines) {
+    out += key;
+    out += ':';
+    out.append(width - key.size() + 1, ' ');
+    out += value;
+    out += '\n';
+  }
+  return out;
+}
+
+std::string size_both(std::uint64_t bytes) {
+  if (bytes < 1024) return format_size(bytes);
+  return format_size(bytes) + " (" + std::to_string(bytes) + " bytes)";
+}
+
+std::string model_name(Model model) {
+  const auto name = to_string(model);
+  if (name != "unknown") return std::string(name);
+  return "unknown (" + std::to_string(static_cast<std::uint32_t>(model)) + ")";
+}
+
+}  // namespace
+
+std::string render_info(const Info& info) {
+  Lines lines;
+  if (!info.attached) {
+    lines = {{"state", "detached"}, {"abi version", std::to_string(info.abi_version)}};
+    return key_values(lines);
+  }
+  lines = {
+      {"state", info.volatile_memory ? "attached (volatile DRAM)" : "attached (persistent)"},
+      {"abi version", std::to_string(info.abi_version)},
+      {"layout version", std::to_string(info.layout_version)},
+      {"uuid", info.uuid},
+      {"page size", size_both(info.page_size)},
+      {"capacity", size_both(info.capacity)},
+      {"free", size_both(info.free)},
+      {"datasets", std::to_string(info.datasets) + " of " + std::to_string(info.max_datasets)},
+      {"log capacity", size_both(info.log_capacity)},
+      {"commits", std::to_string(info.commits)},
+      {"aborts", std::to_string(info.aborts)},
+      {"recovered", std::to_string(info.recovered)},
+  };
+  return key_values(lines);
+}
+
+std::string render_stat(const Stat& s) {
+  const Lines lines = {
+      {"name", s.name},
+      {"id", std::to_string(s.id)},
+      {"length", size_both(s.length)},
+      {"pages", std::to_string(s.pages)},
+      {"model", model_name(s.model)},
+      {"replicas", std::to_string(s.replicas)},
+      {"mode", format_mode(s.mode)},
+      {"uid", std::to_string(s.uid)},
+      {"gid", std::to_string(s.gid)},
+      {"open fds", std::to_string(s.open_count)},
+      {"version", std::to_string(s.version)},
+      {"created", format_time(s.ctime_ns)},
+      {"dirty pages", std::to_string(s.dirty_pages)},
+  };
+  return key_values(lines);
+}
+
+std::string render_list(std::vector<DatasetInfo> datasets) {
+  std::sort(datasets.begin(), datasets.end(),
+            [](const DatasetInfo& a, const DatasetInfo& b) { return a.name < b.name; });
+  struct Column {
+    const char* header;
+    bool right;
+  };
+  static constexpr std::array<Column, 11> columns = {{{"NAME", false},
+                                                      {"ID", true},
+                                                      {"SIZE", true},
+                                                      {"MODEL", false},
+                                                      {"REPL", true},
+                                                      {"MODE", false},
+                                                      {"UID", true},
+                                                      {"GID", true},
+                                                      {"OPEN", true},
+                                                      {"VERSION", true},
+                                                      {"CREATED", false}}};
+  std::vector<std::array<std::string, columns.size()>> rows;
+  rows.reserve(datasets.size() + 1);
+  std::array<std::string, columns.size()> header;
+  for (std::size_t c = 0; c < columns.size(); ++c) header[c] = columns[c].header;
+  rows.push_back(header);
+  for (const auto& d : datasets)
+    rows.push_back({d.name, std::to_string(d.id), format_size(d.length), model_name(d.model),
+                    std::to_string(d.replicas), format_mode(d.mode), std::to_string(d.uid),
+                    std::to_string(d.gid), std::to_string(d.open_count), std::to_string(d.version),
+                    format_time(d.ctime_ns)});
+
+  std::array<std::size_t, columns.size()> width{};
+  for (const auto& row : rows)
+    for (std::size_t c = 0; c < columns.size(); ++c) width[c] = std::max(width[c], row[c].size());
+
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+      if (c > 0) line += "  ";
+      const std::size_t pad = width[c] - row[c].size();
+      if (columns[c].right) line.append(pad, ' ');
+      line += row[c];
+      if (!columns[c].right) line.append(pad, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line;
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace dspm::admin

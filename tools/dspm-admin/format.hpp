@@ -1,0 +1,46 @@
+// dspm-admin: parsing of command-line values and rendering of results (no system calls).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "dspm/types.hpp"
+
+namespace dspm::admin {
+
+// "4096", "64K", "64KiB", "16M", "1G", "2T", "1P", "1E" (binary multiples; "B" for bytes;
+// the letter may be lower case).  Throws std::invalid_argument on anything else, including a
+// value that does not fit in 64 bits.
+std::uint64_t parse_size(std::string_view text);
+
+// Octal permission bits such as "600", "0644" or "0o640", at most 0777.  Throws
+// std::invalid_argument otherwise.
+std::uint32_t parse_mode(std::string_view text);
+
+// "mrmw" or "mrsw" (either case).  Throws std::invalid_argument otherwise.
+Model parse_model(std::string_view text);
+
+// "512 B", "4.0 KiB", "64.0 MiB", "1.5 GiB" ... "16.0 EiB".
+std::string format_size(std::uint64_t bytes);
+// "0600".
+std::string format_mode(std::uint32_t mode);
+// ISO 8601 UTC with seconds, "2024-11-20T23:57:01Z"; "-" for 0.
+std::string format_time(std::uint64_t ns_since_epoch);
+
+// Machine-readable renderings: sizes are exact byte counts.
+nlohmann::json info_json(const Info& info);
+nlohmann::json dataset_json(const DatasetInfo& dataset);
+nlohmann::json stat_json(const Stat& stat);
+nlohmann::json list_json(const std::vector<DatasetInfo>& datasets);
+
+// Human renderings, each line ending in '\n': "key: value" blocks with aligned values for
+// info and stat, an aligned table for the list (sorted by name, header always printed).
+std::string render_info(const Info& info);
+std::string render_stat(const Stat& stat);
+std::string render_list(std::vector<DatasetInfo> datasets);
+
+}  // namespace dspm::admin

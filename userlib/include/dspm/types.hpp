@@ -1,0 +1,110 @@
+// dspm - value types of the libdspm C++ API (no system calls here).
+#pragma once
+
+#include <linux/dspm.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#if defined(DSPM_BUILDING_LIBRARY)
+#define DSPM_API __attribute__((visibility("default")))
+#else
+#define DSPM_API
+#endif
+
+namespace dspm {
+
+// Path of the control device (DSPM_DEVICE_PATH).
+inline constexpr std::string_view default_device_path = DSPM_DEVICE_PATH;
+
+// Consistency model of a dataset (dspm_create.model).
+enum class Model : std::uint32_t {
+  mrmw = DSPM_MODEL_MRMW,  // multiple readers, multiple writers
+  mrsw = DSPM_MODEL_MRSW,  // multiple readers, single writer
+};
+
+// "mrmw", "mrsw", or "unknown" for a value this library does not know.
+DSPM_API std::string_view to_string(Model model) noexcept;
+
+// How a dataset is opened and mapped.
+enum class Access {
+  read_only,   // PROT_READ mapping; commit/abort fail with EBADF
+  read_write,  // PROT_READ | PROT_WRITE mapping
+};
+
+// State of the node, decoded from struct dspm_info (DSPM_IOC_GET_INFO).
+struct Info {
+  bool attached = false;         // DSPM_INFO_ATTACHED: a backing device is attached
+  bool volatile_memory = false;  // DSPM_INFO_VOLATILE: DRAM backend, lost on reboot
+  std::uint32_t flags = 0;       // the raw flags, including bits this library does not know
+  std::uint32_t abi_version = 0;
+  std::uint32_t layout_version = 0;  // 0 while detached
+  std::string uuid;                  // "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", lower case
+  std::uint64_t page_size = 0;       // allocation and commit granule, bytes
+  std::uint64_t capacity = 0;        // bytes available to datasets
+  std::uint64_t free = 0;            // bytes not held by any dataset
+  std::uint64_t datasets = 0;
+  std::uint64_t max_datasets = 0;
+  std::uint64_t log_capacity = 0;  // largest commit, bytes of payload
+  std::uint64_t commits = 0;       // since attach
+  std::uint64_t aborts = 0;        // since attach
+  std::uint64_t recovered = 0;     // log records replayed at attach
+
+  friend bool operator==(const Info&, const Info&) = default;
+};
+
+// One dataset, decoded from struct dspm_dataset_info (DSPM_IOC_LIST).
+struct DatasetInfo {
+  std::uint64_t id = 0;
+  std::string name;
+  std::uint64_t length = 0;  // bytes
+  std::uint64_t pages = 0;   // persistent pages it holds
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  std::uint32_t mode = 0;  // permission bits, 0..0777
+  Model model = Model::mrmw;
+  std::uint32_t replicas = 0;
+  std::uint32_t open_count = 0;  // dataset fds open on this node
+  std::uint64_t version = 0;     // commits applied to it, ever
+  std::uint64_t ctime_ns = 0;    // creation time, CLOCK_REALTIME nanoseconds
+
+  friend bool operator==(const DatasetInfo&, const DatasetInfo&) = default;
+};
+
+// A dataset as seen through one dataset fd (DSPM_IOC_STAT).
+struct Stat : DatasetInfo {
+  std::uint64_t dirty_pages = 0;  // this fd's uncommitted pages
+
+  friend bool operator==(const Stat&, const Stat&) = default;
+};
+
+// Options of Device::attach().
+struct AttachOptions {
+  bool format = false;  // write a new, empty layout (destroys what is on the device)
+};
+
+// Arguments of Device::create().
+struct CreateOptions {
+  std::string name;           // 1..63 of [A-Za-z0-9._-], not starting with '.'
+  std::uint64_t length = 0;   // bytes, 1..DSPM_DATASET_LENGTH_MAX
+  std::uint32_t mode = 0600;  // permission bits, 0..0777
+  Model model = Model::mrmw;
+  std::uint32_t replicas = 1;  // 1..DSPM_REPLICAS_MAX
+};
+
+// A byte range of a dataset.
+struct Range {
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+
+  friend bool operator==(const Range&, const Range&) = default;
+};
+
+// What a commit did.
+struct CommitResult {
+  std::uint64_t pages = 0;    // dirty pages written
+  std::uint64_t version = 0;  // dataset version after the commit
+};
+
+}  // namespace dspm
