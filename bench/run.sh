@@ -15,7 +15,7 @@ args=${DSPM_BENCH_ARGS:---pages 2048 --rounds 7}
 "$vm" with --nodes 1 -- bash -c "
 	set -e
 	'$vm' run 1 'selftests/dspm/load_module.sh'
-	'$vm' run 1 'mkfs.ext4 -q -F /dev/pmem1 && mkdir -p /mnt/dax && mount -o dax /dev/pmem1 /mnt/dax'
+	'$vm' run 1 'mkfs.ext4 -q -F -b 4096 /dev/pmem1 && mkdir -p /mnt/dax && mount -o dax /dev/pmem1 /mnt/dax'
 	'$vm' run 1 'build/user/tools/dspm-admin/dspm-admin attach --format /dev/pmem0'
 	'$vm' run --timeout 1800 1 'build/user/bench/dspm-bench --dax-file /mnt/dax/bench $args --json' > '$out/results.json'
 	'$vm' run 1 'build/user/tools/dspm-admin/dspm-admin detach'
