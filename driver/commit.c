@@ -256,6 +256,8 @@ static int dspm_commit_locked(struct dspm_file *f, const struct dspm_span *s,
 	dspm_txn_begin(&txn, st);
 	v.txn = &txn;
 	dspm_walk_dirty(f, s, nr, dspm_log_fn, &v);
+	if (txn.data_bytes > dspm_commit_capacity(st))
+		txn.error = -EFBIG;
 	version = cpu_to_le64(le64_to_cpu(slot->version) + 1);
 	dspm_txn_add(&txn, st->table_offset +
 		     (u64)ds->slot * DSPM_SLOT_SIZE +
@@ -288,6 +290,9 @@ long dspm_commit(struct dspm_file *f, struct dspm_commit __user *uarg)
 		return -EINVAL;
 	if (!f->writable)
 		return -EBADF;
+	ret = dspm_arg_writable(uarg, &c, sizeof(c));
+	if (ret)
+		return ret;
 	ret = dspm_spans_get(f->ds, c.ranges, c.nr_ranges, &s, &nr);
 	if (ret)
 		return ret;
@@ -333,6 +338,9 @@ long dspm_abort(struct dspm_file *f, struct dspm_abort __user *uarg)
 		return -EINVAL;
 	if (!f->writable)
 		return -EBADF;
+	ret = dspm_arg_writable(uarg, &a, sizeof(a));
+	if (ret)
+		return ret;
 	ret = dspm_spans_get(f->ds, a.ranges, a.nr_ranges, &s, &nr);
 	if (ret)
 		return ret;

@@ -13,17 +13,15 @@
 
 static long dspm_ioc_get_info(struct dspm_node *node, void __user *uarg)
 {
-	struct dspm_info info = {};
+	struct dspm_info info;
 	struct dspm_store *st;
-	u32 usize;
+	int ret;
 
-	if (get_user(usize, (u32 __user *)uarg))
-		return -EFAULT;
-	if (usize < DSPM_INFO_SIZE_VER0)
-		return -EINVAL;
-	if (usize > DSPM_STRUCT_SIZE_MAX)
-		return -E2BIG;
-
+	/* every field is output; the struct is checked like any other */
+	ret = dspm_copy_arg_in(&info, sizeof(info), DSPM_INFO_SIZE_VER0, uarg);
+	if (ret)
+		return ret;
+	memset(&info, 0, sizeof(info));
 	info.abi_version = DSPM_ABI_VERSION;
 	mutex_lock(&node->lock);
 	st = node->store;
@@ -40,7 +38,7 @@ static long dspm_ioc_get_info(struct dspm_node *node, void __user *uarg)
 		info.free = le64_to_cpu(sb->free_pages) * DSPM_MEDIA_PAGE;
 		info.datasets = le64_to_cpu(sb->datasets);
 		info.max_datasets = st->table_slots;
-		info.log_capacity = dspm_txn_capacity(st);
+		info.log_capacity = dspm_commit_capacity(st);
 		info.commits = atomic64_read(&st->commits);
 		info.aborts = atomic64_read(&st->aborts);
 		info.recovered = st->recovered;
@@ -83,6 +81,11 @@ static long dspm_ioc_attach(struct dspm_node *node, void __user *uarg)
 		path = strndup_user(u64_to_user_ptr(a.path), PATH_MAX);
 		if (IS_ERR(path))
 			return PTR_ERR(path);
+		/* as open(2) has it, rather than lookup_bdev()'s EINVAL */
+		if (!*path) {
+			kfree(path);
+			return -ENOENT;
+		}
 	}
 
 	mutex_lock(&node->lock);
@@ -139,6 +142,8 @@ static long dspm_ioc_create(struct dspm_node *node, void __user *uarg)
 	int ret;
 
 	ret = dspm_copy_arg_in(&c, sizeof(c), DSPM_CREATE_SIZE_VER0, uarg);
+	if (!ret)
+		ret = dspm_arg_writable(uarg, &c, sizeof(c));
 	if (ret)
 		return ret;
 	mutex_lock(&node->lock);
@@ -183,6 +188,8 @@ static long dspm_ioc_list(struct dspm_node *node, void __user *uarg)
 	int ret;
 
 	ret = dspm_copy_arg_in(&l, sizeof(l), DSPM_LIST_SIZE_VER0, uarg);
+	if (!ret)
+		ret = dspm_arg_writable(uarg, &l, sizeof(l));
 	if (ret)
 		return ret;
 	if (l.flags ||

@@ -223,15 +223,15 @@ static long dspm_dataset_stat(struct dspm_file *f, void __user *uarg)
 {
 	struct dspm_dataset *ds = f->ds;
 	struct dspm_dataset_info info;
-	struct dspm_stat s = {};
-	u32 usize;
+	struct dspm_stat s;
+	int ret;
 
-	if (get_user(usize, (u32 __user *)uarg))
-		return -EFAULT;
-	if (usize < DSPM_STAT_SIZE_VER0)
+	ret = dspm_copy_arg_in(&s, sizeof(s), DSPM_STAT_SIZE_VER0, uarg);
+	if (ret)
+		return ret;
+	if (s.flags)
 		return -EINVAL;
-	if (usize > DSPM_STRUCT_SIZE_MAX)
-		return -E2BIG;
+	memset(&s, 0, sizeof(s));
 
 	mutex_lock(&ds->node->lock);
 	dspm_ns_fill_info(ds->node, ds->slot, &info);

@@ -120,6 +120,7 @@ struct dspm_file {
 /* main.c */
 int dspm_copy_arg_in(void *karg, size_t ksize, size_t ver0,
 		     const void __user *uarg);
+int dspm_arg_writable(void __user *uarg, const void *karg, size_t ksize);
 int dspm_copy_arg_out(void __user *uarg, void *karg, size_t ksize);
 bool dspm_is_zero(const void *p, size_t len);
 
@@ -141,6 +142,7 @@ void dspm_persist(void *dst, const void *src, size_t len);
 struct dspm_txn {
 	struct dspm_store *st;
 	u64 used;			/* payload bytes written */
+	u64 data_bytes;			/* of which entry data */
 	u32 nr_entries;
 	u32 csum;
 	int error;
@@ -150,6 +152,7 @@ void dspm_txn_begin(struct dspm_txn *txn, struct dspm_store *st);
 void dspm_txn_add(struct dspm_txn *txn, u64 target, const void *src, u32 len);
 int dspm_txn_commit(struct dspm_txn *txn);
 u64 dspm_txn_capacity(struct dspm_store *st);
+u64 dspm_commit_capacity(struct dspm_store *st);
 int dspm_log_recover(struct dspm_store *st);
 
 /* alloc.c */

@@ -29,11 +29,25 @@ u64 dspm_txn_capacity(struct dspm_store *st)
 	return st->log_bytes - DSPM_LOG_HEADER_BYTES;
 }
 
+/*
+ * The payload a commit may carry, as GET_INFO promises it: whole changed
+ * pages, each one log entry, plus the entry for the dataset's version.
+ * Commits of scattered small changes spend 16-24 bytes of log per run.
+ */
+u64 dspm_commit_capacity(struct dspm_store *st)
+{
+	const u64 version_entry = sizeof(struct dspm_media_log_entry) + 8;
+	const u64 page_entry = sizeof(struct dspm_media_log_entry) + PAGE_SIZE;
+
+	return (dspm_txn_capacity(st) - version_entry) / page_entry * PAGE_SIZE;
+}
+
 void dspm_txn_begin(struct dspm_txn *txn, struct dspm_store *st)
 {
 	lockdep_assert_held(&st->log_lock);
 	txn->st = st;
 	txn->used = 0;
+	txn->data_bytes = 0;
 	txn->nr_entries = 0;
 	txn->csum = ~0U;
 	txn->error = 0;
@@ -65,6 +79,7 @@ void dspm_txn_add(struct dspm_txn *txn, u64 target, const void *src, u32 len)
 	/* checksum what reached the log, not the source, which may move */
 	txn->csum = crc32c(txn->csum, p, sizeof(e) + len);
 	txn->used += need;
+	txn->data_bytes += len;
 	txn->nr_entries++;
 }
 

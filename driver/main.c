@@ -45,9 +45,22 @@ int dspm_copy_arg_in(void *karg, size_t ksize, size_t ver0,
 }
 
 /*
+ * Before a call changes anything, make sure its results can be written
+ * back: write the caller's own bytes back unchanged.  @karg was filled by
+ * dspm_copy_arg_in(), so its size field is still the caller's.
+ */
+int dspm_arg_writable(void __user *uarg, const void *karg, size_t ksize)
+{
+	size_t len = min_t(size_t, *(const u32 *)karg, ksize);
+
+	return copy_to_user(uarg, karg, len) ? -EFAULT : 0;
+}
+
+/*
  * Copy a struct back out, no more than the caller said it has room for;
  * its size field then says how much was written.  The caller's size was
- * checked on the way in, or is checked here for output-only structs.
+ * checked on the way in by dspm_copy_arg_in(), which every ioctl uses, so
+ * output-only structs follow the same size and tail rules.
  */
 int dspm_copy_arg_out(void __user *uarg, void *karg, size_t ksize)
 {

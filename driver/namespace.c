@@ -5,7 +5,6 @@
  */
 #include <linux/capability.h>
 #include <linux/cred.h>
-#include <linux/ctype.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -20,9 +19,12 @@ int dspm_name_check(const char name[DSPM_NAME_MAX])
 
 	if (len == 0 || len == DSPM_NAME_MAX || name[0] == '.')
 		return -EINVAL;
+	/* ASCII only: the kernel's ctype also classifies Latin-1 letters */
 	for (i = 0; i < len; i++) {
-		if (!isalnum(name[i]) && name[i] != '.' && name[i] != '_' &&
-		    name[i] != '-')
+		char c = name[i];
+
+		if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') &&
+		    !(c >= '0' && c <= '9') && c != '.' && c != '_' && c != '-')
 			return -EINVAL;
 	}
 	return dspm_is_zero(name + len, DSPM_NAME_MAX - len) ? 0 : -EINVAL;
