@@ -215,15 +215,28 @@ static void dspm_drop_dirty(struct dspm_file *f, struct dspm_dirty *d,
 	f->nr_dirty--;
 }
 
-/* After a commit: whole pages are clean, partial ones move their twin. */
+/* A shadow equal to its twin holds nothing uncommitted: let it go. */
+static bool dspm_dirty_clean(const struct dspm_dirty *d)
+{
+	return !memcmp(page_address(d->shadow), page_address(d->twin),
+		       PAGE_SIZE);
+}
+
+/*
+ * After a commit: whole pages are clean; partial ones move their twin and
+ * are clean if nothing else differs.  Their mappings were zapped before the
+ * commit and cannot come back while f->lock is held.
+ */
 static void dspm_settle_fn(struct dspm_file *f, struct dspm_dirty *d,
 			   pgoff_t pgoff, u32 a, u32 b, void *ctx)
 {
-	if (dspm_whole_page(a, b))
-		dspm_drop_dirty(f, d, pgoff);
-	else
+	if (!dspm_whole_page(a, b)) {
 		memcpy(page_address(d->twin) + a, page_address(d->shadow) + a,
 		       b - a);
+		if (!dspm_dirty_clean(d))
+			return;
+	}
+	dspm_drop_dirty(f, d, pgoff);
 }
 
 static int dspm_commit_locked(struct dspm_file *f, const struct dspm_span *s,
@@ -305,21 +318,25 @@ long dspm_commit(struct dspm_file *f, struct dspm_commit __user *uarg)
 	return dspm_copy_arg_out(uarg, &c, sizeof(c));
 }
 
-/* Whole pages go (after their mappings); partial ones get their twin back. */
+/*
+ * Whole pages go (after their mappings); partial ones get those bytes back
+ * from their twin, and go too once nothing else differs.
+ */
 static void dspm_abort_fn(struct dspm_file *f, struct dspm_dirty *d,
 			  pgoff_t pgoff, u32 a, u32 b, void *ctx)
 {
 	struct dspm_visit *v = ctx;
 
-	if (dspm_whole_page(a, b)) {
-		dspm_zap_pages(f->ds, pgoff, 1);
-		dspm_drop_dirty(f, d, pgoff);
-		v->pages++;
-	} else {
+	if (!dspm_whole_page(a, b)) {
 		memcpy(page_address(d->shadow) + a, page_address(d->twin) + a,
 		       b - a);
 		v->last = 1;
+		if (!dspm_dirty_clean(d))
+			return;
 	}
+	dspm_zap_pages(f->ds, pgoff, 1);
+	dspm_drop_dirty(f, d, pgoff);
+	v->pages++;
 }
 
 long dspm_abort(struct dspm_file *f, struct dspm_abort __user *uarg)
