@@ -9,6 +9,7 @@
 #include <linux/libnvdimm.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/sizes.h>
 #include <linux/sort.h>
 #include <linux/string.h>
 
@@ -111,11 +112,18 @@ int dspm_alloc_extents(struct dspm_store *st, u64 pages,
 	for (i = 0; i < nr; i++) {
 		void *addr = st->base + st->data_offset +
 			     le64_to_cpu(ext[i].start) * DSPM_MEDIA_PAGE;
-		size_t len = le64_to_cpu(ext[i].count) * DSPM_MEDIA_PAGE;
+		u64 left = le64_to_cpu(ext[i].count) * DSPM_MEDIA_PAGE;
 
-		memset(addr, 0, len);
-		arch_wb_cache_pmem(addr, len);
-		cond_resched();
+		/* in 2 MiB steps: a large create must not hog the CPU */
+		while (left) {
+			size_t len = min_t(u64, left, SZ_2M);
+
+			memset(addr, 0, len);
+			arch_wb_cache_pmem(addr, len);
+			addr += len;
+			left -= len;
+			cond_resched();
+		}
 	}
 	pmem_wmb();
 	dspm_bitmap_update(st, ext, nr, true, txn);
