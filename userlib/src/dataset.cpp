@@ -10,24 +10,11 @@
 #include <utility>
 
 #include "dspm/dspm.hpp"
+#include "syscall.hpp"
 
 namespace dspm {
-namespace {
-
-[[noreturn]] void fail(int err, const std::string& what) {
-  throw std::system_error(err, std::generic_category(), what);
-}
-
-template <class T>
-int do_ioctl(int fd, unsigned long request, T& arg) {
-  int ret;
-  do {
-    ret = ::ioctl(fd, request, &arg);
-  } while (ret < 0 && errno == EINTR);
-  return ret;
-}
-
-}  // namespace
+using detail::do_ioctl;
+using detail::fail;
 
 Dataset Dataset::adopt(int fd, Access access) {
   return Dataset(fd, access, {});

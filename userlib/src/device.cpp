@@ -9,24 +9,11 @@
 #include <utility>
 
 #include "dspm/dspm.hpp"
+#include "syscall.hpp"
 
 namespace dspm {
-namespace {
-
-[[noreturn]] void fail_errno(const std::string& what) {
-  throw std::system_error(errno, std::generic_category(), what);
-}
-
-template <class T>
-int do_ioctl(int fd, unsigned long request, T& arg) {
-  int ret;
-  do {
-    ret = ::ioctl(fd, request, &arg);
-  } while (ret < 0 && errno == EINTR);
-  return ret;
-}
-
-}  // namespace
+using detail::do_ioctl;
+using detail::fail_errno;
 
 std::string_view library_version() noexcept {
   return DSPM_LIBRARY_VERSION;
