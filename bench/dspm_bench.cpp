@@ -20,8 +20,9 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <dspm/dspm.hpp>
 #include <nlohmann/json.hpp>
+
+#include <dspm/dspm.hpp>
 
 namespace {
 
@@ -102,7 +103,8 @@ double read_bandwidth(const std::byte* p, std::size_t len) {
 
 double write_bandwidth(std::byte* p, std::size_t len, std::uint64_t value) {
   auto start = Clock::now();
-  for (std::size_t off = 0; off < len; off += 64) *reinterpret_cast<volatile std::uint64_t*>(p + off) = value;
+  for (std::size_t off = 0; off < len; off += 64)
+    *reinterpret_cast<volatile std::uint64_t*>(p + off) = value;
   return static_cast<double>(len) / seconds_since(start);
 }
 
@@ -157,9 +159,10 @@ nlohmann::json run(const Options& o) {
       f_dax_huge.push_back(touch_pages(m.data(), o.pages));
     }
   }
-  results.push_back(ratio("read fault (per 4 KiB page)", median(f_dspm) * 1e6, median(f_dax) * 1e6, "us"));
   results.push_back(
-      ratio("read fault vs DAX with huge pages allowed", median(f_dspm) * 1e6, median(f_dax_huge) * 1e6, "us"));
+      ratio("read fault (per 4 KiB page)", median(f_dspm) * 1e6, median(f_dax) * 1e6, "us"));
+  results.push_back(ratio("read fault vs DAX with huge pages allowed", median(f_dspm) * 1e6,
+                          median(f_dax_huge) * 1e6, "us"));
 
   {
     dspm::Dataset ds = dev.open("bench", dspm::Access::read_write);
@@ -177,8 +180,10 @@ nlohmann::json run(const Options& o) {
       wd.push_back(write_bandwidth(dp, len, static_cast<std::uint64_t>(r)));
       wx.push_back(write_bandwidth(m.data(), len, static_cast<std::uint64_t>(r)));
     }
-    results.push_back(ratio("load bandwidth (committed pages)", median(rd) / 1e6, median(rx) / 1e6, "MB/s"));
-    results.push_back(ratio("store bandwidth (dirty pages)", median(wd) / 1e6, median(wx) / 1e6, "MB/s"));
+    results.push_back(
+        ratio("load bandwidth (committed pages)", median(rd) / 1e6, median(rx) / 1e6, "MB/s"));
+    results.push_back(
+        ratio("store bandwidth (dirty pages)", median(wd) / 1e6, median(wx) / 1e6, "MB/s"));
     ds.abort();
   }
 
@@ -199,13 +204,16 @@ nlohmann::json run(const Options& o) {
       start = Clock::now();
       dirty_pages(m.data(), n, value);
       mid = Clock::now();
-      if (::msync(m.data(), n * kPage, MS_SYNC) != 0) throw std::system_error(errno, std::generic_category(), "msync");
+      if (::msync(m.data(), n * kPage, MS_SYNC) != 0)
+        throw std::system_error(errno, std::generic_category(), "msync");
       cx.push_back(seconds_since(mid));
       wcx.push_back(seconds_since(start));
     }
     std::string pages = std::to_string(n) + (n == 1 ? " page" : " pages");
-    results.push_back(ratio("commit of " + pages + " vs msync", median(cd) * 1e6, median(cx) * 1e6, "us"));
-    results.push_back(ratio("write+commit of " + pages + " vs write+msync", median(wcd) * 1e6, median(wcx) * 1e6, "us"));
+    results.push_back(
+        ratio("commit of " + pages + " vs msync", median(cd) * 1e6, median(cx) * 1e6, "us"));
+    results.push_back(ratio("write+commit of " + pages + " vs write+msync", median(wcd) * 1e6,
+                            median(wcx) * 1e6, "us"));
   }
   dev.remove("bench");
   return results;
@@ -229,8 +237,9 @@ int main(int argc, char** argv) try {
   }
   std::printf("%-48s %12s %12s %8s\n", "measure", "dspm", "DAX file", "ratio");
   for (const auto& r : results)
-    std::printf("%-48s %9.2f %-2s %9.2f %-2s %7.2fx\n", r["what"].get<std::string>().c_str(), r["dspm"].get<double>(),
-                r["unit"].get<std::string>().c_str(), r["dax"].get<double>(), r["unit"].get<std::string>().c_str(),
+    std::printf("%-48s %9.2f %-2s %9.2f %-2s %7.2fx\n", r["what"].get<std::string>().c_str(),
+                r["dspm"].get<double>(), r["unit"].get<std::string>().c_str(),
+                r["dax"].get<double>(), r["unit"].get<std::string>().c_str(),
                 r["ratio"].get<double>());
   return 0;
 } catch (const std::exception& e) {

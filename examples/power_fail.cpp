@@ -29,15 +29,16 @@ int write_phase(dspm::Device& dev, const std::string& record) {
   std::memset(ds.bytes().data(), 0, 4096);
   std::memcpy(ds.bytes().data() + kRecord, record.data(), record.size());
   auto [pages, version] = ds.commit();
-  std::cout << "committed   @" << kRecord << ": \"" << record << "\" (" << pages << " page, version " << version
-            << ")\n";
+  std::cout << "committed   @" << kRecord << ": \"" << record << "\" (" << pages
+            << " page, version " << version << ")\n";
 
   const std::string scribble = "UNCOMMITTED: this must not survive";
   std::memcpy(ds.bytes().data() + kScribble, scribble.data(), scribble.size());
   std::memcpy(ds.bytes().data() + kRecord, "XXXXXXXX", 8);  // overwrite, not committed
   std::cout << "uncommitted @" << kScribble << ": \"" << text_at(ds, kScribble) << "\"\n"
             << "uncommitted @" << kRecord << ": \"" << text_at(ds, kRecord) << "\" (overwrite)\n"
-            << "dirty pages: " << ds.stat().dirty_pages << "; waiting for the power to fail..." << std::endl;
+            << "dirty pages: " << ds.stat().dirty_pages << "; waiting for the power to fail..."
+            << std::endl;
   for (;;) ::pause();
 }
 
@@ -60,7 +61,8 @@ int main(int argc, char** argv) try {
     return 2;
   }
   dspm::Device dev;
-  return std::string_view(argv[1]) == "write" ? write_phase(dev, argv[2]) : show_phase(dev, argv[2]);
+  return std::string_view(argv[1]) == "write" ? write_phase(dev, argv[2])
+                                              : show_phase(dev, argv[2]);
 } catch (const std::exception& e) {
   std::cerr << "power_fail: " << e.what() << '\n';
   return 1;

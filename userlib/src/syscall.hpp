@@ -13,7 +13,9 @@ namespace dspm::detail {
   throw std::system_error(err, std::generic_category(), what);
 }
 
-[[noreturn]] inline void fail_errno(const std::string& what) { fail(errno, what); }
+[[noreturn]] inline void fail_errno(const std::string& what) {
+  fail(errno, what);
+}
 
 // ioctl, restarted when a signal interrupts it.
 template <class T>
