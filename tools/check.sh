@@ -48,6 +48,8 @@ run_unit() {
 }
 
 stage unit '^unit: ([0-9]+) passed, ([0-9]+) failed$' run_unit
+stage format '^format: ([0-9]+) passed, ([0-9]+) failed$' \
+	"$repo/tools/format-check.sh"
 stage kernel-checks '^kernel-checks: ([0-9]+) passed, ([0-9]+) failed$' \
 	"$repo/tools/kernel-checks.sh"
 stage selftests '^selftests: ([0-9]+) passed, ([0-9]+) failed$' \
