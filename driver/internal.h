@@ -138,6 +138,11 @@ struct dspm_media_sb *dspm_store_sb(struct dspm_store *st);
 struct dspm_media_dataset *dspm_store_slot(struct dspm_store *st, u32 slot);
 void dspm_persist(void *dst, const void *src, size_t len);
 
+/* debugfs.c */
+void dspm_debugfs_init(void);
+void dspm_debugfs_exit(void);
+void dspm_debug_apply_stall(void);
+
 /* log.c */
 struct dspm_txn {
 	struct dspm_store *st;

@@ -100,9 +100,12 @@ static bool dspm_log_target_ok(struct dspm_store *st, u64 target, u32 len)
 	return target >= st->data_offset && end <= data_end;
 }
 
-/* Walk a sealed record: check it (@apply false) or apply it. */
+/*
+ * Walk a sealed record: check it (@apply false) or apply it, optionally
+ * with the crash tests' stall half-way (@stall).
+ */
 static int dspm_log_walk(struct dspm_store *st, u64 payload_bytes,
-			 u32 nr_entries, u32 csum, bool apply)
+			 u32 nr_entries, u32 csum, bool apply, bool stall)
 {
 	void *p = dspm_log_payload(st);
 	u64 off = 0;
@@ -123,10 +126,13 @@ static int dspm_log_walk(struct dspm_store *st, u64 payload_bytes,
 		if (round_up((u64)len, 8) > payload_bytes - off - sizeof(*e) ||
 		    !dspm_log_target_ok(st, target, len))
 			return -EUCLEAN;
-		if (apply)
+		if (apply) {
 			dspm_persist(st->base + target, e + 1, len);
-		else
+			if (stall && i == nr_entries / 2)
+				dspm_debug_apply_stall();
+		} else {
 			sum = crc32c(sum, e, sizeof(*e) + len);
+		}
 		off += sizeof(*e) + round_up((u64)len, 8);
 	}
 	if (apply) {
@@ -174,7 +180,7 @@ int dspm_txn_commit(struct dspm_txn *txn)
 	dspm_persist(&dspm_log_header(st)->state, &state, sizeof(state));
 	pmem_wmb();
 
-	dspm_log_walk(st, txn->used, txn->nr_entries, txn->csum, true);
+	dspm_log_walk(st, txn->used, txn->nr_entries, txn->csum, true, true);
 	dspm_log_retire(st);
 	return 0;
 }
@@ -197,12 +203,12 @@ int dspm_log_recover(struct dspm_store *st)
 		pr_err("dspm: sealed log record with a bad magic\n");
 		return -EUCLEAN;
 	}
-	ret = dspm_log_walk(st, payload, nr, csum, false);
+	ret = dspm_log_walk(st, payload, nr, csum, false, false);
 	if (ret) {
 		pr_err("dspm: sealed log record %llu fails its checks\n", seq);
 		return ret;
 	}
-	dspm_log_walk(st, payload, nr, csum, true);
+	dspm_log_walk(st, payload, nr, csum, true, false);
 	dspm_log_retire(st);
 	st->recovered = 1;
 	pr_info("dspm: replayed log record %llu (%u entries)\n", seq, nr);

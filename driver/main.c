@@ -120,12 +120,14 @@ static int __init dspm_init(void)
 		kern_unmount(dspm_node.mnt);
 		return ret;
 	}
+	dspm_debugfs_init();
 	pr_info("dspm: ABI %d ready on /dev/dspm\n", DSPM_ABI_VERSION);
 	return 0;
 }
 
 static void __exit dspm_exit(void)
 {
+	dspm_debugfs_exit();
 	misc_deregister(&dspm_misc);
 	/* every dataset fd holds a module reference, so none is open here */
 	if (dspm_node.store)

@@ -197,7 +197,9 @@ int dspm_store_attach_dram(u64 bytes, struct dspm_store **out)
 	if (!st)
 		return -ENOMEM;
 	st->media_bytes = round_down(bytes, DSPM_MEDIA_PAGE);
-	st->base = vzalloc(st->media_bytes);
+	/* the size is the caller's wish: failing it is ENOMEM, not a splat */
+	st->base = __vmalloc(st->media_bytes,
+			     GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN);
 	if (!st->base) {
 		kfree(st);
 		return -ENOMEM;
