@@ -26,6 +26,7 @@ VM=$REPO/tools/vm/dspm-vm
 BIN=${DSPM_SELFTESTS_BIN:-$REPO/build/selftests}
 export DSPM_VM_DIR=${DSPM_VM_DIR:-$REPO/build/vm-crash}
 ROUNDS=${ROUNDS:-${DSPM_CRASH_ROUNDS:-20}}
+RECOVERY_ROUNDS=${DSPM_CRASH_RECOVERY_ROUNDS:-3}
 ACCOUNTS=${DSPM_CRASH_ACCOUNTS:-2048}
 SEED=${DSPM_CRASH_SEED:-$(date +%s)}
 MIN_S=${DSPM_CRASH_MIN_S:-1}
@@ -69,7 +70,7 @@ rm -f "$LOG" "$WORK"/run.*.log
 trap '"$VM" down >/dev/null 2>&1' EXIT
 RANDOM=$((SEED % 32768))
 echo "TAP version 13"
-echo "1..$ROUNDS"
+echo "1..$((ROUNDS + RECOVERY_ROUNDS))"
 echo "# crash test: $ROUNDS rounds, $ACCOUNTS accounts, seed $SEED, VM dir $DSPM_VM_DIR"
 
 # A fresh start: the node may still run from an earlier, interrupted test.
@@ -131,6 +132,61 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		passed=$((passed + 1))
 	else
 		echo "not ok $r - round $r: $why"
+		failed=$((failed + 1))
+	fi
+done
+
+# Aimed rounds: the first commit of the workload stalls half-way through
+# applying its sealed record; the node dies there; attach must replay it.
+for ((k = 1; k <= RECOVERY_ROUNDS; k++)); do
+	r=$((ROUNDS + k))
+	why=
+	before=$(wc -l < "$LOG" 2>/dev/null || echo 0)
+	wseed=$(( (SEED + r) * 7919 ))
+	if ! guest "echo 30000 > /sys/kernel/debug/dspm/apply_stall_ms"; then
+		echo "not ok $r - recovery round $k: cannot set apply_stall_ms"
+		failed=$((failed + 1))
+		continue
+	fi
+	"$VM" run --timeout 3600 "$NODE" "$BIN/crash_bank run $PMEM $NAME $LOG $wseed" \
+		>"$WORK/run.$r.log" 2>&1 &
+	runpid=$!
+	stalled=0
+	for _ in $(seq 1 120); do
+		if guest "dmesg | grep -q 'fault injection: apply stalled'" 2>/dev/null; then
+			stalled=1
+			break
+		fi
+		sleep 0.5
+	done
+	"$VM" kill "$NODE"
+	wait "$runpid" 2>/dev/null
+	after=$(wc -l < "$LOG" 2>/dev/null || echo 0)
+	[ "$stalled" = 1 ] || why="the commit never reached the stall"
+	if [ -z "$why" ] && [ "$after" -ne "$before" ]; then
+		why="a commit returned while its apply was stalled"
+	fi
+	if ! boot; then
+		echo "not ok $r - recovery round $k: node did not boot again"
+		failed=$((failed + 1 + RECOVERY_ROUNDS - k))
+		finish
+	fi
+	out=$(guest "$BIN/crash_bank check $PMEM $NAME $LOG" 2>&1)
+	rc=$?
+	echo "$out" | sed 's/^/# /'
+	recovered=$(echo "$out" | sed -n 's/.*, recovered \([0-9]*\),.*/\1/p' | head -n1)
+	if [ -z "$why" ] && [ "${recovered:-0}" != 1 ]; then
+		why="attach replayed ${recovered:-no} records, expected 1"
+	fi
+	[ -z "$why" ] && [ "$rc" -ne 0 ] && why="check failed (rc $rc)"
+	if [ -z "$why" ] && ! bad=$("$VM" dmesg-check "$NODE" 2>&1); then
+		why="kernel log after recovery: $(echo "$bad" | head -n 3 | tr '\n' ' ')"
+	fi
+	if [ -z "$why" ]; then
+		echo "ok $r - recovery round $k: killed inside a half-applied commit; attach replayed it"
+		passed=$((passed + 1))
+	else
+		echo "not ok $r - recovery round $k: $why"
 		failed=$((failed + 1))
 	fi
 done
