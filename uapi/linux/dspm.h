@@ -15,7 +15,8 @@
  * zero (E2BIG otherwise), like openat2(2).  Structs the kernel fills in are
  * written up to min(caller size, kernel size) and their size field then says
  * how many bytes were written.  Reserved fields and unknown flag bits must be
- * zero (EINVAL).  Ioctl numbers carry no size: the size field is the only
+ * zero (EINVAL); output fields are ignored on input.  A call that fails
+ * changes nothing.  Ioctl numbers carry no size: the size field is the only
  * source of truth, as in VFIO.
  *
  * Documentation/abi.md describes every ioctl and error in full.

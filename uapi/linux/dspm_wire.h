@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * dspm - Distributed Shared Persistent Memory: node <-> dispatcher wire
+ * protocol, shared by the kernel driver (C) and the dispatcher (C++).
+ *
+ * Every message is a fixed-size little-endian struct (no padding, natural
+ * alignment) that starts with struct dspm_wire_hdr.  hdr.length is the size
+ * of the whole message including the header; it equals the struct size for
+ * fixed messages and is the fixed part plus count * entry size for the three
+ * variable ones (NODE_TABLE, DATASET_REPLY, LIST_REPLY).  A receiver drops a
+ * message whose magic, version, type, length, reserved fields (must be zero)
+ * or contents are not valid, and never reads beyond hdr.length nor beyond
+ * DSPM_WIRE_MAX_MESSAGE bytes.
+ *
+ * Joining (challenge-response with the cluster key K, HMAC-SHA256):
+ *   node -> dispatcher  HELLO       uuid, claimed id, capacity, free,
+ *                                   address, nonce_n
+ *   dispatcher -> node  CHALLENGE   nonce_d,
+ *                                   mac = HMAC(K, "dspm-d" nonce_n nonce_d)
+ *   node -> dispatcher  AUTH        uuid,
+ *                                   mac = HMAC(K, "dspm-n" nonce_d nonce_n uuid)
+ *   dispatcher -> node  JOIN_ACCEPT assigned node id (or ERROR)
+ * then HEARTBEAT from the node, NODE_TABLE from the dispatcher whenever the
+ * membership changes, and the dataset requests, each answered by its reply
+ * (same request id) or by ERROR.
+ *
+ * Node ids: 0 is "none" (a node that has not joined yet, an unused slot);
+ * DSPM_WIRE_NODE_DISPATCHER is the dispatcher itself.  hdr.sender is 0 in
+ * HELLO and AUTH, the sender's assigned id in HEARTBEAT and the DATASET_*
+ * requests, DSPM_WIRE_NODE_DISPATCHER in everything the dispatcher sends but
+ * ERROR (which either side may send).
+ *
+ * The driver checks every struct size with BUILD_BUG_ON against the
+ * DSPM_WIRE_*_SIZE constants below; the dispatcher with static_assert.
+ */
+#ifndef _UAPI_LINUX_DSPM_WIRE_H
+#define _UAPI_LINUX_DSPM_WIRE_H
+
+#include <linux/types.h>
+
+#define DSPM_WIRE_MAGIC		0x4d505344U	/* "DSPM" little-endian */
+#define DSPM_WIRE_VERSION	1
+
+/* Largest message of any type, header included. */
+#define DSPM_WIRE_MAX_MESSAGE	0x11000
+
+/* Same values as DSPM_NAME_MAX and DSPM_REPLICAS_MAX in linux/dspm.h. */
+#define DSPM_WIRE_NAME_MAX	64
+#define DSPM_WIRE_REPLICAS_MAX	16
+
+#define DSPM_WIRE_NONCE_SIZE	32
+#define DSPM_WIRE_MAC_SIZE	32
+#define DSPM_WIRE_UUID_SIZE	16
+
+#define DSPM_WIRE_NODE_NONE		0
+#define DSPM_WIRE_NODE_DISPATCHER	0xffffffffU
+
+/* Bounds of the variable messages. */
+#define DSPM_WIRE_NODES_MAX	256	/* entries of one NODE_TABLE */
+#define DSPM_WIRE_CHUNKS_MAX	1024	/* chunks of one dataset */
+#define DSPM_WIRE_LIST_MAX	256	/* entries of one LIST_REPLY */
+
+/* Chunk sizes: a power of two between these bounds. */
+#define DSPM_WIRE_CHUNK_SIZE_MIN	0x1000ULL
+#define DSPM_WIRE_CHUNK_SIZE_MAX	0x100000000000ULL
+
+/* dspm_wire_hdr.type */
+#define DSPM_WIRE_HELLO			1
+#define DSPM_WIRE_CHALLENGE		2
+#define DSPM_WIRE_AUTH			3
+#define DSPM_WIRE_JOIN_ACCEPT		4
+#define DSPM_WIRE_HEARTBEAT		5
+#define DSPM_WIRE_NODE_TABLE		6
+#define DSPM_WIRE_DATASET_CREATE	7
+#define DSPM_WIRE_DATASET_DELETE	8
+#define DSPM_WIRE_DATASET_LOOKUP	9
+#define DSPM_WIRE_DATASET_LIST		10
+#define DSPM_WIRE_DATASET_REPLY		11	/* to CREATE and LOOKUP */
+#define DSPM_WIRE_DELETE_REPLY		12
+#define DSPM_WIRE_LIST_REPLY		13
+#define DSPM_WIRE_ERROR			14
+#define DSPM_WIRE_TYPE_MAX		14
+
+/*
+ * hdr.status: zero in every message but ERROR, where it is the positive
+ * errno (1..4095) of the failed request.
+ */
+#define DSPM_WIRE_ERRNO_MAX	4095
+
+struct dspm_wire_hdr {
+	__le32 magic;		/* DSPM_WIRE_MAGIC */
+	__le16 version;		/* DSPM_WIRE_VERSION */
+	__le16 type;		/* DSPM_WIRE_* */
+	__le32 length;		/* whole message, header included */
+	__le32 sender;		/* node id of the sender, 0 before joining */
+	__le64 request_id;	/* chosen by the requester, echoed in replies */
+	__le32 status;		/* 0, or the errno of an ERROR */
+	__le32 reserved;
+};
+
+#define DSPM_WIRE_HDR_SIZE	32
+
+/* dspm_wire_addr.family */
+#define DSPM_WIRE_AF_INET	4	/* addr[0..3], addr[4..15] zero */
+#define DSPM_WIRE_AF_INET6	6
+
+struct dspm_wire_addr {
+	__u8   addr[16];	/* network byte order, as in sockaddr */
+	__le16 port;		/* host value, little-endian like the rest */
+	__le16 family;		/* DSPM_WIRE_AF_* */
+	__le32 reserved;
+};
+
+#define DSPM_WIRE_ADDR_SIZE	24
+
+struct dspm_wire_hello {
+	struct dspm_wire_hdr hdr;
+	__u8   uuid[DSPM_WIRE_UUID_SIZE];	/* of the node's dspm format */
+	__le32 claimed_id;	/* id held before a restart, or 0 */
+	__le32 reserved;
+	__le64 capacity;	/* bytes */
+	__le64 free;		/* bytes */
+	struct dspm_wire_addr addr;	/* where peers reach this node */
+	__u8   nonce[DSPM_WIRE_NONCE_SIZE];
+};
+
+#define DSPM_WIRE_HELLO_SIZE	128
+
+struct dspm_wire_challenge {
+	struct dspm_wire_hdr hdr;
+	__u8   nonce[DSPM_WIRE_NONCE_SIZE];
+	__u8   mac[DSPM_WIRE_MAC_SIZE];
+};
+
+#define DSPM_WIRE_CHALLENGE_SIZE	96
+
+struct dspm_wire_auth {
+	struct dspm_wire_hdr hdr;
+	__u8   uuid[DSPM_WIRE_UUID_SIZE];
+	__u8   mac[DSPM_WIRE_MAC_SIZE];
+};
+
+#define DSPM_WIRE_AUTH_SIZE	80
+
+struct dspm_wire_join_accept {
+	struct dspm_wire_hdr hdr;
+	__le32 node_id;		/* 1..DSPM_WIRE_NODE_DISPATCHER - 1 */
+	__le32 heartbeat_ms;	/* interval the node must keep, > 0 */
+	__le64 reserved;
+};
+
+#define DSPM_WIRE_JOIN_ACCEPT_SIZE	48
+
+struct dspm_wire_heartbeat {
+	struct dspm_wire_hdr hdr;
+	__le64 free;		/* bytes */
+	__le64 table_epoch;	/* epoch of the last NODE_TABLE applied */
+};
+
+#define DSPM_WIRE_HEARTBEAT_SIZE	48
+
+/* dspm_wire_node.state */
+#define DSPM_WIRE_NODE_ALIVE	1
+#define DSPM_WIRE_NODE_SUSPECT	2
+#define DSPM_WIRE_NODE_DEAD	3
+
+struct dspm_wire_node {
+	__le32 id;
+	__le32 state;		/* DSPM_WIRE_NODE_* */
+	__u8   uuid[DSPM_WIRE_UUID_SIZE];
+	struct dspm_wire_addr addr;
+	__le64 capacity;
+	__le64 free;
+};
+
+#define DSPM_WIRE_NODE_SIZE	64
+
+/* Ids strictly increasing; length = 48 + count * DSPM_WIRE_NODE_SIZE. */
+struct dspm_wire_node_table {
+	struct dspm_wire_hdr hdr;
+	__le64 epoch;		/* bumped on every membership change */
+	__le32 count;		/* 0..DSPM_WIRE_NODES_MAX */
+	__le32 reserved;
+	struct dspm_wire_node nodes[];
+};
+
+#define DSPM_WIRE_NODE_TABLE_SIZE	48
+
+/* Dataset name: 1..63 of [A-Za-z0-9._-], not starting with '.', NUL-padded. */
+struct dspm_wire_dataset_create {
+	struct dspm_wire_hdr hdr;
+	char   name[DSPM_WIRE_NAME_MAX];
+	__le64 length;		/* 1..DSPM_DATASET_LENGTH_MAX */
+	__le32 mode;		/* 0..0777 */
+	__le32 uid;
+	__le32 gid;
+	__le32 model;		/* DSPM_MODEL_* */
+	__le32 replicas;	/* 1..DSPM_WIRE_REPLICAS_MAX */
+	__le32 reserved;
+	__le64 chunk_size;	/* 0: the dispatcher chooses */
+};
+
+#define DSPM_WIRE_DATASET_CREATE_SIZE	136
+
+/* DATASET_DELETE and DATASET_LOOKUP */
+struct dspm_wire_dataset_name {
+	struct dspm_wire_hdr hdr;
+	char   name[DSPM_WIRE_NAME_MAX];
+};
+
+#define DSPM_WIRE_DATASET_NAME_SIZE	96
+
+struct dspm_wire_dataset_list {
+	struct dspm_wire_hdr hdr;
+	__le64 cursor;		/* list ids > cursor; 0 to start */
+	__le32 max;		/* 1..DSPM_WIRE_LIST_MAX */
+	__le32 reserved;
+};
+
+#define DSPM_WIRE_DATASET_LIST_SIZE	48
+
+struct dspm_wire_dataset {
+	char   name[DSPM_WIRE_NAME_MAX];
+	__le64 id;		/* > 0, never reused */
+	__le64 length;
+	__le32 mode;
+	__le32 uid;
+	__le32 gid;
+	__le32 model;
+	__le32 replicas;
+	__le32 chunks;		/* length / chunk_size rounded up */
+	__le64 chunk_size;
+};
+
+#define DSPM_WIRE_DATASET_SIZE	112
+
+/* node[0] is the home, node[1..replicas-1] the replicas, the rest 0. */
+struct dspm_wire_chunk {
+	__le32 node[DSPM_WIRE_REPLICAS_MAX];
+};
+
+#define DSPM_WIRE_CHUNK_SIZE	64
+
+/* length = 144 + dataset.chunks * DSPM_WIRE_CHUNK_SIZE. */
+struct dspm_wire_dataset_reply {
+	struct dspm_wire_hdr hdr;
+	struct dspm_wire_dataset dataset;
+	struct dspm_wire_chunk chunks[];
+};
+
+#define DSPM_WIRE_DATASET_REPLY_SIZE	144
+
+struct dspm_wire_delete_reply {
+	struct dspm_wire_hdr hdr;
+	char   name[DSPM_WIRE_NAME_MAX];
+	__le64 id;
+};
+
+#define DSPM_WIRE_DELETE_REPLY_SIZE	104
+
+/* dspm_wire_list_reply.flags */
+#define DSPM_WIRE_LIST_MORE	0x1U	/* call again from next_cursor */
+
+/* Ids strictly increasing; length = 48 + count * DSPM_WIRE_DATASET_SIZE. */
+struct dspm_wire_list_reply {
+	struct dspm_wire_hdr hdr;
+	__le64 next_cursor;
+	__le32 count;		/* 0..DSPM_WIRE_LIST_MAX */
+	__le32 flags;		/* DSPM_WIRE_LIST_* */
+	struct dspm_wire_dataset datasets[];
+};
+
+#define DSPM_WIRE_LIST_REPLY_SIZE	48
+
+/* hdr.status holds the errno. */
+struct dspm_wire_error {
+	struct dspm_wire_hdr hdr;
+	__le16 request_type;	/* type of the failed request */
+	__le16 reserved0;
+	__le32 reserved1;
+};
+
+#define DSPM_WIRE_ERROR_SIZE	40
+
+#endif /* _UAPI_LINUX_DSPM_WIRE_H */
