@@ -1,9 +1,18 @@
-// dspm-dispatcher: the cluster's membership and namespace service.  Serving is not
-// implemented yet; the options are those the service will take.
+// dspm-dispatcher: the cluster's membership and namespace service.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <chrono>
 #include <cstdio>
+#include <exception>
 #include <string>
 
 #include <CLI/CLI.hpp>
+
+#include "auth.hpp"
+#include "server.hpp"
+
+using namespace dspm::dispatcher;
 
 int main(int argc, char** argv) {
   CLI::App app{"dspm-dispatcher: membership, placement and namespace service of a dspm cluster"};
@@ -11,7 +20,11 @@ int main(int argc, char** argv) {
   std::string transport = "tcp";
   std::string state_path = "/var/lib/dspm/dispatcher.db";
   std::string key_file = "/etc/dspm/cluster.key";
-  app.add_option("--listen", listen, "Address and port to serve nodes on (ADDR:PORT)")
+  MembershipConfig mc;
+  long heartbeat_ms = mc.heartbeat.count();
+  long suspect_ms = mc.suspect_after.count();
+  long dead_ms = mc.dead_after.count();
+  app.add_option("--listen", listen, "Address and port to serve nodes on (ADDR:PORT, port 0: any)")
       ->capture_default_str();
   app.add_option("--transport", transport, "Transport to nodes")
       ->check(CLI::IsMember({"rdma", "tcp"}))
@@ -19,7 +32,42 @@ int main(int argc, char** argv) {
   app.add_option("--state", state_path, "SQLite state file")->capture_default_str();
   app.add_option("--key-file", key_file, "Cluster key for node authentication")
       ->capture_default_str();
+  app.add_option("--heartbeat-ms", heartbeat_ms, "Heartbeat interval nodes must keep")
+      ->check(CLI::Range(1L, 3600000L))
+      ->capture_default_str();
+  app.add_option("--suspect-ms", suspect_ms, "Silence before a node is suspect")
+      ->check(CLI::Range(1L, 3600000L))
+      ->capture_default_str();
+  app.add_option("--dead-ms", dead_ms, "Silence before a node is dead")
+      ->check(CLI::Range(1L, 86400000L))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  std::fprintf(stderr, "dspm-dispatcher: serving is not implemented yet\n");
-  return 2;
+
+  if (transport == "rdma") {
+    std::fprintf(stderr,
+                 "dspm-dispatcher: rdma transport: not implemented yet (use --transport tcp)\n");
+    return 2;
+  }
+  // A closed stderr or peer socket must not kill the service (sockets use MSG_NOSIGNAL too).
+  ::signal(SIGPIPE, SIG_IGN);
+  try {
+    ServerConfig config;
+    config.listen = listen;
+    config.state = state_path;
+    config.key = read_key_file(key_file);
+    struct stat st {};
+    if (::stat(key_file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      log_to_stderr("warning: key file " + key_file + " is accessible to group or others");
+    }
+    config.membership.heartbeat = std::chrono::milliseconds(heartbeat_ms);
+    config.membership.suspect_after = std::chrono::milliseconds(suspect_ms);
+    config.membership.dead_after = std::chrono::milliseconds(dead_ms);
+    config.handle_signals = true;
+    Server server(std::move(config));
+    server.run();
+  } catch (const std::exception& e) {
+    log_to_stderr(std::string("error: ") + e.what());
+    return 1;
+  }
+  return 0;
 }

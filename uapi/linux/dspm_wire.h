@@ -20,6 +20,16 @@
  *   node -> dispatcher  AUTH        uuid,
  *                                   mac = HMAC(K, "dspm-n" nonce_d nonce_n uuid)
  *   dispatcher -> node  JOIN_ACCEPT assigned node id (or ERROR)
+ * Each MAC is HMAC-SHA256 keyed with the bytes of K over the concatenation
+ * of its inputs, with nothing in between: the 6 ASCII bytes "dspm-d" or
+ * "dspm-n" (no NUL), then the 32-byte nonces and the 16-byte uuid exactly
+ * as they travel in HELLO, CHALLENGE and AUTH.  nonce_n is HELLO's nonce,
+ * nonce_d CHALLENGE's; both are fresh random bytes for every join.  K is
+ * the cluster key, 16 to 1024 bytes; the dispatcher reads it from its key
+ * file, ignoring one trailing newline.  The node checks CHALLENGE's mac
+ * before it answers; the dispatcher answers an AUTH with another uuid than
+ * HELLO's or a wrong mac with ERROR EACCES and closes the connection.
+ * Receivers compare MACs in constant time.
  * then HEARTBEAT from the node, NODE_TABLE from the dispatcher whenever the
  * membership changes, and the dataset requests, each answered by its reply
  * (same request id) or by ERROR.

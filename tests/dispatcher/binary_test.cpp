@@ -1,0 +1,145 @@
+// The real dspm-dispatcher binary: start on 127.0.0.1:0, find the port in its log, join,
+// SIGTERM, exit 0.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <optional>
+#include <regex>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "client.hpp"
+#include "tempdir.hpp"
+
+using namespace dspm::dispatcher;
+using namespace dspm::dispatcher::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The dispatcher as a child process, its stderr in a pipe; killed if still running at the end.
+class Child {
+ public:
+  explicit Child(const std::vector<std::string>& args) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) < 0) throw std::system_error(errno, std::generic_category());
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fds[1], STDERR_FILENO);
+      std::vector<char*> argv;
+      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    out_ = fds[0];
+  }
+  ~Child() {
+    if (pid_ > 0 && !status_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    ::close(out_);
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  // Reads the log until a line matches @re; its first group, or nullopt on timeout / EOF.
+  std::optional<std::string> wait_line(const std::regex& re, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      std::size_t nl;
+      while ((nl = buf_.find('\n')) != std::string::npos) {
+        std::string line = buf_.substr(0, nl);
+        buf_.erase(0, nl + 1);
+        log_ += line + "\n";
+        std::smatch m;
+        if (std::regex_search(line, m, re)) return m.size() > 1 ? m[1].str() : line;
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return std::nullopt;
+      pollfd pfd{out_, POLLIN, 0};
+      if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;
+      char tmp[4096];
+      ssize_t n = ::read(out_, tmp, sizeof(tmp));
+      if (n <= 0) return std::nullopt;
+      buf_.append(tmp, static_cast<std::size_t>(n));
+    }
+  }
+
+  void signal(int sig) { ::kill(pid_, sig); }
+
+  // The exit status, or nullopt if it is still running after @timeout.
+  std::optional<int> wait(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int st = 0;
+      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+        status_ = st;
+        return st;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return std::nullopt;
+  }
+
+  const std::string& log() const { return log_; }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  std::string buf_;
+  std::string log_;
+  std::optional<int> status_;
+};
+
+}  // namespace
+
+TEST(Binary, ServesAndStopsOnSigterm) {
+  TempDir dir;
+  auto key_file = dir.path() / "cluster.key";
+  {
+    std::ofstream k(key_file);
+    k << std::string(32, 'k') << "\n";  // test_key()
+  }
+  ::chmod(key_file.c_str(), 0600);
+  Child child({DSPM_DISPATCHER_BINARY, "--listen", "127.0.0.1:0", "--transport", "tcp", "--state",
+               (dir.path() / "state.db").string(), "--key-file", key_file.string(),
+               "--heartbeat-ms", "100", "--suspect-ms", "1000", "--dead-ms", "3000"});
+  auto port = child.wait_line(std::regex("listening on 127\\.0\\.0\\.1:([0-9]+)"), 5000ms);
+  ASSERT_TRUE(port) << child.log();
+  {
+    Client c(static_cast<std::uint16_t>(std::stoi(*port)));
+    auto r = join(c, test_key(), make_hello(1));
+    ASSERT_TRUE(r.accept) << child.log();
+    EXPECT_EQ(r.accept->node_id, 1u);
+    EXPECT_EQ(r.accept->heartbeat_ms, 100u);
+    EXPECT_TRUE(c.recv_a<NodeTable>());
+    ASSERT_TRUE(child.wait_line(std::regex("node 1 joined from 127\\.0\\.0\\.1:"), 2000ms))
+        << child.log();
+    child.signal(SIGTERM);
+    EXPECT_TRUE(c.closed_by_server());
+  }
+  auto status = child.wait(2000ms);
+  ASSERT_TRUE(status) << "still running 2 s after SIGTERM\n" << child.log();
+  EXPECT_TRUE(WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
+  EXPECT_TRUE(child.wait_line(std::regex("shut down$"), 1000ms)) << child.log();
+}
+
+TEST(Binary, RdmaNotImplemented) {
+  Child child({DSPM_DISPATCHER_BINARY, "--transport", "rdma"});
+  EXPECT_TRUE(child.wait_line(std::regex("rdma transport: not implemented yet"), 2000ms));
+  auto status = child.wait(2000ms);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(WEXITSTATUS(*status), 2);
+}
