@@ -202,6 +202,101 @@ struct dspm_list {
 #define DSPM_LIST_SIZE_VER0	48
 
 /* ------------------------------------------------------------------ */
+/* Cluster: control fd                                                 */
+
+/* A network address: IPv4 in addr[0..3] (rest zero), or IPv6. */
+#define DSPM_AF_INET		4
+#define DSPM_AF_INET6		6
+
+struct dspm_addr {
+	__u32 family;		/* DSPM_AF_*, 0 for "none" */
+	__u32 port;		/* 1..65535 */
+	__u8  addr[16];		/* network byte order */
+};
+
+/* dspm_join.transport */
+#define DSPM_TRANSPORT_TCP	0
+#define DSPM_TRANSPORT_RDMA	1
+
+#define DSPM_KEY_MIN		16
+#define DSPM_KEY_MAX		1024
+
+/*
+ * DSPM_IOC_JOIN: CAP_SYS_ADMIN; needs an attached device (whose format
+ * UUID is the node's identity and which keeps the node id it is given).
+ * Connects to the dispatcher, proves the cluster key (HMAC-SHA256
+ * challenge-response, both ways) and returns the node id.  The node then
+ * keeps the link alive with heartbeats and reconnects by itself.
+ */
+struct dspm_join {
+	__u32 size;
+	__u32 flags;		/* none defined */
+	__u32 transport;	/* DSPM_TRANSPORT_* */
+	__u32 key_len;		/* DSPM_KEY_MIN..DSPM_KEY_MAX */
+	__u64 key;		/* user pointer to the cluster key */
+	struct dspm_addr dispatcher;
+	struct dspm_addr self;	/* where peers reach this node, or none */
+	__u32 node_id;		/* output */
+	__u32 reserved0;
+	__u64 reserved[2];
+};
+
+#define DSPM_JOIN_SIZE_VER0	96
+
+/* DSPM_IOC_LEAVE: CAP_SYS_ADMIN.  ENOTCONN when not in a cluster. */
+struct dspm_leave {
+	__u32 size;
+	__u32 flags;
+	__u64 reserved[2];
+};
+
+#define DSPM_LEAVE_SIZE_VER0	24
+
+/* dspm_node_info.state */
+#define DSPM_NODE_ALIVE		1
+#define DSPM_NODE_SUSPECT	2
+#define DSPM_NODE_DEAD		3
+
+struct dspm_node_info {
+	__u32 size;
+	__u32 flags;
+	__u32 id;
+	__u32 state;		/* DSPM_NODE_* */
+	__u8  uuid[16];
+	struct dspm_addr addr;
+	__u64 capacity;		/* bytes */
+	__u64 free;		/* bytes */
+	__u64 reserved[2];
+};
+
+#define DSPM_NODE_INFO_SIZE_VER0	88
+
+/* dspm_nodes.link */
+#define DSPM_LINK_CONNECTED	1
+#define DSPM_LINK_RECONNECTING	2
+
+/*
+ * DSPM_IOC_NODES: any user; ENOTCONN when not in a cluster.  The node table
+ * as the dispatcher last sent it, LIST-style: up to @capacity entries of
+ * @entry_size bytes at @entries, @count written, @total known.
+ */
+struct dspm_nodes {
+	__u32 size;
+	__u32 flags;		/* none defined */
+	__u64 entries;
+	__u32 entry_size;	/* >= DSPM_NODE_INFO_SIZE_VER0 */
+	__u32 capacity;
+	__u32 count;		/* output */
+	__u32 total;		/* output */
+	__u32 self_id;		/* output: this node's id */
+	__u32 link;		/* output: DSPM_LINK_* */
+	__u64 epoch;		/* output: of the table */
+	__u64 reserved[2];
+};
+
+#define DSPM_NODES_SIZE_VER0	64
+
+/* ------------------------------------------------------------------ */
 /* Dataset fd                                                          */
 
 /* A byte range of a dataset; offset + length <= the dataset's length. */
@@ -276,7 +371,10 @@ struct dspm_stat {
 #define DSPM_IOC_OPEN		_IO(DSPM_IOC_MAGIC, 0x04)
 #define DSPM_IOC_DELETE		_IO(DSPM_IOC_MAGIC, 0x05)
 #define DSPM_IOC_LIST		_IO(DSPM_IOC_MAGIC, 0x06)
-/* 0x07-0x1f reserved for the control fd (cluster: join, leave, nodes) */
+#define DSPM_IOC_JOIN		_IO(DSPM_IOC_MAGIC, 0x07)
+#define DSPM_IOC_LEAVE		_IO(DSPM_IOC_MAGIC, 0x08)
+#define DSPM_IOC_NODES		_IO(DSPM_IOC_MAGIC, 0x09)
+/* 0x0a-0x1f reserved for the control fd */
 
 /* dataset fd */
 #define DSPM_IOC_COMMIT		_IO(DSPM_IOC_MAGIC, 0x20)
