@@ -9,6 +9,7 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
+#include "cluster.h"
 #include "internal.h"
 
 static long dspm_ioc_get_info(struct dspm_node *node, void __user *uarg)
@@ -125,7 +126,8 @@ static long dspm_ioc_detach(struct dspm_node *node, void __user *uarg)
 	mutex_lock(&node->lock);
 	if (!node->store) {
 		ret = -ENODEV;
-	} else if (!xa_empty(&node->open)) {
+	} else if (!xa_empty(&node->open) || node->link) {
+		/* open datasets, or a cluster still relying on this device */
 		ret = -EBUSY;
 	} else {
 		dspm_store_release(node->store);
@@ -240,6 +242,12 @@ long dspm_control_ioctl(struct dspm_node *node, unsigned int cmd,
 		return dspm_ioc_delete(node, uarg);
 	case DSPM_IOC_LIST:
 		return dspm_ioc_list(node, uarg);
+	case DSPM_IOC_JOIN:
+		return dspm_cluster_join(node, uarg);
+	case DSPM_IOC_LEAVE:
+		return dspm_cluster_leave(node, uarg);
+	case DSPM_IOC_NODES:
+		return dspm_cluster_nodes(node, uarg);
 	default:
 		return -ENOTTY;
 	}

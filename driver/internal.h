@@ -38,6 +38,7 @@
 #include "layout.h"
 
 struct dax_device;
+struct dspm_link;
 struct file;
 struct inode;
 struct vfsmount;
@@ -78,6 +79,7 @@ struct dspm_store {
 struct dspm_node {
 	struct mutex lock;		/* lock order 2: see above */
 	struct dspm_store *store;	/* NULL while detached */
+	struct dspm_link *link;		/* NULL outside a cluster */
 	struct xarray open;		/* table slot -> struct dspm_dataset */
 	struct vfsmount *mnt;		/* pseudo fs for dataset inodes */
 };

@@ -51,7 +51,8 @@ struct dspm_media_sb {
 	__le64 free_pages;
 	__le64 datasets;
 	__le64 next_id;
-	__le64 reserved[8];
+	__le64 node_id;		/* cluster node id, 0 before the first join */
+	__le64 reserved[7];
 };
 
 struct dspm_media_extent {

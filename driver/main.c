@@ -14,6 +14,7 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
+#include "cluster.h"
 #include "internal.h"
 
 #define DSPM_FS_MAGIC	0x6473706d	/* "dspm" */
@@ -129,6 +130,7 @@ static void __exit dspm_exit(void)
 {
 	dspm_debugfs_exit();
 	misc_deregister(&dspm_misc);
+	dspm_cluster_exit(&dspm_node);
 	/* every dataset fd holds a module reference, so none is open here */
 	if (dspm_node.store)
 		dspm_store_release(dspm_node.store);

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Cluster ioctls of the control fd: JOIN, LEAVE, NODES. */
+#include <linux/capability.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "cluster.h"
+#include "internal.h"
+#include "transport.h"
+
+static int dspm_addr_check(const struct dspm_addr *a)
+{
+	if (a->port == 0 || a->port > 65535)
+		return -EINVAL;
+	if (a->family == DSPM_AF_INET)
+		return dspm_is_zero(a->addr + 4, sizeof(a->addr) - 4) ? 0
+								      : -EINVAL;
+	return a->family == DSPM_AF_INET6 ? 0 : -EINVAL;
+}
+
+static void dspm_addr_to_sockaddr(const struct dspm_addr *a,
+				  struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == DSPM_AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(a->port);
+		memcpy(&in->sin_addr, a->addr, 4);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(a->port);
+		memcpy(&in6->sin6_addr, a->addr, 16);
+	}
+}
+
+static int dspm_join_check(const struct dspm_join *j)
+{
+	if (j->flags || j->reserved0 ||
+	    !dspm_is_zero(j->reserved, sizeof(j->reserved)))
+		return -EINVAL;
+	if (j->transport != DSPM_TRANSPORT_TCP &&
+	    j->transport != DSPM_TRANSPORT_RDMA)
+		return -EINVAL;
+	if (j->key_len < DSPM_KEY_MIN || j->key_len > DSPM_KEY_MAX || !j->key)
+		return -EINVAL;
+	if (dspm_addr_check(&j->dispatcher))
+		return -EINVAL;
+	if (j->self.family || j->self.port ||
+	    !dspm_is_zero(j->self.addr, sizeof(j->self.addr)))
+		return dspm_addr_check(&j->self);
+	return 0;
+}
+
+static void dspm_link_free(struct dspm_link *link)
+{
+	kfree_sensitive(link->key);
+	kvfree(link->table);
+	kvfree(link->rxbuf);
+	kfree(link);
+}
+
+/* Keep the id the dispatcher gave, so a restarted node rejoins as itself. */
+static int dspm_cluster_persist_id(struct dspm_store *st, u32 id)
+{
+	__le64 v = cpu_to_le64(id);
+	struct dspm_txn txn;
+	int ret;
+
+	if (le64_to_cpu(dspm_store_sb(st)->node_id) == id)
+		return 0;
+	mutex_lock(&st->log_lock);
+	dspm_txn_begin(&txn, st);
+	dspm_txn_add(&txn, offsetof(struct dspm_media_sb, node_id), &v,
+		     sizeof(v));
+	ret = dspm_txn_commit(&txn);
+	mutex_unlock(&st->log_lock);
+	return ret;
+}
+
+static struct dspm_link *dspm_link_new(struct dspm_store *st,
+				       const struct dspm_join *j, u8 *key)
+{
+	struct dspm_link *link = kzalloc(sizeof(*link), GFP_KERNEL);
+
+	if (!link)
+		return NULL;
+	link->rxbuf = kvmalloc(DSPM_WIRE_MAX_MESSAGE, GFP_KERNEL);
+	if (!link->rxbuf) {
+		kfree(link);
+		return NULL;
+	}
+	link->ops = &dspm_tcp_transport;
+	dspm_addr_to_sockaddr(&j->dispatcher, &link->dispatcher);
+	link->key = key;
+	link->key_len = j->key_len;
+	memcpy(link->uuid, st->uuid, sizeof(link->uuid));
+	link->store = st;
+	link->capacity = st->data_pages * DSPM_MEDIA_PAGE;
+	link->node_id = le64_to_cpu(dspm_store_sb(st)->node_id);
+	mutex_init(&link->conn_lock);
+	mutex_init(&link->table_lock);
+	atomic64_set(&link->malformed, 0);
+	return link;
+}
+
+long dspm_cluster_join(struct dspm_node *node, void __user *uarg)
+{
+	struct dspm_link *link = NULL;
+	struct dspm_conn *conn;
+	struct dspm_join j;
+	u8 *key;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	ret = dspm_copy_arg_in(&j, sizeof(j), DSPM_JOIN_SIZE_VER0, uarg);
+	if (!ret)
+		ret = dspm_join_check(&j);
+	if (!ret)
+		ret = dspm_arg_writable(uarg, &j, sizeof(j));
+	if (ret)
+		return ret;
+	if (j.transport == DSPM_TRANSPORT_RDMA)
+		return -EOPNOTSUPP;
+	key = memdup_user(u64_to_user_ptr(j.key), j.key_len);
+	if (IS_ERR(key))
+		return PTR_ERR(key);
+
+	mutex_lock(&node->lock);
+	ret = node->store ? (node->link ? -EISCONN : 0) : -ENODEV;
+	if (!ret) {
+		link = dspm_link_new(node->store, &j, key);
+		ret = link ? 0 : -ENOMEM;
+	}
+	if (ret) {
+		mutex_unlock(&node->lock);
+		kfree_sensitive(key);
+		return ret;
+	}
+	if (j.self.family) {
+		struct sockaddr_storage ss;
+
+		dspm_addr_to_sockaddr(&j.self, &ss);
+		dspm_sockaddr_to_wire(&ss, j.self.port, &link->self);
+	}
+	ret = dspm_link_connect(link, &conn);
+	if (!ret) {
+		ret = dspm_cluster_persist_id(node->store, link->node_id);
+		link->conn = conn;
+		if (!ret)
+			ret = dspm_link_start(link);
+		if (ret) {
+			link->ops->close(conn);
+			link->conn = NULL;
+		}
+	}
+	if (ret) {
+		mutex_unlock(&node->lock);
+		dspm_link_free(link);
+		return ret;
+	}
+	node->link = link;
+	mutex_unlock(&node->lock);
+	pr_info("dspm: joined the cluster at %pISpc as node %u\n",
+		&link->dispatcher, link->node_id);
+	j.node_id = link->node_id;
+	return dspm_copy_arg_out(uarg, &j, sizeof(j));
+}
+
+long dspm_cluster_leave(struct dspm_node *node, void __user *uarg)
+{
+	struct dspm_link *link;
+	struct dspm_leave l;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	ret = dspm_copy_arg_in(&l, sizeof(l), DSPM_LEAVE_SIZE_VER0, uarg);
+	if (ret)
+		return ret;
+	if (l.flags || !dspm_is_zero(l.reserved, sizeof(l.reserved)))
+		return -EINVAL;
+	mutex_lock(&node->lock);
+	link = node->link;
+	node->link = NULL;
+	mutex_unlock(&node->lock);
+	if (!link)
+		return -ENOTCONN;
+	dspm_link_stop(link);
+	pr_info("dspm: node %u left the cluster\n", link->node_id);
+	dspm_link_free(link);
+	return 0;
+}
+
+long dspm_cluster_nodes(struct dspm_node *node, void __user *uarg)
+{
+	struct dspm_node_info *buf = NULL;
+	struct dspm_link *link;
+	void __user *entries;
+	struct dspm_nodes n;
+	u32 i, count = 0;
+	int ret;
+
+	ret = dspm_copy_arg_in(&n, sizeof(n), DSPM_NODES_SIZE_VER0, uarg);
+	if (!ret)
+		ret = dspm_arg_writable(uarg, &n, sizeof(n));
+	if (ret)
+		return ret;
+	if (n.flags || !dspm_is_zero(n.reserved, sizeof(n.reserved)) ||
+	    n.entry_size < DSPM_NODE_INFO_SIZE_VER0 ||
+	    n.entry_size > DSPM_STRUCT_SIZE_MAX)
+		return -EINVAL;
+	entries = u64_to_user_ptr(n.entries);
+
+	mutex_lock(&node->lock);
+	link = node->link;
+	if (!link) {
+		mutex_unlock(&node->lock);
+		return -ENOTCONN;
+	}
+	n.self_id = link->node_id;
+	n.link = READ_ONCE(link->conn) ? DSPM_LINK_CONNECTED
+				       : DSPM_LINK_RECONNECTING;
+	mutex_lock(&link->table_lock);
+	n.total = link->nr_nodes;
+	n.epoch = link->epoch;
+	count = min(n.capacity, n.total);
+	if (count) {
+		buf = kvmalloc_array(count, sizeof(*buf), GFP_KERNEL);
+		if (buf)
+			memcpy(buf, link->table, count * sizeof(*buf));
+		else
+			ret = -ENOMEM;
+	}
+	mutex_unlock(&link->table_lock);
+	mutex_unlock(&node->lock);
+	if (ret)
+		return ret;
+
+	for (i = 0; i < count && !ret; i++) {
+		void __user *dst = entries + (u64)i * n.entry_size;
+		u32 len = min_t(u32, n.entry_size, sizeof(buf[i]));
+
+		buf[i].size = len;
+		if (copy_to_user(dst, &buf[i], len) ||
+		    (n.entry_size > len && clear_user(dst + len, n.entry_size - len)))
+			ret = -EFAULT;
+	}
+	kvfree(buf);
+	if (ret)
+		return ret;
+	n.count = count;
+	return dspm_copy_arg_out(uarg, &n, sizeof(n));
+}
+
+/* Module unload: leave quietly. */
+void dspm_cluster_exit(struct dspm_node *node)
+{
+	struct dspm_link *link = node->link;
+
+	node->link = NULL;
+	if (link) {
+		dspm_link_stop(link);
+		dspm_link_free(link);
+	}
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Cluster membership of this node: the link to the dispatcher (join with
+ * the cluster key, heartbeats, reconnection) and the node table it sends.
+ *
+ * Lock order, after the ones in internal.h: dspm_node.lock, then
+ * dspm_link.conn_lock, then dspm_link.table_lock.  The link's thread takes
+ * conn_lock and table_lock only, never node->lock.
+ */
+#ifndef _DSPM_CLUSTER_H
+#define _DSPM_CLUSTER_H
+
+#include <linux/mutex.h>
+#include <linux/socket.h>
+#include <linux/types.h>
+#include <linux/workqueue.h>
+#include <uapi/linux/dspm.h>
+#include <uapi/linux/dspm_wire.h>
+
+struct dspm_conn;
+struct dspm_node;
+struct dspm_store;
+struct dspm_transport_ops;
+struct task_struct;
+
+struct dspm_link {
+	const struct dspm_transport_ops *ops;
+	struct sockaddr_storage dispatcher;
+	struct dspm_wire_addr self;	/* as announced in HELLO */
+	u8 *key;
+	u32 key_len;
+	u8 uuid[DSPM_WIRE_UUID_SIZE];
+	struct dspm_store *store;	/* attached; DETACH waits for LEAVE */
+	u64 capacity;			/* bytes, as announced */
+	u32 node_id;
+	u32 heartbeat_ms;
+
+	struct mutex conn_lock;		/* conn, and sending on it */
+	struct dspm_conn *conn;		/* NULL while reconnecting */
+	u64 next_request;
+
+	struct task_struct *thread;	/* receives; reconnects */
+	struct delayed_work heartbeat;
+	bool leaving;
+
+	struct mutex table_lock;	/* table, nr_nodes, epoch */
+	struct dspm_node_info *table;
+	u32 nr_nodes;
+	u64 epoch;
+
+	atomic64_t malformed;		/* messages dropped as invalid */
+	void *rxbuf;			/* DSPM_WIRE_MAX_MESSAGE bytes */
+};
+
+struct dspm_mac_part {
+	const void *data;
+	size_t len;
+};
+
+/* auth.c */
+int dspm_auth_mac(const u8 *key, u32 key_len, const struct dspm_mac_part *parts,
+		  unsigned int nr, u8 mac[DSPM_WIRE_MAC_SIZE]);
+bool dspm_auth_mac_equal(const u8 *a, const u8 *b);
+
+/* Peers will reach a node here unless JOIN names another address. */
+#define DSPM_PEER_PORT_DEFAULT	7411
+
+/* link.c */
+void dspm_sockaddr_to_wire(const struct sockaddr_storage *ss, u16 port,
+			   struct dspm_wire_addr *w);
+int dspm_link_connect(struct dspm_link *link, struct dspm_conn **out);
+int dspm_link_start(struct dspm_link *link);
+void dspm_link_stop(struct dspm_link *link);
+
+/* cluster.c */
+long dspm_cluster_join(struct dspm_node *node, void __user *uarg);
+long dspm_cluster_leave(struct dspm_node *node, void __user *uarg);
+long dspm_cluster_nodes(struct dspm_node *node, void __user *uarg);
+void dspm_cluster_exit(struct dspm_node *node);
+
+#endif /* _DSPM_CLUSTER_H */

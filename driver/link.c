@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The link to the dispatcher: the join handshake, a thread that receives
+ * (node tables) and reconnects with backoff when the link drops, and
+ * heartbeats.  Everything received is checked against dspm_wire.h before it
+ * is used; anything malformed is counted and drops the connection.
+ */
+#include <linux/delay.h>
+#include <linux/inet.h>
+#include <linux/kthread.h>
+#include <linux/random.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "cluster.h"
+#include "internal.h"
+#include "transport.h"
+
+#define DSPM_LINK_TIMEOUT_MS	5000
+#define DSPM_BACKOFF_MIN_MS	500
+#define DSPM_BACKOFF_MAX_MS	10000
+
+static void dspm_wire_hdr_init(struct dspm_wire_hdr *h, u16 type, u32 len,
+			       u32 sender, u64 request)
+{
+	h->magic = cpu_to_le32(DSPM_WIRE_MAGIC);
+	h->version = cpu_to_le16(DSPM_WIRE_VERSION);
+	h->type = cpu_to_le16(type);
+	h->length = cpu_to_le32(len);
+	h->sender = cpu_to_le32(sender);
+	h->request_id = cpu_to_le64(request);
+}
+
+static u64 dspm_link_free_bytes(struct dspm_link *link)
+{
+	return le64_to_cpu(READ_ONCE(dspm_store_sb(link->store)->free_pages)) *
+	       DSPM_MEDIA_PAGE;
+}
+
+static void dspm_wire_build_checks(void)
+{
+	BUILD_BUG_ON(sizeof(struct dspm_wire_hdr) != DSPM_WIRE_HDR_SIZE);
+	BUILD_BUG_ON(sizeof(struct dspm_wire_addr) != DSPM_WIRE_ADDR_SIZE);
+	BUILD_BUG_ON(sizeof(struct dspm_wire_hello) != DSPM_WIRE_HELLO_SIZE);
+	BUILD_BUG_ON(sizeof(struct dspm_wire_challenge) !=
+		     DSPM_WIRE_CHALLENGE_SIZE);
+	BUILD_BUG_ON(sizeof(struct dspm_wire_auth) != DSPM_WIRE_AUTH_SIZE);
+	BUILD_BUG_ON(sizeof(struct dspm_wire_join_accept) !=
+		     DSPM_WIRE_JOIN_ACCEPT_SIZE);
+	BUILD_BUG_ON(sizeof(struct dspm_wire_heartbeat) !=
+		     DSPM_WIRE_HEARTBEAT_SIZE);
+	BUILD_BUG_ON(sizeof(struct dspm_wire_node) != DSPM_WIRE_NODE_SIZE);
+	BUILD_BUG_ON(sizeof(struct dspm_wire_node_table) !=
+		     DSPM_WIRE_NODE_TABLE_SIZE);
+	BUILD_BUG_ON(sizeof(struct dspm_wire_error) != DSPM_WIRE_ERROR_SIZE);
+}
+
+/*
+ * Receive one message into link->rxbuf.  Returns its type, or -EPROTO for
+ * a header no valid message has (counted), or the transport's error.
+ */
+static int dspm_link_recv(struct dspm_link *link, struct dspm_conn *conn)
+{
+	struct dspm_wire_hdr *h = link->rxbuf;
+	u32 len;
+	u16 type;
+	int ret;
+
+	ret = link->ops->recv(conn, h, sizeof(*h));
+	if (ret)
+		return ret;
+	len = le32_to_cpu(h->length);
+	type = le16_to_cpu(h->type);
+	if (le32_to_cpu(h->magic) != DSPM_WIRE_MAGIC ||
+	    le16_to_cpu(h->version) != DSPM_WIRE_VERSION ||
+	    type == 0 || type > DSPM_WIRE_TYPE_MAX || h->reserved ||
+	    le32_to_cpu(h->status) > DSPM_WIRE_ERRNO_MAX ||
+	    len < sizeof(*h) || len > DSPM_WIRE_MAX_MESSAGE) {
+		atomic64_inc(&link->malformed);
+		return -EPROTO;
+	}
+	ret = link->ops->recv(conn, h + 1, len - sizeof(*h));
+	return ret ?: type;
+}
+
+/* An ERROR from the dispatcher as a negative errno. */
+static int dspm_link_error(struct dspm_link *link)
+{
+	const struct dspm_wire_error *e = link->rxbuf;
+	u32 err = le32_to_cpu(e->hdr.status);
+
+	if (le32_to_cpu(e->hdr.length) != sizeof(*e) || !err) {
+		atomic64_inc(&link->malformed);
+		return -EPROTO;
+	}
+	return -(int)err;
+}
+
+static bool dspm_link_from_dispatcher(struct dspm_link *link, u32 len)
+{
+	const struct dspm_wire_hdr *h = link->rxbuf;
+
+	if (le32_to_cpu(h->length) == len &&
+	    le32_to_cpu(h->sender) == DSPM_WIRE_NODE_DISPATCHER && !h->status)
+		return true;
+	atomic64_inc(&link->malformed);
+	return false;
+}
+
+/*
+ * HELLO, check the dispatcher's proof of the key in CHALLENGE, AUTH with
+ * ours, then JOIN_ACCEPT: the id and heartbeat interval to keep.
+ */
+static int dspm_link_handshake(struct dspm_link *link, struct dspm_conn *conn,
+			       u32 *node_id, u32 *heartbeat_ms)
+{
+	const struct dspm_wire_challenge *ch = link->rxbuf;
+	const struct dspm_wire_join_accept *acc = link->rxbuf;
+	struct dspm_wire_hello hello = {};
+	struct dspm_wire_auth auth = {};
+	u8 nonce_d[DSPM_WIRE_NONCE_SIZE], mac[DSPM_WIRE_MAC_SIZE];
+	struct dspm_mac_part parts[4];
+	int type, ret;
+	u32 id;
+
+	dspm_wire_hdr_init(&hello.hdr, DSPM_WIRE_HELLO, sizeof(hello), 0,
+			   ++link->next_request);
+	memcpy(hello.uuid, link->uuid, sizeof(hello.uuid));
+	hello.claimed_id = cpu_to_le32(link->node_id);
+	hello.capacity = cpu_to_le64(link->capacity);
+	hello.free = cpu_to_le64(dspm_link_free_bytes(link));
+	hello.addr = link->self;
+	get_random_bytes(hello.nonce, sizeof(hello.nonce));
+	ret = link->ops->send(conn, &hello, sizeof(hello));
+	if (ret)
+		return ret;
+
+	type = dspm_link_recv(link, conn);
+	if (type == DSPM_WIRE_ERROR)
+		return dspm_link_error(link);
+	if (type < 0)
+		return type;
+	if (type != DSPM_WIRE_CHALLENGE ||
+	    !dspm_link_from_dispatcher(link, sizeof(*ch)))
+		return -EPROTO;
+	memcpy(nonce_d, ch->nonce, sizeof(nonce_d));
+	parts[0] = (struct dspm_mac_part){ "dspm-d", 6 };
+	parts[1] = (struct dspm_mac_part){ hello.nonce, sizeof(hello.nonce) };
+	parts[2] = (struct dspm_mac_part){ nonce_d, sizeof(nonce_d) };
+	ret = dspm_auth_mac(link->key, link->key_len, parts, 3, mac);
+	if (ret)
+		return ret;
+	if (!dspm_auth_mac_equal(mac, ch->mac)) {
+		pr_warn("dspm: the dispatcher at %pISpc does not know the cluster key\n",
+			&link->dispatcher);
+		return -EACCES;
+	}
+
+	dspm_wire_hdr_init(&auth.hdr, DSPM_WIRE_AUTH, sizeof(auth), 0,
+			   ++link->next_request);
+	memcpy(auth.uuid, link->uuid, sizeof(auth.uuid));
+	parts[0] = (struct dspm_mac_part){ "dspm-n", 6 };
+	parts[1] = (struct dspm_mac_part){ nonce_d, sizeof(nonce_d) };
+	parts[2] = (struct dspm_mac_part){ hello.nonce, sizeof(hello.nonce) };
+	parts[3] = (struct dspm_mac_part){ link->uuid, sizeof(link->uuid) };
+	ret = dspm_auth_mac(link->key, link->key_len, parts, 4, auth.mac);
+	if (!ret)
+		ret = link->ops->send(conn, &auth, sizeof(auth));
+	memzero_explicit(mac, sizeof(mac));
+	if (ret)
+		return ret;
+
+	type = dspm_link_recv(link, conn);
+	if (type == DSPM_WIRE_ERROR)
+		return dspm_link_error(link);
+	if (type < 0)
+		return type;
+	if (type != DSPM_WIRE_JOIN_ACCEPT ||
+	    !dspm_link_from_dispatcher(link, sizeof(*acc)))
+		return -EPROTO;
+	id = le32_to_cpu(acc->node_id);
+	if (id == DSPM_WIRE_NODE_NONE || id == DSPM_WIRE_NODE_DISPATCHER ||
+	    !acc->heartbeat_ms || acc->reserved) {
+		atomic64_inc(&link->malformed);
+		return -EPROTO;
+	}
+	*node_id = id;
+	*heartbeat_ms = le32_to_cpu(acc->heartbeat_ms);
+	return 0;
+}
+
+void dspm_sockaddr_to_wire(const struct sockaddr_storage *ss, u16 port,
+			   struct dspm_wire_addr *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->port = cpu_to_le16(port);
+	if (ss->ss_family == AF_INET) {
+		w->family = cpu_to_le16(DSPM_WIRE_AF_INET);
+		memcpy(w->addr, &((struct sockaddr_in *)ss)->sin_addr, 4);
+	} else {
+		w->family = cpu_to_le16(DSPM_WIRE_AF_INET6);
+		memcpy(w->addr, &((struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	}
+}
+
+/* Connect and join; on success the connection is returned, not published. */
+int dspm_link_connect(struct dspm_link *link, struct dspm_conn **out)
+{
+	struct dspm_conn *conn;
+	u32 id, heartbeat_ms;
+	int ret;
+
+	ret = link->ops->connect(&link->dispatcher, DSPM_LINK_TIMEOUT_MS, &conn);
+	if (ret)
+		return ret;
+	/* no address given at JOIN: announce this end of the link */
+	if (!link->self.family) {
+		struct sockaddr_storage ss;
+
+		ret = link->ops->local_addr(conn, &ss);
+		if (ret) {
+			link->ops->close(conn);
+			return ret;
+		}
+		dspm_sockaddr_to_wire(&ss, DSPM_PEER_PORT_DEFAULT, &link->self);
+	}
+	ret = dspm_link_handshake(link, conn, &id, &heartbeat_ms);
+	if (!ret && link->node_id && id != link->node_id) {
+		pr_err("dspm: the dispatcher gave id %u to node %u\n", id,
+		       link->node_id);
+		ret = -ESTALE;
+	}
+	if (ret) {
+		link->ops->close(conn);
+		return ret;
+	}
+	link->node_id = id;
+	link->heartbeat_ms = min_t(u32, heartbeat_ms, 60000);
+	link->ops->set_recv_timeout(conn, 0);
+	*out = conn;
+	return 0;
+}
+
+static void dspm_wire_addr_to_uapi(const struct dspm_wire_addr *w,
+				   struct dspm_addr *a)
+{
+	u16 family = le16_to_cpu(w->family);
+
+	a->family = family == DSPM_WIRE_AF_INET ? DSPM_AF_INET :
+		    family == DSPM_WIRE_AF_INET6 ? DSPM_AF_INET6 : 0;
+	a->port = le16_to_cpu(w->port);
+	memcpy(a->addr, w->addr, sizeof(a->addr));
+}
+
+static int dspm_link_node_table(struct dspm_link *link)
+{
+	const struct dspm_wire_node_table *t = link->rxbuf;
+	u32 count = le32_to_cpu(t->count), i, prev = 0;
+	struct dspm_node_info *table, *old;
+
+	if (count > DSPM_WIRE_NODES_MAX || t->reserved ||
+	    !dspm_link_from_dispatcher(link, sizeof(*t) +
+				       count * sizeof(t->nodes[0])))
+		goto bad;
+	table = kvcalloc(max(count, 1U), sizeof(*table), GFP_KERNEL);
+	if (!table)
+		return -ENOMEM;
+	for (i = 0; i < count; i++) {
+		const struct dspm_wire_node *n = &t->nodes[i];
+		u32 id = le32_to_cpu(n->id), state = le32_to_cpu(n->state);
+
+		if (id <= prev || id == DSPM_WIRE_NODE_DISPATCHER ||
+		    state < DSPM_WIRE_NODE_ALIVE || state > DSPM_WIRE_NODE_DEAD) {
+			kvfree(table);
+			goto bad;
+		}
+		prev = id;
+		table[i].size = sizeof(table[i]);
+		table[i].id = id;
+		table[i].state = state;
+		memcpy(table[i].uuid, n->uuid, sizeof(table[i].uuid));
+		dspm_wire_addr_to_uapi(&n->addr, &table[i].addr);
+		table[i].capacity = le64_to_cpu(n->capacity);
+		table[i].free = le64_to_cpu(n->free);
+	}
+	mutex_lock(&link->table_lock);
+	old = link->table;
+	link->table = table;
+	link->nr_nodes = count;
+	link->epoch = le64_to_cpu(t->epoch);
+	mutex_unlock(&link->table_lock);
+	kvfree(old);
+	return 0;
+bad:
+	atomic64_inc(&link->malformed);
+	return -EPROTO;
+}
+
+/* Take the connection off the link and close it. */
+static void dspm_link_drop(struct dspm_link *link)
+{
+	struct dspm_conn *conn;
+
+	mutex_lock(&link->conn_lock);
+	conn = link->conn;
+	link->conn = NULL;
+	mutex_unlock(&link->conn_lock);
+	if (conn)
+		link->ops->close(conn);
+}
+
+static void dspm_link_wait_stop(void)
+{
+	set_current_state(TASK_INTERRUPTIBLE);
+	if (!kthread_should_stop())
+		schedule();
+	__set_current_state(TASK_RUNNING);
+}
+
+/* Rejoin with the id this node holds, backing off while that fails. */
+static void dspm_link_reconnect(struct dspm_link *link, unsigned int *backoff)
+{
+	struct dspm_conn *conn;
+	int ret;
+
+	if (*backoff)
+		schedule_timeout_interruptible(msecs_to_jiffies(*backoff));
+	if (kthread_should_stop() || READ_ONCE(link->leaving))
+		return;
+	ret = dspm_link_connect(link, &conn);
+	if (ret) {
+		*backoff = clamp(*backoff * 2, DSPM_BACKOFF_MIN_MS,
+				 DSPM_BACKOFF_MAX_MS);
+		pr_info_ratelimited("dspm: rejoin at %pISpc failed (%d), next try in %u ms\n",
+				    &link->dispatcher, ret, *backoff);
+		return;
+	}
+	*backoff = 0;
+	mutex_lock(&link->conn_lock);
+	if (link->leaving) {
+		mutex_unlock(&link->conn_lock);
+		link->ops->close(conn);
+		return;
+	}
+	link->conn = conn;
+	mutex_unlock(&link->conn_lock);
+	pr_info("dspm: rejoined the cluster at %pISpc as node %u\n",
+		&link->dispatcher, link->node_id);
+	mod_delayed_work(system_wq, &link->heartbeat, 0);
+}
+
+static int dspm_link_thread(void *data)
+{
+	struct dspm_link *link = data;
+	unsigned int backoff = 0;
+	struct dspm_conn *conn;
+	int type;
+
+	while (!kthread_should_stop()) {
+		if (READ_ONCE(link->leaving)) {
+			dspm_link_wait_stop();
+			continue;
+		}
+		mutex_lock(&link->conn_lock);
+		conn = link->conn;
+		mutex_unlock(&link->conn_lock);
+		if (!conn) {
+			dspm_link_reconnect(link, &backoff);
+			continue;
+		}
+		/* only this thread closes the connection, so conn stays valid */
+		type = dspm_link_recv(link, conn);
+		if (type == DSPM_WIRE_NODE_TABLE)
+			type = dspm_link_node_table(link);
+		else if (type == DSPM_WIRE_ERROR)
+			type = dspm_link_error(link);
+		if (type >= 0)
+			continue;
+		if (!READ_ONCE(link->leaving))
+			pr_info("dspm: lost the dispatcher at %pISpc (%d), rejoining\n",
+				&link->dispatcher, type);
+		dspm_link_drop(link);
+		backoff = DSPM_BACKOFF_MIN_MS;
+	}
+	dspm_link_drop(link);
+	return 0;
+}
+
+static void dspm_link_heartbeat(struct work_struct *work)
+{
+	struct dspm_link *link = container_of(to_delayed_work(work),
+					      struct dspm_link, heartbeat);
+	struct dspm_wire_heartbeat hb = {};
+	bool leaving;
+
+	mutex_lock(&link->conn_lock);
+	if (link->conn) {
+		dspm_wire_hdr_init(&hb.hdr, DSPM_WIRE_HEARTBEAT, sizeof(hb),
+				   link->node_id, ++link->next_request);
+		hb.free = cpu_to_le64(dspm_link_free_bytes(link));
+		hb.table_epoch = cpu_to_le64(READ_ONCE(link->epoch));
+		/* a failed send: let the receiving thread notice and rejoin */
+		if (link->ops->send(link->conn, &hb, sizeof(hb)))
+			link->ops->shutdown(link->conn);
+	}
+	leaving = link->leaving;
+	mutex_unlock(&link->conn_lock);
+	if (!leaving)
+		queue_delayed_work(system_wq, &link->heartbeat,
+				   msecs_to_jiffies(link->heartbeat_ms));
+}
+
+/* Start receiving and heartbeats on a link whose conn is joined. */
+int dspm_link_start(struct dspm_link *link)
+{
+	dspm_wire_build_checks();
+	INIT_DELAYED_WORK(&link->heartbeat, dspm_link_heartbeat);
+	link->thread = kthread_run(dspm_link_thread, link, "dspm-link");
+	if (IS_ERR(link->thread))
+		return PTR_ERR(link->thread);
+	queue_delayed_work(system_wq, &link->heartbeat,
+			   msecs_to_jiffies(link->heartbeat_ms));
+	return 0;
+}
+
+void dspm_link_stop(struct dspm_link *link)
+{
+	mutex_lock(&link->conn_lock);
+	link->leaving = true;
+	if (link->conn)
+		link->ops->shutdown(link->conn);
+	mutex_unlock(&link->conn_lock);
+	cancel_delayed_work_sync(&link->heartbeat);
+	kthread_stop(link->thread);
+}
