@@ -37,8 +37,6 @@ struct ioc_desc {
 	int nrsv;
 };
 
-#define RSV(t, f) { offsetof(t, f), sizeof(((t *)0)->f) }
-
 static const struct ioc_desc d_get_info = {
 	.name = "GET_INFO", .op = OP_GET_INFO, .cmd = DSPM_IOC_GET_INFO,
 	.ksize = DSPM_INFO_SIZE_VER0, .output = true,
@@ -48,55 +46,66 @@ static const struct ioc_desc d_attach = {
 	.name = "ATTACH", .op = OP_ATTACH, .cmd = DSPM_IOC_ATTACH,
 	.ksize = DSPM_ATTACH_SIZE_VER0, .flags_input = true,
 	.valid_flags = DSPM_ATTACH_FLAGS_ALL,
-	.rsv = { RSV(struct dspm_attach, reserved) }, .nrsv = 1,
+	.rsv = { { offsetof(struct dspm_attach, reserved),
+		   sizeof(((struct dspm_attach *)0)->reserved) } }, .nrsv = 1,
 };
 
 static const struct ioc_desc d_detach = {
 	.name = "DETACH", .op = OP_DETACH, .cmd = DSPM_IOC_DETACH,
 	.ksize = DSPM_DETACH_SIZE_VER0, .flags_input = true,
-	.rsv = { RSV(struct dspm_detach, reserved) }, .nrsv = 1,
+	.rsv = { { offsetof(struct dspm_detach, reserved),
+		   sizeof(((struct dspm_detach *)0)->reserved) } }, .nrsv = 1,
 };
 
 static const struct ioc_desc d_create = {
 	.name = "CREATE", .op = OP_CREATE, .cmd = DSPM_IOC_CREATE,
 	.ksize = DSPM_CREATE_SIZE_VER0, .output = true, .flags_input = true,
-	.rsv = { RSV(struct dspm_create, reserved0),
-		 RSV(struct dspm_create, reserved) }, .nrsv = 2,
+	.rsv = { { offsetof(struct dspm_create, reserved0),
+		   sizeof(((struct dspm_create *)0)->reserved0) },
+		 { offsetof(struct dspm_create, reserved),
+		   sizeof(((struct dspm_create *)0)->reserved) } }, .nrsv = 2,
 };
 
 static const struct ioc_desc d_open = {
 	.name = "OPEN", .op = OP_OPEN, .cmd = DSPM_IOC_OPEN,
 	.ksize = DSPM_OPEN_SIZE_VER0, .flags_input = true,
 	.valid_flags = DSPM_OPEN_FLAGS_ALL,
-	.rsv = { RSV(struct dspm_open, reserved) }, .nrsv = 1,
+	.rsv = { { offsetof(struct dspm_open, reserved),
+		   sizeof(((struct dspm_open *)0)->reserved) } }, .nrsv = 1,
 };
 
 static const struct ioc_desc d_delete = {
 	.name = "DELETE", .op = OP_DELETE, .cmd = DSPM_IOC_DELETE,
 	.ksize = DSPM_DELETE_SIZE_VER0, .flags_input = true,
-	.rsv = { RSV(struct dspm_delete, reserved) }, .nrsv = 1,
+	.rsv = { { offsetof(struct dspm_delete, reserved),
+		   sizeof(((struct dspm_delete *)0)->reserved) } }, .nrsv = 1,
 };
 
 static const struct ioc_desc d_list = {
 	.name = "LIST", .op = OP_LIST, .cmd = DSPM_IOC_LIST,
 	.ksize = DSPM_LIST_SIZE_VER0, .output = true, .flags_input = true,
-	.rsv = { RSV(struct dspm_list, reserved) }, .nrsv = 1,
+	.rsv = { { offsetof(struct dspm_list, reserved),
+		   sizeof(((struct dspm_list *)0)->reserved) } }, .nrsv = 1,
 };
 
 static const struct ioc_desc d_commit = {
 	.name = "COMMIT", .op = OP_COMMIT, .cmd = DSPM_IOC_COMMIT,
 	.on_dataset = true, .ksize = DSPM_COMMIT_SIZE_VER0, .output = true,
 	.flags_input = true,
-	.rsv = { RSV(struct dspm_commit, reserved0),
-		 RSV(struct dspm_commit, reserved) }, .nrsv = 2,
+	.rsv = { { offsetof(struct dspm_commit, reserved0),
+		   sizeof(((struct dspm_commit *)0)->reserved0) },
+		 { offsetof(struct dspm_commit, reserved),
+		   sizeof(((struct dspm_commit *)0)->reserved) } }, .nrsv = 2,
 };
 
 static const struct ioc_desc d_abort = {
 	.name = "ABORT", .op = OP_ABORT, .cmd = DSPM_IOC_ABORT,
 	.on_dataset = true, .ksize = DSPM_ABORT_SIZE_VER0, .output = true,
 	.flags_input = true,
-	.rsv = { RSV(struct dspm_abort, reserved0),
-		 RSV(struct dspm_abort, reserved) }, .nrsv = 2,
+	.rsv = { { offsetof(struct dspm_abort, reserved0),
+		   sizeof(((struct dspm_abort *)0)->reserved0) },
+		 { offsetof(struct dspm_abort, reserved),
+		   sizeof(((struct dspm_abort *)0)->reserved) } }, .nrsv = 2,
 };
 
 /*
@@ -114,10 +123,13 @@ static const struct ioc_desc d_stat = {
 FIXTURE(ioc) {
 	struct dspm_env e;
 	int ds;				/* rw fd of "ioc", -1 when closed */
-	volatile unsigned char *map;	/* its 4-page mapping */
+	unsigned char *map;	/* its 4-page mapping */
 	unsigned char tick;
 	struct dspm_dataset_info entries[IOC_ENTRIES];
 };
+
+/* The fixture's type, for helpers that take self. */
+#define IOC_DATA FIXTURE_DATA(ioc)
 
 FIXTURE_VARIANT(ioc) {
 	const struct ioc_desc *d;
@@ -135,7 +147,7 @@ FIXTURE_VARIANT_ADD(ioc, abort) { .d = &d_abort };
 FIXTURE_VARIANT_ADD(ioc, stat) { .d = &d_stat };
 
 static void ioc_open_ds(struct __test_metadata *_metadata,
-			FIXTURE_DATA(ioc) *self)
+			IOC_DATA *self)
 {
 	if (self->ds >= 0)
 		return;
@@ -144,7 +156,7 @@ static void ioc_open_ds(struct __test_metadata *_metadata,
 			    PROT_READ | PROT_WRITE);
 }
 
-static void ioc_close_ds(FIXTURE_DATA(ioc) *self)
+static void ioc_close_ds(IOC_DATA *self)
 {
 	if (self->ds < 0)
 		return;
@@ -168,7 +180,7 @@ FIXTURE_TEARDOWN(ioc)
 }
 
 static bool ioc_attached(struct __test_metadata *_metadata,
-			 FIXTURE_DATA(ioc) *self)
+			 IOC_DATA *self)
 {
 	struct dspm_info info;
 
@@ -182,7 +194,7 @@ static bool ioc_attached(struct __test_metadata *_metadata,
  * commit, a detached device to attach...
  */
 static void ioc_prepare(struct __test_metadata *_metadata,
-			FIXTURE_DATA(ioc) *self, const struct ioc_desc *d,
+			IOC_DATA *self, const struct ioc_desc *d,
 			void *buf)
 {
 	char name[DSPM_NAME_MAX];
@@ -193,16 +205,14 @@ static void ioc_prepare(struct __test_metadata *_metadata,
 		break;
 	case OP_ATTACH:
 		ioc_close_ds(self);
-		if (ioc_attached(_metadata, self)) {
+		if (ioc_attached(_metadata, self))
 			ASSERT_EQ(0, dspm_detach(self->e.ctl));
-		}
 		dspm_attach_fill(buf, true);
 		break;
 	case OP_DETACH:
 		ioc_close_ds(self);
-		if (!ioc_attached(_metadata, self)) {
+		if (!ioc_attached(_metadata, self))
 			ASSERT_EQ(0, dspm_attach_backend(self->e.ctl, true));
-		}
 		break;
 	case OP_CREATE: {
 		struct dspm_create *c = buf;
@@ -240,7 +250,7 @@ static void ioc_prepare(struct __test_metadata *_metadata,
 	case OP_COMMIT:
 	case OP_ABORT:
 		ioc_open_ds(_metadata, self);
-		self->map[0] = ++self->tick;	/* one dirty page */
+		WRITE_ONCE(self->map[0], ++self->tick);	/* one dirty page */
 		break;
 	case OP_STAT:
 		ioc_open_ds(_metadata, self);
@@ -249,13 +259,13 @@ static void ioc_prepare(struct __test_metadata *_metadata,
 	*(__u32 *)buf = d->ksize;
 }
 
-static int ioc_call(FIXTURE_DATA(ioc) *self, const struct ioc_desc *d,
+static int ioc_call(IOC_DATA *self, const struct ioc_desc *d,
 		    void *arg)
 {
 	return dspm_ioctl(d->on_dataset ? self->ds : self->e.ctl, d->cmd, arg);
 }
 
-static void ioc_after(FIXTURE_DATA(ioc) *self, const struct ioc_desc *d,
+static void ioc_after(IOC_DATA *self, const struct ioc_desc *d,
 		      int ret)
 {
 	if (d->op == OP_OPEN && ret > 2 && ret != self->e.ctl)
@@ -270,14 +280,24 @@ struct snap {
 };
 
 static void take_snap(struct __test_metadata *_metadata,
-		      FIXTURE_DATA(ioc) *self, struct snap *s)
+		      IOC_DATA *self, struct snap *s)
 {
 	memset(s, 0, sizeof(*s));
 	ASSERT_EQ(0, dspm_get_info(self->e.ctl, &s->info));
 	s->ds = self->ds >= 0;
-	if (s->ds) {
+	if (s->ds)
 		ASSERT_EQ(0, dspm_stat(self->ds, &s->st));
-	}
+}
+
+/* Logs @what if a rejected call changed it; returns whether it is unchanged. */
+static bool field_same(struct __test_metadata *_metadata, const char *what,
+		       __u64 before, __u64 after)
+{
+	if (before == after)
+		return true;
+	TH_LOG("state changed by a rejected call: %s %llu -> %llu", what,
+	       (unsigned long long)before, (unsigned long long)after);
+	return false;
 }
 
 static bool snap_same(struct __test_metadata *_metadata,
@@ -285,36 +305,35 @@ static bool snap_same(struct __test_metadata *_metadata,
 {
 	bool same = true;
 
-#define SNAP_CMP(f) do {						\
-	if (a->f != b->f) {						\
-		TH_LOG("state changed by a rejected call: %s %llu -> %llu", \
-		       #f, (unsigned long long)a->f,			\
-		       (unsigned long long)b->f);			\
-		same = false;						\
-	}								\
-} while (0)
-	SNAP_CMP(info.flags);
-	SNAP_CMP(info.free);
-	SNAP_CMP(info.datasets);
-	SNAP_CMP(info.commits);
-	SNAP_CMP(info.aborts);
+	same &= field_same(_metadata, "info.flags", a->info.flags,
+			   b->info.flags);
+	same &= field_same(_metadata, "info.free", a->info.free, b->info.free);
+	same &= field_same(_metadata, "info.datasets", a->info.datasets,
+			   b->info.datasets);
+	same &= field_same(_metadata, "info.commits", a->info.commits,
+			   b->info.commits);
+	same &= field_same(_metadata, "info.aborts", a->info.aborts,
+			   b->info.aborts);
 	if (memcmp(a->info.uuid, b->info.uuid, sizeof(a->info.uuid))) {
 		TH_LOG("state changed by a rejected call: uuid");
 		same = false;
 	}
 	if (a->ds && b->ds) {
-		SNAP_CMP(st.version);
-		SNAP_CMP(st.dirty_pages);
-		SNAP_CMP(st.open_count);
-		SNAP_CMP(st.pages);
+		same &= field_same(_metadata, "st.version", a->st.version,
+				   b->st.version);
+		same &= field_same(_metadata, "st.dirty_pages",
+				   a->st.dirty_pages, b->st.dirty_pages);
+		same &= field_same(_metadata, "st.open_count",
+				   a->st.open_count, b->st.open_count);
+		same &= field_same(_metadata, "st.pages", a->st.pages,
+				   b->st.pages);
 	}
-#undef SNAP_CMP
 	return same;
 }
 
 /* Calls with @arg (already prepared) and expects -@err and no effect. */
 static void ioc_expect_err(struct __test_metadata *_metadata,
-			   FIXTURE_DATA(ioc) *self, const struct ioc_desc *d,
+			   IOC_DATA *self, const struct ioc_desc *d,
 			   void *arg, int err, const char *what)
 {
 	struct snap before, after;
@@ -332,7 +351,7 @@ static void ioc_expect_err(struct __test_metadata *_metadata,
 }
 
 static void ioc_expect_ok(struct __test_metadata *_metadata,
-			  FIXTURE_DATA(ioc) *self, const struct ioc_desc *d,
+			  IOC_DATA *self, const struct ioc_desc *d,
 			  void *arg, const char *what)
 {
 	int ret = ioc_call(self, d, arg);
@@ -340,9 +359,8 @@ static void ioc_expect_ok(struct __test_metadata *_metadata,
 	ioc_after(self, d, ret);
 	ASSERT_LE(0, ret)
 		TH_LOG("%s with %s: %s", d->name, what, strerror(-ret));
-	if (d->op != OP_OPEN) {
+	if (d->op != OP_OPEN)
 		ASSERT_EQ(0, ret);
-	}
 }
 
 union bigbuf {
@@ -369,7 +387,7 @@ TEST_F(ioc, size_below_ver0)
 	char what[64];
 	size_t i;
 
-	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		ioc_prepare(_metadata, self, d, u.b);
 		*(__u32 *)u.b = sizes[i];
 		snprintf(what, sizeof(what), "size %u", sizes[i]);
@@ -400,7 +418,7 @@ TEST_F(ioc, size_larger_zero_tail)
 	char what[64];
 	size_t i, sz;
 
-	for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(extra); i++) {
 		sz = d->ksize + extra[i];
 		memset(u.b, 0xa5, sizeof(u.b));
 		ioc_prepare(_metadata, self, d, u.b);
@@ -434,7 +452,7 @@ TEST_F(ioc, size_larger_nonzero_tail)
 	char what[96];
 	size_t i;
 
-	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
 		memset(u.b, 0, sizeof(u.b));
 		ioc_prepare(_metadata, self, d, u.b);
 		u.b[c[i].pos] = c[i].val;
@@ -455,7 +473,7 @@ TEST_F(ioc, size_too_big)
 	char what[64];
 	size_t i;
 
-	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		memset(u.b, 0, sizeof(u.b));
 		ioc_prepare(_metadata, self, d, u.b);
 		*(__u32 *)u.b = sizes[i];
@@ -530,7 +548,7 @@ TEST_F(ioc, bad_pointer)
 	char what[64];
 	size_t i;
 
-	for (i = 0; i < sizeof(wild) / sizeof(wild[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(wild); i++) {
 		snprintf(what, sizeof(what), "arg %#lx",
 			 (unsigned long)wild[i]);
 		ioc_expect_err(_metadata, self, d, (void *)wild[i], EFAULT,
@@ -631,20 +649,17 @@ TEST_F(ctl, info_fields_attached)
 	ASSERT_EQ(sizeof(info), info.size);
 	ASSERT_EQ(DSPM_ABI_VERSION, info.abi_version);
 	ASSERT_TRUE(info.flags & DSPM_INFO_ATTACHED);
-	if (self->e.pmem) {
-		ASSERT_FALSE(info.flags & DSPM_INFO_VOLATILE);
-	} else {
-		ASSERT_TRUE(info.flags & DSPM_INFO_VOLATILE);
-	}
+	/* Set for a DRAM backend, clear for pmem. */
+	ASSERT_EQ(!self->e.pmem, !!(info.flags & DSPM_INFO_VOLATILE))
+		TH_LOG("%s backend", self->e.pmem ? "pmem" : "DRAM");
 	ASSERT_EQ(0, info.flags & ~(DSPM_INFO_ATTACHED | DSPM_INFO_VOLATILE));
 	ASSERT_NE(0, info.layout_version);
 	ASSERT_FALSE(all_bytes(info.uuid, 0, sizeof(info.uuid)));
 	ASSERT_EQ(PG, info.page_size);
 	ASSERT_LT(0, info.capacity);
 	ASSERT_EQ(0, info.capacity % PG);
-	if (!self->e.pmem) {
+	if (!self->e.pmem)
 		ASSERT_GE(DRAM_TEST_BYTES, info.capacity);
-	}
 	ASSERT_EQ(info.capacity, info.free) TH_LOG("fresh format");
 	ASSERT_EQ(0, info.datasets);
 	ASSERT_LT(0, info.max_datasets);
@@ -689,13 +704,17 @@ static int child_info_unprivileged(void *arg)
 	int ctl, ret;
 
 	(void)arg;
-	CHILD_CHECK(drop_to_user(NOBODY, NOBODY) == 0, "drop");
+	if (!CHILD_CHECK(drop_to_user(NOBODY, NOBODY) == 0, "drop"))
+		return 1;
 	ctl = open(DSPM_DEVICE_PATH, O_RDWR);
-	CHILD_CHECK(ctl >= 0, "open %s as nobody: %s (must be 0666)",
-		    DSPM_DEVICE_PATH, strerror(errno));
+	if (!CHILD_CHECK(ctl >= 0, "open %s as nobody: %s (must be 0666)",
+			 DSPM_DEVICE_PATH, strerror(errno)))
+		return 1;
 	ret = dspm_get_info(ctl, &info);
-	CHILD_CHECK(ret == 0, "GET_INFO: %s", strerror(-ret));
-	CHILD_CHECK(info.flags & DSPM_INFO_ATTACHED, "flags %#x", info.flags);
+	if (!CHILD_CHECK(ret == 0, "GET_INFO: %s", strerror(-ret)))
+		return 1;
+	if (!CHILD_CHECK(info.flags & DSPM_INFO_ATTACHED, "flags %#x", info.flags))
+		return 1;
 	return 0;
 }
 
@@ -741,7 +760,7 @@ TEST_F(ctl, attach_dram_sizes)
 	int ret;
 
 	ASSERT_EQ(0, dspm_detach(self->e.ctl));
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		ret = dspm_attach_dram(self->e.ctl, DSPM_ATTACH_FORMAT, bad[i]);
 		ASSERT_EQ(-EINVAL, ret)
 			TH_LOG("dram_bytes %#llx: %s",
@@ -797,7 +816,7 @@ TEST_F(ctl, attach_path_fault)
 	int ret;
 
 	ASSERT_EQ(0, dspm_detach(self->e.ctl));
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		ret = dspm_attach_path(self->e.ctl, DSPM_ATTACH_FORMAT,
 				       (const char *)bad[i]);
 		ASSERT_EQ(-EFAULT, ret)
@@ -837,7 +856,7 @@ TEST_F(ctl, attach_path_errors)
 	ret = dspm_attach_path(self->e.ctl, DSPM_ATTACH_FORMAT, "");
 	ASSERT_TRUE(ret == -EINVAL || ret == -ENOENT)
 		TH_LOG("empty path: %s", ret ? strerror(-ret) : "attached");
-	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
 		ret = dspm_attach_path(self->e.ctl, DSPM_ATTACH_FORMAT,
 				       c[i].path);
 		ASSERT_EQ(-c[i].err, ret)
@@ -1044,7 +1063,7 @@ TEST_F_TIMEOUT(ctl, attach_pmem_damaged_superblock, 120)
 	ASSERT_EQ(0, pmem_io(dev, 0, orig, PG, false));
 	ASSERT_EQ(0, memcmp(orig, "dspm-sb1", 8)) TH_LOG("no dspm superblock at 0");
 	ASSERT_EQ(1, *(__u32 *)(orig + SB_VERSION_OFF));
-	for (i = 0; i < sizeof(sb_damages) / sizeof(sb_damages[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(sb_damages); i++) {
 		const struct sb_damage *d = &sb_damages[i];
 		__u64 v = 0;
 
@@ -1097,24 +1116,30 @@ static int child_admin_op(void *arg)
 	struct cap_arg *a = arg;
 	int ctl, ret;
 
-	if (a->how == 0)
-		CHILD_CHECK(drop_cap(CAP_SYS_ADMIN) == 0, "capset");
-	else
-		CHILD_CHECK(drop_to_user(NOBODY, NOBODY) == 0, "setresuid");
+	if (a->how == 0) {
+		if (!CHILD_CHECK(drop_cap(CAP_SYS_ADMIN) == 0, "capset"))
+			return 1;
+	} else {
+		if (!CHILD_CHECK(drop_to_user(NOBODY, NOBODY) == 0, "setresuid"))
+			return 1;
+	}
 	ctl = open(DSPM_DEVICE_PATH, O_RDWR);
-	CHILD_CHECK(ctl >= 0, "open: %s", strerror(errno));
+	if (!CHILD_CHECK(ctl >= 0, "open: %s", strerror(errno)))
+		return 1;
 	if (a->op == OP_ATTACH)
 		ret = dspm_attach_backend(ctl, true);
 	else
 		ret = dspm_detach(ctl);
-	CHILD_CHECK(ret == -EPERM, "%s without CAP_SYS_ADMIN: %s",
-		    a->op == OP_ATTACH ? "ATTACH" : "DETACH",
-		    ret ? strerror(-ret) : "success");
+	if (!CHILD_CHECK(ret == -EPERM, "%s without CAP_SYS_ADMIN: %s",
+			 a->op == OP_ATTACH ? "ATTACH" : "DETACH",
+			 ret ? strerror(-ret) : "success"))
+		return 1;
 	/* Same with DRAM, and the errors of a privileged caller come after. */
 	if (a->op == OP_ATTACH) {
 		ret = dspm_attach_dram(ctl, DSPM_ATTACH_FORMAT, 1);
-		CHILD_CHECK(ret == -EPERM, "bad DRAM ATTACH: %s",
-			    strerror(-ret));
+		if (!CHILD_CHECK(ret == -EPERM, "bad DRAM ATTACH: %s",
+				 strerror(-ret)))
+			return 1;
 	}
 	return 0;
 }
@@ -1169,16 +1194,16 @@ TEST_F(ctl, detach_busy_while_fd_open)
 /* A mapping keeps the dataset in use even after its fd was closed. */
 TEST_F(ctl, detach_busy_while_mapped)
 {
-	volatile unsigned char *m;
+	unsigned char *m;
 	int fd;
 
 	env_create(_metadata, &self->e, "busy", PG, 0644);
 	fd = env_open(_metadata, &self->e, "busy", DSPM_OPEN_WRITE);
 	m = env_map(_metadata, &self->e, fd, PG, PROT_READ | PROT_WRITE);
 	env_close(&self->e, fd);
-	m[0] = 1;
+	WRITE_ONCE(m[0], 1);
 	ASSERT_EQ(-EBUSY, dspm_detach(self->e.ctl));
-	ASSERT_EQ(1, m[0]);
+	ASSERT_EQ(1, READ_ONCE(m[0]));
 	env_unmap(&self->e, (void *)m);
 	ASSERT_EQ(0, dspm_detach(self->e.ctl));
 }
@@ -1278,7 +1303,7 @@ static void fill_invalid_names(struct raw_name *n, int *count)
 	*count = i;
 }
 
-static const char *valid_names[] = {
+static const char * const valid_names[] = {
 	"a", "Z", "0", "-", "_", "a.b", "a..b", "trailing.", "-lead",
 	"_lead", "Mixed-Case_09.x",
 	/* 63 characters: the longest valid name */
@@ -1292,7 +1317,7 @@ TEST_F(ctl, create_valid_names)
 	int ret, fd;
 
 	ASSERT_EQ(63, strlen(valid_names[11]));
-	for (i = 0; i < sizeof(valid_names) / sizeof(valid_names[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(valid_names); i++) {
 		ret = dspm_create(self->e.ctl, valid_names[i], PG, 0644);
 		ASSERT_EQ(0, ret)
 			TH_LOG("'%s': %s", valid_names[i], strerror(-ret));
@@ -1302,7 +1327,7 @@ TEST_F(ctl, create_valid_names)
 		ASSERT_LE(0, fd);
 		close(fd);
 	}
-	for (i = 0; i < sizeof(valid_names) / sizeof(valid_names[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(valid_names); i++)
 		ASSERT_EQ(0, dspm_delete(self->e.ctl, valid_names[i]));
 }
 
@@ -1381,7 +1406,7 @@ TEST_F(ctl, create_length_limits)
 	size_t i;
 	int ret;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		ret = dspm_create(self->e.ctl, "len", bad[i], 0644);
 		ASSERT_EQ(-EINVAL, ret)
 			TH_LOG("length %#llx: %s",
@@ -1394,7 +1419,7 @@ TEST_F(ctl, create_length_limits)
 	ASSERT_EQ(0, info.datasets);
 	ASSERT_EQ(-ENOSPC, dspm_create(self->e.ctl, "len",
 				       info.free + 1, 0644));
-	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
 		env_name(&self->e, name, "g");
 		ret = dspm_create(self->e.ctl, name, good[i].len, 0644);
 		ASSERT_EQ(0, ret) TH_LOG("length %llu: %s",
@@ -1433,16 +1458,16 @@ TEST_F(ctl, create_mode_model_replicas)
 	size_t i;
 	int ret;
 
-	for (i = 0; i < sizeof(bad_mode) / sizeof(bad_mode[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad_mode); i++) {
 		ret = dspm_create(self->e.ctl, "m", PG, bad_mode[i]);
 		ASSERT_EQ(-EINVAL, ret) TH_LOG("mode %#o", bad_mode[i]);
 	}
-	for (i = 0; i < sizeof(bad_model) / sizeof(bad_model[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad_model); i++) {
 		ret = dspm_create_full(self->e.ctl, "m", PG, 0644,
 				       bad_model[i], 1, NULL);
 		ASSERT_EQ(-EINVAL, ret) TH_LOG("model %u", bad_model[i]);
 	}
-	for (i = 0; i < sizeof(bad_rep) / sizeof(bad_rep[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad_rep); i++) {
 		ret = dspm_create_full(self->e.ctl, "m", PG, 0644,
 				       DSPM_MODEL_MRMW, bad_rep[i], NULL);
 		ASSERT_EQ(-EINVAL, ret) TH_LOG("replicas %u", bad_rep[i]);
@@ -1540,14 +1565,18 @@ static int child_create_as(void *arg)
 	if (a->how == 0) {
 		setfsgid(a->gid);
 		setfsuid(a->uid);
-		CHILD_CHECK(setfsuid(-1) == (int)a->uid, "setfsuid");
+		if (!CHILD_CHECK(setfsuid(-1) == (int)a->uid, "setfsuid"))
+			return 1;
 	} else {
-		CHILD_CHECK(drop_to_user(a->uid, a->gid) == 0, "drop");
+		if (!CHILD_CHECK(drop_to_user(a->uid, a->gid) == 0, "drop"))
+			return 1;
 	}
 	ctl = open(DSPM_DEVICE_PATH, O_RDWR);
-	CHILD_CHECK(ctl >= 0, "open: %s", strerror(errno));
+	if (!CHILD_CHECK(ctl >= 0, "open: %s", strerror(errno)))
+		return 1;
 	ret = dspm_create(ctl, a->name, PG, a->mode);
-	CHILD_CHECK(ret == 0, "CREATE as %u: %s", a->uid, strerror(-ret));
+	if (!CHILD_CHECK(ret == 0, "CREATE as %u: %s", a->uid, strerror(-ret)))
+		return 1;
 	return 0;
 }
 
@@ -1667,18 +1696,21 @@ static int child_open_as(void *arg)
 	const struct perm_case *c = arg;
 	int ctl, ret;
 
-	CHILD_CHECK(drop_to_user(c->uid, c->gid) == 0, "drop");
+	if (!CHILD_CHECK(drop_to_user(c->uid, c->gid) == 0, "drop"))
+		return 1;
 	ctl = open(DSPM_DEVICE_PATH, O_RDWR);
-	CHILD_CHECK(ctl >= 0, "open: %s", strerror(errno));
+	if (!CHILD_CHECK(ctl >= 0, "open: %s", strerror(errno)))
+		return 1;
 	ret = dspm_open(ctl, "perm", c->flags);
 	if (ret >= 0)
 		close(ret);
-	CHILD_CHECK(ret == (c->err ? -c->err : ret) && (c->err || ret >= 0),
-		    "owner %s mode %04o uid %u gid %u %s (%s): expected %s, got %s",
-		    c->owner, c->mode, c->uid, c->gid,
-		    c->flags & DSPM_OPEN_WRITE ? "rw" : "ro", c->why,
-		    c->err ? strerror(c->err) : "success",
-		    ret >= 0 ? "success" : strerror(-ret));
+	if (!CHILD_CHECK(ret == (c->err ? -c->err : ret) && (c->err || ret >= 0),
+			 "owner %s mode %04o uid %u gid %u %s (%s): expected %s, got %s",
+			 c->owner, c->mode, c->uid, c->gid,
+			 c->flags & DSPM_OPEN_WRITE ? "rw" : "ro", c->why,
+			 c->err ? strerror(c->err) : "success",
+			 ret >= 0 ? "success" : strerror(-ret)))
+		return 1;
 	return 0;
 }
 
@@ -1687,7 +1719,7 @@ TEST_F(ctl, open_permissions)
 	size_t i;
 	int fails = 0;
 
-	for (i = 0; i < sizeof(perm_cases) / sizeof(perm_cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(perm_cases); i++) {
 		const struct perm_case *c = &perm_cases[i];
 
 		if (!strcmp(c->owner, "root")) {
@@ -1727,15 +1759,20 @@ static int child_open_without_dac(void *arg)
 	int ctl, ret;
 
 	(void)arg;
-	CHILD_CHECK(drop_cap(CAP_DAC_OVERRIDE) == 0, "capset");
-	CHILD_CHECK(drop_cap(CAP_DAC_READ_SEARCH) == 0, "capset");
+	if (!CHILD_CHECK(drop_cap(CAP_DAC_OVERRIDE) == 0, "capset"))
+		return 1;
+	if (!CHILD_CHECK(drop_cap(CAP_DAC_READ_SEARCH) == 0, "capset"))
+		return 1;
 	ctl = open(DSPM_DEVICE_PATH, O_RDWR);
-	CHILD_CHECK(ctl >= 0, "open: %s", strerror(errno));
+	if (!CHILD_CHECK(ctl >= 0, "open: %s", strerror(errno)))
+		return 1;
 	ret = dspm_open(ctl, "locked", 0);
-	CHILD_CHECK(ret == -EACCES, "uid 0 without DAC caps, mode 0: %s",
-		    ret >= 0 ? "opened" : strerror(-ret));
+	if (!CHILD_CHECK(ret == -EACCES, "uid 0 without DAC caps, mode 0: %s",
+			 ret >= 0 ? "opened" : strerror(-ret)))
+		return 1;
 	ret = dspm_open(ctl, "mine", DSPM_OPEN_WRITE);
-	CHILD_CHECK(ret >= 0, "uid 0 owner, mode 0600: %s", strerror(-ret));
+	if (!CHILD_CHECK(ret >= 0, "uid 0 owner, mode 0600: %s", strerror(-ret)))
+		return 1;
 	return 0;
 }
 
@@ -1771,17 +1808,22 @@ static int child_delete(void *arg)
 	struct del_arg *a = arg;
 	int ctl, ret;
 
-	if (a->how == 0)
-		CHILD_CHECK(drop_to_user(NOBODY, NOBODY) == 0, "drop");
-	else
-		CHILD_CHECK(drop_cap(CAP_SYS_ADMIN) == 0, "capset");
+	if (a->how == 0) {
+		if (!CHILD_CHECK(drop_to_user(NOBODY, NOBODY) == 0, "drop"))
+			return 1;
+	} else {
+		if (!CHILD_CHECK(drop_cap(CAP_SYS_ADMIN) == 0, "capset"))
+			return 1;
+	}
 	ctl = open(DSPM_DEVICE_PATH, O_RDWR);
-	CHILD_CHECK(ctl >= 0, "open: %s", strerror(errno));
+	if (!CHILD_CHECK(ctl >= 0, "open: %s", strerror(errno)))
+		return 1;
 	ret = dspm_delete(ctl, a->name);
-	CHILD_CHECK(ret == -a->err, "DELETE %s (%s): expected %s, got %s",
-		    a->name, a->how ? "uid 0, no CAP_SYS_ADMIN" : "nobody",
-		    a->err ? strerror(a->err) : "success",
-		    ret ? strerror(-ret) : "success");
+	if (!CHILD_CHECK(ret == -a->err, "DELETE %s (%s): expected %s, got %s",
+			 a->name, a->how ? "uid 0, no CAP_SYS_ADMIN" : "nobody",
+			 a->err ? strerror(a->err) : "success",
+			 ret ? strerror(-ret) : "success"))
+		return 1;
 	return 0;
 }
 
@@ -1818,7 +1860,7 @@ TEST_F(ctl, delete_permissions)
 TEST_F(ctl, delete_busy)
 {
 	struct dspm_info a, b;
-	volatile unsigned char *m;
+	unsigned char *m;
 	int fd, fd2;
 	struct chan c;
 	__u64 v;
@@ -1841,8 +1883,8 @@ TEST_F(ctl, delete_busy)
 	m = env_map(_metadata, &self->e, fd, 2 * PG, PROT_READ | PROT_WRITE);
 	env_close(&self->e, fd);
 	ASSERT_EQ(-EBUSY, dspm_delete(self->e.ctl, "busy"));
-	m[PG] = 7;
-	ASSERT_EQ(7, m[PG]);
+	WRITE_ONCE(m[PG], 7);
+	ASSERT_EQ(7, READ_ONCE(m[PG]));
 	env_unmap(&self->e, (void *)m);
 
 	/* An fd in another process. */
@@ -1884,7 +1926,7 @@ TEST_F(ctl, list_entry_size)
 	int ret;
 
 	ASSERT_EQ(0, dspm_create(self->e.ctl, "one", PG, 0644));
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		memset(&l, 0, sizeof(l));
 		l.size = sizeof(l);
 		l.entries = (uintptr_t)u.b;
@@ -2118,14 +2160,14 @@ TEST_F(ctl, unknown_ioctl_control_fd)
 
 	ASSERT_EQ(0, dspm_get_info(self->e.ctl, &before));
 	expect_enotty(_metadata, self->e.ctl, ctl_unknown,
-		      sizeof(ctl_unknown) / sizeof(ctl_unknown[0]));
+		      ARRAY_SIZE(ctl_unknown));
 	ASSERT_EQ(0, dspm_get_info(self->e.ctl, &after));
 	ASSERT_EQ(before.datasets, after.datasets);
 	ASSERT_EQ(before.flags, after.flags);
 	/* Detached too. */
 	ASSERT_EQ(0, dspm_detach(self->e.ctl));
 	expect_enotty(_metadata, self->e.ctl, ctl_unknown,
-		      sizeof(ctl_unknown) / sizeof(ctl_unknown[0]));
+		      ARRAY_SIZE(ctl_unknown));
 }
 
 TEST_F(ctl, unknown_ioctl_dataset_fd)
@@ -2137,9 +2179,9 @@ TEST_F(ctl, unknown_ioctl_dataset_fd)
 	rw = env_open(_metadata, &self->e, "u", DSPM_OPEN_WRITE);
 	ro = env_open(_metadata, &self->e, "u", 0);
 	expect_enotty(_metadata, rw, ds_unknown,
-		      sizeof(ds_unknown) / sizeof(ds_unknown[0]));
+		      ARRAY_SIZE(ds_unknown));
 	expect_enotty(_metadata, ro, ds_unknown,
-		      sizeof(ds_unknown) / sizeof(ds_unknown[0]));
+		      ARRAY_SIZE(ds_unknown));
 	ASSERT_EQ(0, dspm_stat(rw, &st));
 	ASSERT_EQ(2, st.open_count);
 	ASSERT_EQ(0, dspm_find(self->e.ctl, "u", NULL));
@@ -2185,7 +2227,7 @@ TEST_F(ctl, mmap_bounds)
 
 	env_create(_metadata, &self->e, "mb", 3 * PG, 0644);
 	fd = env_open(_metadata, &self->e, "mb", DSPM_OPEN_WRITE);
-	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
 		p = mmap(NULL, c[i].len, PROT_READ | PROT_WRITE, MAP_SHARED,
 			 fd, c[i].off);
 		if (c[i].err) {
@@ -2249,7 +2291,7 @@ TEST_F(ctl, mmap_write_on_read_only_fd)
 TEST_F(ctl, store_to_read_only_mapping)
 {
 	struct dspm_stat st;
-	volatile unsigned char *p;
+	unsigned char *p;
 	pid_t pid;
 	int fd;
 
@@ -2259,20 +2301,20 @@ TEST_F(ctl, store_to_read_only_mapping)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		p[0] = 1;
+		WRITE_ONCE(p[0], 1);
 		_exit(0);
 	}
 	ASSERT_EQ(128 + SIGSEGV, wait_status(pid));
 	ASSERT_EQ(0, dspm_stat(fd, &st));
 	ASSERT_EQ(0, st.dirty_pages);
-	ASSERT_EQ(0, p[0]);
+	ASSERT_EQ(0, READ_ONCE(p[0]));
 }
 
 static int child_touch(void *arg)
 {
-	volatile unsigned char *p = arg;
+	unsigned char *p = arg;
 
-	return p[0];
+	return READ_ONCE(p[0]);
 }
 
 TEST_F(ctl, mremap_cannot_grow)
@@ -2362,7 +2404,7 @@ TEST_F(ctl, commit_bad_ranges)
 	memset(m, 0x11, RDS_LEN);
 	ASSERT_EQ(0, dspm_stat(fd, &st0));
 	ASSERT_EQ(5, st0.dirty_pages);
-	for (i = 0; i < sizeof(bad_ranges) / sizeof(bad_ranges[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad_ranges); i++) {
 		r[0] = (struct dspm_range){ bad_ranges[i].off, bad_ranges[i].len };
 		ret = dspm_commit(fd, r, 1, NULL);
 		ASSERT_EQ(-EINVAL, ret)
@@ -2391,7 +2433,7 @@ TEST_F(ctl, abort_bad_ranges)
 
 	fd = rds_open(_metadata, &self->e, &m);
 	memset(m, 0x11, RDS_LEN);
-	for (i = 0; i < sizeof(bad_ranges) / sizeof(bad_ranges[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad_ranges); i++) {
 		r[0] = (struct dspm_range){ 0, PG };
 		r[1] = (struct dspm_range){ bad_ranges[i].off, bad_ranges[i].len };
 		ret = dspm_abort(fd, r + 1, 1, NULL);
@@ -2457,7 +2499,7 @@ TEST_F(ctl, commit_ranges_fault)
 
 	fd = rds_open(_metadata, &self->e, &m);
 	m[0] = 1;
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		ret = dspm_commit(fd, (void *)bad[i], 1, NULL);
 		ASSERT_EQ(-EFAULT, ret)
 			TH_LOG("COMMIT ranges %#lx: %s", (unsigned long)bad[i],
@@ -2508,7 +2550,7 @@ TEST_F(ctl, commit_replicas_unmet)
 {
 	struct dspm_stat st;
 	struct dspm_info a, b;
-	volatile unsigned char *m, *r;
+	unsigned char *m, *r;
 	__u64 pages;
 	int fd, other;
 
@@ -2518,8 +2560,8 @@ TEST_F(ctl, commit_replicas_unmet)
 	other = env_open(_metadata, &self->e, "rep", 0);
 	m = env_map(_metadata, &self->e, fd, 2 * PG, PROT_READ | PROT_WRITE);
 	r = env_map(_metadata, &self->e, other, 2 * PG, PROT_READ);
-	m[0] = 0x5a;
-	m[PG] = 0x5b;
+	WRITE_ONCE(m[0], 0x5a);
+	WRITE_ONCE(m[PG], 0x5b);
 	ASSERT_EQ(0, dspm_get_info(self->e.ctl, &a));
 	ASSERT_EQ(-EIO, dspm_commit(fd, NULL, 0, NULL));
 	ASSERT_EQ(-EIO, dspm_commit_range(fd, 0, 1, NULL));
@@ -2528,12 +2570,26 @@ TEST_F(ctl, commit_replicas_unmet)
 	ASSERT_EQ(0, dspm_stat(fd, &st));
 	ASSERT_EQ(0, st.version);
 	ASSERT_EQ(2, st.dirty_pages);
-	ASSERT_EQ(0x5a, m[0]);
-	ASSERT_EQ(0, r[0]);
-	ASSERT_EQ(0, r[PG]);
+	ASSERT_EQ(0x5a, READ_ONCE(m[0]));
+	ASSERT_EQ(0, READ_ONCE(r[0]));
+	ASSERT_EQ(0, READ_ONCE(r[PG]));
 	ASSERT_EQ(0, dspm_abort(fd, NULL, 0, &pages));
 	ASSERT_EQ(2, pages);
-	ASSERT_EQ(0, m[0]);
+	ASSERT_EQ(0, READ_ONCE(m[0]));
+}
+
+/* Says how large a whole-page commit of @fd can be (it commits that much). */
+static void log_largest_commit(struct __test_metadata *_metadata, int fd,
+			       __u64 lc)
+{
+	__u64 n;
+
+	for (n = lc / PG; n > 0; n--)
+		if (!dspm_commit_range(fd, 0, n * PG, NULL))
+			break;
+	TH_LOG("log_capacity %llu, but the largest whole-page commit is %llu pages (%llu bytes)",
+	       (unsigned long long)lc, (unsigned long long)n,
+	       (unsigned long long)(n * PG));
 }
 
 /* A commit larger than the log: EFBIG, nothing committed; log-sized works. */
@@ -2564,15 +2620,8 @@ TEST_F_TIMEOUT(ctl, commit_larger_than_log, 300)
 	ASSERT_EQ(len / PG, st.dirty_pages);
 	/* Exactly log_capacity bytes of payload fit. */
 	ret = dspm_commit_range(fd, 0, lc, &out);
-	if (ret == -EFBIG) {
-		/* Say how large a whole-page commit can be. */
-		for (n = lc / PG; n > 0; n--)
-			if (!dspm_commit_range(fd, 0, n * PG, NULL))
-				break;
-		TH_LOG("log_capacity %llu, but the largest whole-page commit is %llu pages (%llu bytes)",
-		       (unsigned long long)lc, (unsigned long long)n,
-		       (unsigned long long)(n * PG));
-	}
+	if (ret == -EFBIG)
+		log_largest_commit(_metadata, fd, lc);
 	ASSERT_EQ(0, ret) TH_LOG("commit of log_capacity bytes: %s",
 				 strerror(-ret));
 	ASSERT_EQ(1, out.version);
@@ -2586,14 +2635,14 @@ TEST_F(ctl, commit_reuse_struct)
 {
 	struct dspm_commit c = { .size = sizeof(c) };
 	struct dspm_abort a = { .size = sizeof(a) };
-	volatile unsigned char *m;
+	unsigned char *m;
 	int fd, i;
 
 	env_create(_metadata, &self->e, "cr", PG, 0644);
 	fd = env_open(_metadata, &self->e, "cr", DSPM_OPEN_WRITE);
 	m = env_map(_metadata, &self->e, fd, PG, PROT_READ | PROT_WRITE);
 	for (i = 1; i <= 3; i++) {
-		m[0] = i;
+		WRITE_ONCE(m[0], i);
 		/* pages and version are outputs of the previous round. */
 		ASSERT_EQ(0, dspm_ioctl(fd, DSPM_IOC_COMMIT, &c));
 		ASSERT_EQ(1, c.pages);
@@ -2601,10 +2650,10 @@ TEST_F(ctl, commit_reuse_struct)
 		ASSERT_EQ(sizeof(c), c.size);
 	}
 	for (i = 0; i < 2; i++) {
-		m[0] = 9;
+		WRITE_ONCE(m[0], 9);
 		ASSERT_EQ(0, dspm_ioctl(fd, DSPM_IOC_ABORT, &a));
 		ASSERT_EQ(1, a.pages);
-		ASSERT_EQ(3, m[0]);
+		ASSERT_EQ(3, READ_ONCE(m[0]));
 	}
 }
 

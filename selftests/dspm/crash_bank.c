@@ -227,6 +227,26 @@ static void add_touched(__u64 *t, __u64 *n, __u64 page)
 	t[(*n)++] = page;
 }
 
+/*
+ * Append "SEQ PAGE..." to the log, durably: the commit SEQ, which wrote
+ * those pages, is known to be on the media.
+ */
+static void log_commit(int logfd, const char *logfile, __u64 seq,
+		       const __u64 *touched, __u64 nt)
+{
+	char line[512];
+	int len;
+	__u64 i;
+
+	len = snprintf(line, sizeof(line), "%llu", (unsigned long long)seq);
+	for (i = 0; i < nt; i++)
+		len += snprintf(line + len, sizeof(line) - len, " %llu",
+				(unsigned long long)touched[i]);
+	line[len++] = '\n';
+	if (write(logfd, line, len) != len || fsync(logfd))
+		die("log %s: %s", logfile, strerror(errno));
+}
+
 static int cmd_run(const char *pmem, const char *name, const char *logfile,
 		   __u64 seed)
 {
@@ -235,8 +255,7 @@ static int cmd_run(const char *pmem, const char *name, const char *logfile,
 	struct dspm_stat st;
 	unsigned char *m;
 	__u64 rng = seed ? seed : 1, accounts, seq;
-	char line[512];
-	int ctl, fd, logfd, ret, len;
+	int ctl, fd, logfd, ret;
 	unsigned long done = 0;
 
 	ctl = open_ctl();
@@ -255,6 +274,12 @@ static int cmd_run(const char *pmem, const char *name, const char *logfile,
 	if (logfd < 0)
 		die("open %s: %s", logfile, strerror(errno));
 	seq = h->seq;
+	/*
+	 * What is here now is durable, including a commit that landed but
+	 * never returned before the last crash: log it as the new baseline,
+	 * or a second such commit later would look like a lost log line.
+	 */
+	log_commit(logfd, logfile, seq, h->touched, h->nr_touched);
 	printf("crash_bank: run from seq %llu, version %llu, seed %llu\n",
 	       (unsigned long long)seq, (unsigned long long)st.version,
 	       (unsigned long long)seed);
@@ -307,13 +332,7 @@ static int cmd_run(const char *pmem, const char *name, const char *logfile,
 			die("COMMIT seq %llu: %s", (unsigned long long)seq,
 			    strerror(-ret));
 
-		len = snprintf(line, sizeof(line), "%llu", (unsigned long long)seq);
-		for (i = 0; i < nt; i++)
-			len += snprintf(line + len, sizeof(line) - len, " %llu",
-					(unsigned long long)touched[i]);
-		line[len++] = '\n';
-		if (write(logfd, line, len) != len || fsync(logfd))
-			die("log %s: %s", logfile, strerror(errno));
+		log_commit(logfd, logfile, seq, touched, nt);
 		if (++done % 200 == 0) {
 			printf("crash_bank: %lu commits, seq %llu, version %llu\n",
 			       done, (unsigned long long)seq,
@@ -381,7 +400,7 @@ static int read_log(const char *logfile, __u64 *seq, __u64 *pages, __u64 *np,
 
 static int cmd_check(const char *pmem, const char *name, const char *logfile)
 {
-	__u64 logged, lpages[MAX_TOUCH], nlp, used = 0, i, p, npages, seq;
+	__u64 logged, lpages[MAX_TOUCH], nlp, used = 0, i, p, npages, seq, pseq;
 	struct bank_header *h;
 	struct dspm_info info;
 	struct dspm_stat st;
@@ -449,11 +468,13 @@ static int cmd_check(const char *pmem, const char *name, const char *logfile)
 	} else {
 		for (i = 0; i < h->nr_touched; i++) {
 			p = h->touched[i];
-			if (p >= npages || trailer_of(m, p)->page_seq != seq)
-				FAIL("page %llu written by commit %llu carries page_seq %llu: part of the commit is missing",
+			pseq = p < npages ? trailer_of(m, p)->page_seq : 0;
+			if (p >= npages || pseq != seq)
+				FAIL("page %llu written by commit %llu carries page_seq %llu: %s",
 				     (unsigned long long)p,
 				     (unsigned long long)seq,
-				     p < npages ? (unsigned long long)trailer_of(m, p)->page_seq : 0ULL);
+				     (unsigned long long)pseq,
+				     "part of the commit is missing");
 		}
 	}
 	for (i = 0; i < h->accounts; i++)
@@ -484,13 +505,15 @@ static int cmd_check(const char *pmem, const char *name, const char *logfile)
 		FAIL("fresh fd has %llu dirty pages",
 		     (unsigned long long)st.dirty_pages);
 
-	printf("crash_bank: check %s: seq %llu, last logged %llu (%lu lines), version %llu, "
-	       "sum %lld of %llu, %llu pages (%lu torn), recovered %llu, "
-	       "free %llu = capacity %llu - used %llu: %s\n",
+	/* One line, printed in three parts. */
+	printf("crash_bank: check %s: seq %llu, last logged %llu (%lu lines), ",
 	       name, (unsigned long long)seq, (unsigned long long)logged,
-	       lines, (unsigned long long)st.version, (long long)sum,
+	       lines);
+	printf("version %llu, sum %lld of %llu, %llu pages (%lu torn), ",
+	       (unsigned long long)st.version, (long long)sum,
 	       (unsigned long long)(h->accounts * INITIAL),
-	       (unsigned long long)npages, bad_pages,
+	       (unsigned long long)npages, bad_pages);
+	printf("recovered %llu, free %llu = capacity %llu - used %llu: %s\n",
 	       (unsigned long long)info.recovered,
 	       (unsigned long long)info.free,
 	       (unsigned long long)info.capacity, (unsigned long long)used,
@@ -506,7 +529,7 @@ static int cmd_check(const char *pmem, const char *name, const char *logfile)
 #undef FAIL
 }
 
-static void usage(void)
+static void print_usage(void)
 {
 	fprintf(stderr,
 		"usage: crash_bank init PMEM NAME ACCOUNTS\n"
@@ -525,6 +548,6 @@ int main(int argc, char **argv)
 			       strtoull(argv[5], NULL, 0));
 	if (argc == 5 && !strcmp(argv[1], "check"))
 		return cmd_check(argv[2], argv[3], argv[4]);
-	usage();
+	print_usage();
 	return 2;
 }

@@ -178,6 +178,7 @@ for ((k = 1; k <= RECOVERY_ROUNDS; k++)); do
 	if [ -z "$why" ] && [ "${recovered:-0}" != 1 ]; then
 		why="attach replayed ${recovered:-no} records, expected 1"
 	fi
+	[ "${recovered:-0}" = 1 ] && replayed=$((replayed + 1))
 	[ -z "$why" ] && [ "$rc" -ne 0 ] && why="check failed (rc $rc)"
 	if [ -z "$why" ] && ! bad=$("$VM" dmesg-check "$NODE" 2>&1); then
 		why="kernel log after recovery: $(echo "$bad" | head -n 3 | tr '\n' ' ')"

@@ -10,6 +10,7 @@
 #ifndef DSPM_TEST_H
 #define DSPM_TEST_H
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -37,20 +38,31 @@
 #define DRAM_TEST_BYTES		(64ULL << 20)
 #define NOBODY			65534
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(arr)		(sizeof(arr) / sizeof((arr)[0]))
+#endif
+
+/*
+ * One untorn access to shared (mapped) memory that the compiler may neither
+ * omit nor merge with another: the mappings under test change behind its back.
+ */
+#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, val)	__atomic_store_n(&(x), (val), __ATOMIC_RELAXED)
+
 /* The ABI says every VER0 size is the size of the struct in this header. */
-_Static_assert(sizeof(struct dspm_info) == DSPM_INFO_SIZE_VER0, "info");
-_Static_assert(sizeof(struct dspm_attach) == DSPM_ATTACH_SIZE_VER0, "attach");
-_Static_assert(sizeof(struct dspm_detach) == DSPM_DETACH_SIZE_VER0, "detach");
-_Static_assert(sizeof(struct dspm_create) == DSPM_CREATE_SIZE_VER0, "create");
-_Static_assert(sizeof(struct dspm_open) == DSPM_OPEN_SIZE_VER0, "open");
-_Static_assert(sizeof(struct dspm_delete) == DSPM_DELETE_SIZE_VER0, "delete");
-_Static_assert(sizeof(struct dspm_dataset_info) == DSPM_DATASET_INFO_SIZE_VER0,
-	       "dataset_info");
-_Static_assert(sizeof(struct dspm_list) == DSPM_LIST_SIZE_VER0, "list");
-_Static_assert(sizeof(struct dspm_commit) == DSPM_COMMIT_SIZE_VER0, "commit");
-_Static_assert(sizeof(struct dspm_abort) == DSPM_ABORT_SIZE_VER0, "abort");
-_Static_assert(sizeof(struct dspm_stat) == DSPM_STAT_SIZE_VER0, "stat");
-_Static_assert(sizeof(struct dspm_range) == 16, "range");
+static_assert(sizeof(struct dspm_info) == DSPM_INFO_SIZE_VER0, "info");
+static_assert(sizeof(struct dspm_attach) == DSPM_ATTACH_SIZE_VER0, "attach");
+static_assert(sizeof(struct dspm_detach) == DSPM_DETACH_SIZE_VER0, "detach");
+static_assert(sizeof(struct dspm_create) == DSPM_CREATE_SIZE_VER0, "create");
+static_assert(sizeof(struct dspm_open) == DSPM_OPEN_SIZE_VER0, "open");
+static_assert(sizeof(struct dspm_delete) == DSPM_DELETE_SIZE_VER0, "delete");
+static_assert(sizeof(struct dspm_dataset_info) == DSPM_DATASET_INFO_SIZE_VER0,
+	      "dataset_info");
+static_assert(sizeof(struct dspm_list) == DSPM_LIST_SIZE_VER0, "list");
+static_assert(sizeof(struct dspm_commit) == DSPM_COMMIT_SIZE_VER0, "commit");
+static_assert(sizeof(struct dspm_abort) == DSPM_ABORT_SIZE_VER0, "abort");
+static_assert(sizeof(struct dspm_stat) == DSPM_STAT_SIZE_VER0, "stat");
+static_assert(sizeof(struct dspm_range) == 16, "range");
 
 static inline int dspm_ioctl(int fd, unsigned long cmd, void *arg)
 {
@@ -348,14 +360,17 @@ static inline int drop_cap(int cap)
 /* Child processes (never use ASSERT_* in a child: it would longjmp into */
 /* the parent's copy of the test).                                      */
 
-#define CHILD_CHECK(cond, fmt, ...) do {				\
-	if (!(cond)) {							\
-		fprintf(stderr, "# child %d %s:%d: '%s' failed: " fmt "\n", \
-			getpid(), __FILE__, __LINE__, #cond, ##__VA_ARGS__); \
-		fflush(stderr);						\
-		return 1;						\
-	}								\
-} while (0)
+/*
+ * CHILD_CHECK() is true when @cond holds; otherwise it logs @cond and the
+ * message and is false.  Children use it as
+ *	if (!CHILD_CHECK(cond, fmt, ...))
+ *		return 1;
+ */
+#define CHILD_CHECK(cond, fmt, ...)					\
+	((cond) ? true :						\
+	 (fprintf(stderr, "# child %d %s:%d: '%s' failed: " fmt "\n",	\
+		  getpid(), __FILE__, __LINE__, #cond, ##__VA_ARGS__),	\
+	  fflush(stderr), false))
 
 typedef int (*child_fn)(void *arg);
 
@@ -504,7 +519,7 @@ static inline void env_setup(struct __test_metadata *_metadata,
 	ASSERT_LE(0, e->ctl)
 		TH_LOG("open %s: %s (is dspm.ko loaded?)", DSPM_DEVICE_PATH,
 		       strerror(errno));
-	e->pmem = test_pmem() != NULL;
+	e->pmem = !!test_pmem();
 	ret = dspm_get_info(e->ctl, &info);
 	ASSERT_EQ(0, ret) TH_LOG("GET_INFO: %s", strerror(-ret));
 	if (info.flags & DSPM_INFO_ATTACHED) {

@@ -130,13 +130,13 @@ static __u64 interesting64(struct fz *f)
 
 	switch (below(f, 4)) {
 	case 0:
-		return v[below(f, sizeof(v) / sizeof(v[0]))];
+		return v[below(f, ARRAY_SIZE(v))];
 	case 1:
 		return below(f, 1 << 16);
 	case 2:
 		return rnd(f);
 	default:
-		return v[below(f, sizeof(v) / sizeof(v[0]))] + below(f, 3) - 1;
+		return v[below(f, ARRAY_SIZE(v))] + below(f, 3) - 1;
 	}
 }
 
@@ -150,7 +150,7 @@ static __u32 interesting32(struct fz *f)
 
 	switch (below(f, 3)) {
 	case 0:
-		return v[below(f, sizeof(v) / sizeof(v[0]))];
+		return v[below(f, ARRAY_SIZE(v))];
 	case 1:
 		return below(f, 64);
 	default:
@@ -174,7 +174,7 @@ static __u64 rand_ptr(struct fz *f, size_t need)
 	case 0:
 		return 0;
 	case 1:
-		return wild_ptrs[below(f, sizeof(wild_ptrs) / sizeof(wild_ptrs[0]))];
+		return wild_ptrs[below(f, ARRAY_SIZE(wild_ptrs))];
 	case 2:
 		return (uintptr_t)f->unmapped + below(f, PG);
 	case 3:	/* runs into the guard page */
@@ -199,8 +199,7 @@ static void rand_name(struct fz *f, char *name)
 		memset(name, 'a' + below(f, 26), DSPM_NAME_MAX - below(f, 2));
 		break;
 	default:
-		name_set(name, pool_names[below(f, sizeof(pool_names) /
-					       sizeof(pool_names[0]))]);
+		name_set(name, pool_names[below(f, ARRAY_SIZE(pool_names))]);
 		if (chance(f, 10))
 			name[below(f, DSPM_NAME_MAX)] = rnd(f);
 		break;
@@ -228,8 +227,7 @@ static __u64 rand_path(struct fz *f)
 		return (uintptr_t)f->aux;
 	default:
 		strcpy((char *)f->aux,
-		       pool_paths[below(f, sizeof(pool_paths) /
-					   sizeof(pool_paths[0]))]);
+		       pool_paths[below(f, ARRAY_SIZE(pool_paths))]);
 		return (uintptr_t)f->aux;
 	}
 }
@@ -461,7 +459,8 @@ static void setup_epoch(struct __test_metadata *_metadata, struct fz *f,
 		close(f->rw);
 	if (f->ro >= 0)
 		close(f->ro);
-	f->rw = f->ro = -1;
+	f->rw = -1;
+	f->ro = -1;
 	f->dslen = 0;
 
 	ASSERT_EQ(0, dspm_get_info(f->e->ctl, &info));
@@ -577,6 +576,14 @@ static void final_check(struct __test_metadata *_metadata, struct fz *f)
 	ASSERT_EQ(0, dspm_delete(f->e->ctl, "fzfinal"));
 }
 
+static void log_unexpected(struct __test_metadata *_metadata, unsigned long it,
+			   const char *kind, unsigned long cmd,
+			   const char *fdname, void *arg, int err)
+{
+	TH_LOG("iteration %lu: %s cmd %#lx on %s fd, arg %p: unexpected %s (%d)",
+	       it, kind, cmd, fdname, arg, strerror(err), err);
+}
+
 TEST_F_TIMEOUT(fuzz, random_ioctls, 3600)
 {
 	const char *s_seed = getenv("DSPM_FUZZ_SEED");
@@ -600,7 +607,8 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 3600)
 	f->e = &self->e;
 	f->rng = seed ? seed : 1;
 	f->pmem = self->e.pmem;
-	f->rw = f->ro = -1;
+	f->rw = -1;
+	f->ro = -1;
 	f->arg = alloc_guarded(3 * PG, &f->arg_end);
 	ASSERT_NE(NULL, f->arg);
 	f->aux = alloc_guarded(4 * PG, &f->aux_end);
@@ -623,11 +631,14 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 3600)
 		enum kind kind, skind;
 		int fd, ret, err;
 		const char *fdname;
+		bool on_dataset;
 		void *arg;
 
 		if (it % EPOCH == 0 && it) {
-			/* Now and then an epoch without dataset fds, so
-			 * DETACH and DELETE of fuzzds can succeed. */
+			/*
+			 * Now and then an epoch without dataset fds, so
+			 * DETACH and DELETE of fuzzds can succeed.
+			 */
 			setup_epoch(_metadata, f, !chance(f, 15));
 		} else if (f->detached_at >= 0 &&
 			   (long)it - f->detached_at > 50) {
@@ -695,8 +706,7 @@ pick:
 			arg = NULL;
 			break;
 		case 1:
-			arg = (void *)wild_ptrs[below(f, sizeof(wild_ptrs) /
-						      sizeof(wild_ptrs[0]))];
+			arg = (void *)wild_ptrs[below(f, ARRAY_SIZE(wild_ptrs))];
 			break;
 		case 2:
 			arg = f->unmapped + below(f, PG);
@@ -726,7 +736,8 @@ pick:
 		err = ret < 0 ? -ret : 0;
 
 		/* The right command on the wrong kind of fd is unknown there. */
-		if (kind != K_UNKNOWN && kdataset[kind] != (fd != self->e.ctl))
+		on_dataset = fd != self->e.ctl;
+		if (kind != K_UNKNOWN && kdataset[kind] != on_dataset)
 			kind = K_UNKNOWN;
 
 		if (ret >= 0) {
@@ -748,9 +759,8 @@ pick:
 			if (!err_allowed(kind, err)) {
 				f->violations++;
 				if (f->violations <= 30)
-					TH_LOG("iteration %lu: %s cmd %#lx on %s fd, arg %p: unexpected %s (%d)",
-					       it, kname[kind], cmd, fdname, arg,
-					       strerror(err), err);
+					log_unexpected(_metadata, it, kname[kind],
+						       cmd, fdname, arg, err);
 			}
 		}
 	}

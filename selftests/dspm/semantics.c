@@ -70,14 +70,13 @@ static __u64 version_of(struct __test_metadata *_metadata, int fd)
 	return st.version;
 }
 
-/* Reads every byte (through volatile) so stale mappings get exercised. */
+/* Reads every byte (READ_ONCE) so stale mappings get exercised. */
 static bool range_is(const unsigned char *p, int c, size_t n)
 {
-	const volatile unsigned char *v = p;
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (v[i] != (unsigned char)c)
+		if (READ_ONCE(p[i]) != (unsigned char)c)
 			return false;
 	return true;
 }
@@ -89,21 +88,21 @@ static inline __u64 tag(__u64 page, __u64 gen)
 
 static void fill_page(unsigned char *m, __u64 page, __u64 gen)
 {
-	volatile __u64 *w = (__u64 *)(m + page * PG);
+	__u64 *w = (__u64 *)(m + page * PG);
 	size_t i;
 
 	for (i = 0; i < PG / 8; i++)
-		w[i] = tag(page, gen);
+		WRITE_ONCE(w[i], tag(page, gen));
 }
 
 /* Returns -1 if every word of @page is tag(page, gen), else a bad index. */
 static long check_page(const unsigned char *m, __u64 page, __u64 gen)
 {
-	const volatile __u64 *w = (const __u64 *)(m + page * PG);
+	const __u64 *w = (const __u64 *)(m + page * PG);
 	size_t i;
 
 	for (i = 0; i < PG / 8; i++)
-		if (w[i] != tag(page, gen))
+		if (READ_ONCE(w[i]) != tag(page, gen))
 			return i;
 	return -1;
 }
@@ -870,12 +869,15 @@ static int child_write_and_die(void *arg)
 	int fd;
 
 	fd = dspm_open(d->ctl, "death", DSPM_OPEN_WRITE);
-	CHILD_CHECK(fd >= 0, "open: %s", strerror(-fd));
+	if (!CHILD_CHECK(fd >= 0, "open: %s", strerror(-fd)))
+		return 1;
 	m = dspm_map(fd, 2 * PG, PROT_READ | PROT_WRITE);
-	CHILD_CHECK(m != MAP_FAILED, "mmap");
+	if (!CHILD_CHECK(m != MAP_FAILED, "mmap"))
+		return 1;
 	if (d->fd_commit_first) {
 		memset(m, 0xc0, PG);
-		CHILD_CHECK(dspm_commit(fd, NULL, 0, NULL) == 0, "commit");
+		if (!CHILD_CHECK(dspm_commit(fd, NULL, 0, NULL) == 0, "commit"))
+			return 1;
 	}
 	memset(m + PG, 0xd1, PG);
 	m[0] = 0xd0;
@@ -1003,19 +1005,23 @@ static int sync_reader(void *arg)
 	int fd, p;
 
 	fd = dspm_open(a->ctl, "atom", 0);
-	CHILD_CHECK(fd >= 0, "open: %s", strerror(-fd));
+	if (!CHILD_CHECK(fd >= 0, "open: %s", strerror(-fd)))
+		return 1;
 	m = dspm_map(fd, a->pages * PG, PROT_READ);
-	CHILD_CHECK(m != MAP_FAILED, "mmap");
+	if (!CHILD_CHECK(m != MAP_FAILED, "mmap"))
+		return 1;
 	for (p = 0; p < a->pages; p++)
-		CHILD_CHECK(check_page(m, p, 0) < 0, "page %d not zero", p);
+		if (!CHILD_CHECK(check_page(m, p, 0) < 0, "page %d not zero", p))
+			return 1;
 	chan_put(a->ch->to_parent[1], 0);
 	while (chan_get(a->ch->to_child[0], &g) == 0) {
 		for (p = 0; p < a->pages; p++) {
 			bad = check_page(m, p, g);
-			CHILD_CHECK(bad < 0,
-				    "after commit %llu returned: page %d word %ld = %#llx",
-				    (unsigned long long)g, p, bad,
-				    (unsigned long long)((__u64 *)(m + p * PG))[bad]);
+			if (!CHILD_CHECK(bad < 0,
+					 "after commit %llu returned: page %d word %ld = %#llx",
+					 (unsigned long long)g, p, bad,
+					 (unsigned long long)((__u64 *)(m + p * PG))[bad]))
+				return 1;
 		}
 		chan_put(a->ch->to_parent[1], g);
 	}
@@ -1032,47 +1038,55 @@ static int free_reader(void *arg)
 	struct atom *a = arg;
 	struct pollfd pfd;
 	__u64 *last, final = 0, w, g;
-	const volatile __u64 *v;
+	const __u64 *v;
 	unsigned char *m;
 	bool done = false;
 	int fd, p;
 	size_t i;
 
 	fd = dspm_open(a->ctl, "atom", 0);
-	CHILD_CHECK(fd >= 0, "open: %s", strerror(-fd));
+	if (!CHILD_CHECK(fd >= 0, "open: %s", strerror(-fd)))
+		return 1;
 	m = dspm_map(fd, a->pages * PG, PROT_READ);
-	CHILD_CHECK(m != MAP_FAILED, "mmap");
+	if (!CHILD_CHECK(m != MAP_FAILED, "mmap"))
+		return 1;
 	last = calloc(a->pages, sizeof(*last));
-	CHILD_CHECK(last, "calloc");
+	if (!CHILD_CHECK(last, "calloc"))
+		return 1;
 	pfd.fd = a->ch->to_child[0];
 	pfd.events = POLLIN;
 	for (;;) {
 		if (!done && poll(&pfd, 1, 0) == 1) {
-			CHILD_CHECK(chan_get(pfd.fd, &final) == 0, "chan");
+			if (!CHILD_CHECK(chan_get(pfd.fd, &final) == 0, "chan"))
+				return 1;
 			done = true;
 		}
 		for (p = 0; p < a->pages; p++) {
 			v = (const __u64 *)(m + p * PG);
 			for (i = 0; i < PG / 8; i += 64) {
-				w = v[i];
+				w = READ_ONCE(v[i]);
 				g = w & 0xffffffff;
-				CHILD_CHECK(w >> 32 == (__u64)p,
-					    "page %d word %zu = %#llx: wrong page",
-					    p, i, (unsigned long long)w);
-				CHILD_CHECK(g <= a->gens, "page %d: gen %llu",
-					    p, (unsigned long long)g);
+				if (!CHILD_CHECK(w >> 32 == (__u64)p,
+						 "page %d word %zu = %#llx: wrong page",
+						 p, i, (unsigned long long)w))
+					return 1;
+				if (!CHILD_CHECK(g <= a->gens, "page %d: gen %llu",
+						 p, (unsigned long long)g))
+					return 1;
 				if (i == 0) {
-					CHILD_CHECK(g >= last[p],
-						    "page %d went back from gen %llu to %llu",
-						    p, (unsigned long long)last[p],
-						    (unsigned long long)g);
+					if (!CHILD_CHECK(g >= last[p],
+							 "page %d went back from gen %llu to %llu",
+							 p, (unsigned long long)last[p],
+							 (unsigned long long)g))
+						return 1;
 					last[p] = g;
 				}
-				if (done)
-					CHILD_CHECK(g == final,
-						    "page %d word %zu: gen %llu after the final commit %llu returned",
-						    p, i, (unsigned long long)g,
-						    (unsigned long long)final);
+				if (done &&
+				    !CHILD_CHECK(g == final,
+						 "page %d word %zu: gen %llu after the final commit %llu returned",
+						 p, i, (unsigned long long)g,
+						 (unsigned long long)final))
+					return 1;
 			}
 		}
 		if (done)
@@ -1196,9 +1210,9 @@ TEST_F_TIMEOUT(sem, scattered_pages, 300)
 	for (p = 0; p < npages; p++) {
 		if (touched[p]) {
 			ASSERT_EQ((unsigned char)(p | 1), b.m[p * PG + (p % PG)]);
-		} else {
-			ASSERT_TRUE(range_is(b.m + p * PG, 0, PG)) TH_LOG("page %zu", p);
+			continue;
 		}
+		ASSERT_TRUE(range_is(b.m + p * PG, 0, PG)) TH_LOG("page %zu", p);
 	}
 	free(touched);
 }
@@ -1209,7 +1223,7 @@ TEST_F_TIMEOUT(sem, scattered_pages, 300)
 TEST_F(sem, free_space_accounting)
 {
 	const __u64 lens[] = { 1, PG, PG + 1, 10 * PG + 5, 1 << 20, 3 * PG };
-	const int n = sizeof(lens) / sizeof(lens[0]);
+	const int n = ARRAY_SIZE(lens);
 	struct dspm_info i0, i, prev;
 	char name[16];
 	__u64 used;
