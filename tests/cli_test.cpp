@@ -1,9 +1,15 @@
 // dspm-admin command-line parsing and the failure paths of execution, without a device.
 #include "cli.hpp"
 
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
 #include <initializer_list>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -162,6 +168,64 @@ TEST(Cli, LsStatRm) {
   expect_usage_error({"rm", "a", "b"});
 }
 
+TEST(Cli, JoinWithEverything) {
+  const auto cmd = command({"join", "--dispatcher", "10.77.0.1:7470", "--transport", "rdma",
+                            "--key-file", "/etc/dspm/cluster.key", "--self", "[fd00::2]:7471"});
+  EXPECT_EQ(cmd.verb, admin::Verb::join);
+  EXPECT_EQ(cmd.dispatcher, "10.77.0.1:7470");
+  EXPECT_EQ(cmd.transport, dspm::Transport::rdma);
+  EXPECT_EQ(cmd.key_file, "/etc/dspm/cluster.key");
+  EXPECT_EQ(cmd.self, "[fd00::2]:7471");
+  EXPECT_FALSE(cmd.json);
+}
+
+TEST(Cli, JoinDefaults) {
+  const auto cmd = command({"join", "--key-file=k", "--dispatcher=[::1]:7470", "--json"});
+  EXPECT_EQ(cmd.verb, admin::Verb::join);
+  EXPECT_EQ(cmd.dispatcher, "[::1]:7470");
+  EXPECT_EQ(cmd.transport, dspm::Transport::tcp);
+  EXPECT_EQ(cmd.key_file, "k");
+  EXPECT_TRUE(cmd.self.empty());
+  EXPECT_TRUE(cmd.json);
+  EXPECT_EQ(command({"join", "--dispatcher", "1.2.3.4:5", "--key-file", "k", "--transport", "TCP"})
+                .transport,
+            dspm::Transport::tcp);
+}
+
+TEST(Cli, JoinRejectsBadArguments) {
+  expect_usage_error({"join", "--key-file", "k"});               // --dispatcher is required
+  expect_usage_error({"join", "--dispatcher", "1.2.3.4:7470"});  // --key-file is required
+  expect_usage_error({"join", "--dispatcher", "garbage", "--key-file", "k"});
+  expect_usage_error({"join", "--dispatcher", "1.2.3.4", "--key-file", "k"});  // no port
+  expect_usage_error({"join", "--dispatcher", "1.2.3.4:0", "--key-file", "k"});
+  expect_usage_error({"join", "--dispatcher", "1.2.3.4:65536", "--key-file", "k"});
+  expect_usage_error({"join", "--dispatcher", "::1:7470", "--key-file", "k"});
+  expect_usage_error({"join", "--dispatcher", "host.example:7470", "--key-file", "k"});
+  expect_usage_error(
+      {"join", "--dispatcher", "1.2.3.4:7470", "--key-file", "k", "--transport", "udp"});
+  expect_usage_error({"join", "--dispatcher", "1.2.3.4:7470", "--key-file", "k", "--self", "x"});
+  expect_usage_error({"join", "--dispatcher", "1.2.3.4:7470", "--key-file", "k", "extra"});
+  expect_usage_error({"join", "--dispatcher"});
+  auto o = parse({"join", "--dispatcher", "1.2.3.4:0", "--key-file", "k"});
+  EXPECT_NE(o.err.find("--dispatcher: address '1.2.3.4:0': port 0 is outside 1..65535\n"),
+            std::string::npos)
+      << o.err;
+  o = parse({"join", "--dispatcher", "1.2.3.4:7470", "--key-file", "k", "--transport", "udp"});
+  EXPECT_NE(o.err.find("transport 'udp' is not one of tcp, rdma"), std::string::npos) << o.err;
+}
+
+TEST(Cli, LeaveAndNodes) {
+  EXPECT_EQ(command({"leave"}).verb, admin::Verb::leave);
+  auto cmd = command({"nodes"});
+  EXPECT_EQ(cmd.verb, admin::Verb::nodes);
+  EXPECT_FALSE(cmd.json);
+  EXPECT_TRUE(command({"nodes", "--json"}).json);
+  EXPECT_TRUE(command({"--json", "leave"}).json);
+  expect_usage_error({"leave", "now"});
+  expect_usage_error({"nodes", "extra"});
+  expect_usage_error({"nodes", "--dispatcher", "1.2.3.4:7470"});
+}
+
 TEST(Cli, UsageErrorsExitTwo) {
   expect_usage_error({});
   expect_usage_error({"frobnicate"});
@@ -173,13 +237,18 @@ TEST(Cli, HelpAndVersionExitZero) {
   auto o = parse({"--help"});
   EXPECT_FALSE(o.result.command.has_value());
   EXPECT_EQ(o.result.exit_code, 0);
-  for (const char* sub :
-       {"attach", "detach", "info", "create", "ls", "stat", "rm", "--json", "--device", "SIZE"})
+  for (const char* sub : {"attach", "detach", "info", "create", "ls", "stat", "rm", "join", "leave",
+                          "nodes", "--json", "--device", "SIZE", "ADDR:PORT"})
     EXPECT_NE(o.out.find(sub), std::string::npos) << sub;
 
   o = parse({"create", "--help"});
   EXPECT_EQ(o.result.exit_code, 0);
   EXPECT_NE(o.out.find("--replicas"), std::string::npos) << o.out;
+
+  o = parse({"join", "--help"});
+  EXPECT_EQ(o.result.exit_code, 0);
+  for (const char* opt : {"--dispatcher", "--transport", "--key-file", "--self"})
+    EXPECT_NE(o.out.find(opt), std::string::npos) << opt;
 
   o = parse({"--version"});
   EXPECT_FALSE(o.result.command.has_value());
@@ -224,4 +293,73 @@ TEST(CliRun, UsageErrorRunsNothing) {
   const auto r = run({"--device", "/nonexistent/dspm", "create", "foo"});
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.err.find("/nonexistent"), std::string::npos) << r.err;
+}
+
+namespace {
+
+// A private temporary directory holding one key file, removed at the end.
+class CliKeyFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "dspm-cli-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    key_ = (dir_ / "cluster.key").string();
+    std::ofstream(key_) << "0123456789abcdef0123456789abcdef\n";
+    ASSERT_EQ(::chmod(key_.c_str(), 0600), 0);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  std::filesystem::path dir_;
+  std::string key_;
+};
+
+}  // namespace
+
+TEST_F(CliKeyFile, MissingKeyFileFailsWithOne) {
+  const std::string missing = (dir_ / "absent.key").string();
+  const auto r = run({"join", "--dispatcher", "10.77.0.1:7470", "--key-file", missing.c_str(),
+                      "--device", "/dev/null"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "dspm-admin: key file " + missing + ": No such file or directory\n");
+  EXPECT_TRUE(r.out.empty());
+}
+
+TEST_F(CliKeyFile, ShortKeyFailsWithOne) {
+  std::ofstream(key_, std::ios::trunc) << "short\n";
+  const auto r = run({"join", "--dispatcher", "10.77.0.1:7470", "--key-file", key_.c_str(),
+                      "--device", "/dev/null"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err.rfind("dspm-admin: key file " + key_ + ": the key is 5 bytes long", 0), 0U)
+      << r.err;
+}
+
+TEST_F(CliKeyFile, JoinReachesTheIoctl) {
+  const auto r = run({"join", "--dispatcher", "10.77.0.1:7470", "--key-file", key_.c_str(),
+                      "--device", "/dev/null"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "dspm-admin: join 10.77.0.1:7470: Inappropriate ioctl for device\n");
+}
+
+TEST_F(CliKeyFile, OpenKeyFileIsReadWithAWarning) {
+  ASSERT_EQ(::chmod(key_.c_str(), 0644), 0);
+  const auto r = run({"join", "--dispatcher", "10.77.0.1:7470", "--key-file", key_.c_str(),
+                      "--device", "/dev/null"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "dspm-admin: warning: key file " + key_ +
+                       " is accessible to group or others\n"
+                       "dspm-admin: join 10.77.0.1:7470: Inappropriate ioctl for device\n");
+}
+
+TEST(CliRun, LeaveAndNodesReportTheIoctl) {
+  auto r = run({"leave", "--device", "/dev/null"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "dspm-admin: leave: Inappropriate ioctl for device\n");
+  r = run({"nodes", "--json", "--device", "/dev/null"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "dspm-admin: list nodes: Inappropriate ioctl for device\n");
+  EXPECT_TRUE(r.out.empty());
 }

@@ -6,6 +6,7 @@
 #include <string>
 #include <system_error>
 #include <type_traits>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -71,6 +72,33 @@ TEST(Device, IoctlOnANonDspmFileGivesEnotty) {
                "attach /dev/pmem0: Inappropriate ioctl for device");
   EXPECT_STREQ(catch_system_error([&] { dev.attach_dram(64 << 20); }).what(),
                "attach DRAM: Inappropriate ioctl for device");
+}
+
+TEST(Device, ClusterIoctlsOnANonDspmFileGiveEnotty) {
+  dspm::Device dev("/dev/null");
+  const dspm::JoinOptions join{.dispatcher = "10.77.0.1:7470",
+                               .key = std::vector<std::uint8_t>(DSPM_KEY_MIN, 'k')};
+  auto e = catch_system_error([&] { dev.join(join); });
+  EXPECT_EQ(e.code().value(), ENOTTY);
+  EXPECT_STREQ(e.what(), "join 10.77.0.1:7470: Inappropriate ioctl for device");
+  EXPECT_STREQ(catch_system_error([&] { dev.leave(); }).what(),
+               "leave: Inappropriate ioctl for device");
+  EXPECT_STREQ(catch_system_error([&] { dev.nodes(); }).what(),
+               "list nodes: Inappropriate ioctl for device");
+}
+
+TEST(Device, JoinIsValidatedBeforeTheIoctl) {
+  dspm::Device dev("/dev/null");  // would answer ENOTTY to any ioctl
+  auto e = catch_system_error([&] {
+    dev.join({.dispatcher = "10.77.0.1", .key = std::vector<std::uint8_t>(DSPM_KEY_MIN)});
+  });
+  EXPECT_EQ(e.code(), std::errc::invalid_argument);
+  EXPECT_EQ(std::string(e.what()).rfind("join: dispatcher address '10.77.0.1': has no port", 0), 0U)
+      << e.what();
+  e = catch_system_error([&] { dev.join({.dispatcher = "10.77.0.1:7470"}); });
+  EXPECT_EQ(e.code(), std::errc::invalid_argument);
+  EXPECT_EQ(std::string(e.what()).rfind("join: the cluster key is 0 bytes long", 0), 0U)
+      << e.what();
 }
 
 TEST(Device, ClientSideValidationComesBeforeTheIoctl) {

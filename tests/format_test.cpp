@@ -96,6 +96,21 @@ TEST(ParseModel, Names) {
 
 // --- formatting ------------------------------------------------------------------------------
 
+TEST(ParseTransport, Names) {
+  EXPECT_EQ(admin::parse_transport("tcp"), dspm::Transport::tcp);
+  EXPECT_EQ(admin::parse_transport("TCP"), dspm::Transport::tcp);
+  EXPECT_EQ(admin::parse_transport("rdma"), dspm::Transport::rdma);
+  EXPECT_EQ(admin::parse_transport("RDMA"), dspm::Transport::rdma);
+  for (const char* bad : {"", "udp", "tcp ", "roce", "ib"})
+    EXPECT_THROW(admin::parse_transport(bad), std::invalid_argument) << "'" << bad << "'";
+  try {
+    admin::parse_transport("udp");
+    ADD_FAILURE();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "transport 'udp' is not one of tcp, rdma");
+  }
+}
+
 TEST(FormatSize, HumanReadable) {
   EXPECT_EQ(admin::format_size(0), "0 B");
   EXPECT_EQ(admin::format_size(1023), "1023 B");
@@ -312,4 +327,104 @@ TEST(Human, EmptyListPrintsTheHeader) {
   const auto ls = lines(admin::render_list({}));
   ASSERT_EQ(ls.size(), 1U);
   EXPECT_EQ(ls[0], "NAME  ID  SIZE  MODEL  REPL  MODE  UID  GID  OPEN  VERSION  CREATED");
+}
+
+// --- nodes -----------------------------------------------------------------------------------
+
+namespace {
+
+dspm::NodeInfo sample_node(std::uint32_t id, dspm::NodeState state, std::string address) {
+  dspm::NodeInfo n;
+  n.id = id;
+  n.state = state;
+  n.uuid = "00000000-0000-0000-0000-00000000000" + std::to_string(id % 10);
+  n.address = std::move(address);
+  n.capacity = 64ULL << 30;
+  n.free = 1ULL << 30;
+  return n;
+}
+
+dspm::Cluster sample_cluster() {
+  dspm::Cluster c;
+  c.self_id = 2;
+  c.link = dspm::Link::connected;
+  c.epoch = 42;
+  c.nodes = {sample_node(12, dspm::NodeState::dead, ""),
+             sample_node(2, dspm::NodeState::alive, "10.77.0.2:7471"),
+             sample_node(1, dspm::NodeState::suspect, "[fd00::1]:7471")};
+  return c;
+}
+
+}  // namespace
+
+TEST(Json, NodesHaveEveryField) {
+  const json j = json::parse(admin::nodes_json(sample_cluster()).dump());
+  EXPECT_EQ(j.at("self_id"), 2);
+  EXPECT_EQ(j.at("link"), "connected");
+  EXPECT_EQ(j.at("epoch"), 42);
+  ASSERT_TRUE(j.at("nodes").is_array());
+  ASSERT_EQ(j.at("nodes").size(), 3U);
+  const json& dead = j["nodes"][0];  // the kernel's order is kept
+  EXPECT_EQ(dead.at("id"), 12);
+  EXPECT_EQ(dead.at("self"), false);
+  EXPECT_EQ(dead.at("state"), "dead");
+  EXPECT_TRUE(dead.at("address").is_null());
+  EXPECT_EQ(dead.at("uuid"), "00000000-0000-0000-0000-000000000002");
+  EXPECT_EQ(dead.at("capacity").get<std::uint64_t>(), 64ULL << 30);
+  EXPECT_EQ(dead.at("free").get<std::uint64_t>(), 1ULL << 30);
+  const json& self = j["nodes"][1];
+  EXPECT_EQ(self.at("id"), 2);
+  EXPECT_EQ(self.at("self"), true);
+  EXPECT_EQ(self.at("state"), "alive");
+  EXPECT_EQ(self.at("address"), "10.77.0.2:7471");
+  EXPECT_EQ(j["nodes"][2].at("state"), "suspect");
+  EXPECT_EQ(j["nodes"][2].at("address"), "[fd00::1]:7471");
+  EXPECT_EQ(j["nodes"][0].size(), 7U);
+}
+
+TEST(Json, NodesUnknownValuesAndEmptyTable) {
+  dspm::Cluster c;
+  c.self_id = 1;
+  c.link = static_cast<dspm::Link>(9);
+  const json j = json::parse(admin::nodes_json(c).dump());
+  EXPECT_EQ(j.at("link"), "unknown");
+  EXPECT_TRUE(j.at("nodes").is_array());
+  EXPECT_TRUE(j.at("nodes").empty());
+  EXPECT_EQ(
+      admin::node_json(sample_node(3, static_cast<dspm::NodeState>(7), "1.2.3.4:5"), 1).at("state"),
+      "unknown");
+}
+
+TEST(Human, NodesTableSortedByIdWithThisNodeMarked) {
+  const std::string text = admin::render_nodes(sample_cluster());
+  const auto ls = lines(text);
+  ASSERT_EQ(ls.size(), 5U) << text;
+  EXPECT_EQ(ls[0], "  ID  STATE    ADDRESS         CAPACITY     FREE  UUID");
+  EXPECT_EQ(
+      ls[1],
+      "   1  suspect  [fd00::1]:7471  64.0 GiB  1.0 GiB  00000000-0000-0000-0000-000000000001");
+  EXPECT_EQ(
+      ls[2],
+      "*  2  alive    10.77.0.2:7471  64.0 GiB  1.0 GiB  00000000-0000-0000-0000-000000000002");
+  EXPECT_EQ(
+      ls[3],
+      "  12  dead     -               64.0 GiB  1.0 GiB  00000000-0000-0000-0000-000000000002");
+  EXPECT_EQ(ls[4], "this node: 2, link: connected, epoch: 42");
+  EXPECT_EQ(text.back(), '\n');
+}
+
+TEST(Human, NodesEmptyAndUnknownValues) {
+  dspm::Cluster c;
+  c.self_id = 5;
+  c.link = dspm::Link::reconnecting;
+  c.epoch = 0;
+  EXPECT_EQ(admin::render_nodes(c),
+            "  ID  STATE  ADDRESS  CAPACITY  FREE  UUID\n"
+            "this node: 5, link: reconnecting, epoch: 0\n");
+  c.link = static_cast<dspm::Link>(9);
+  c.nodes = {sample_node(5, static_cast<dspm::NodeState>(8), "1.2.3.4:5")};
+  const auto ls = lines(admin::render_nodes(c));
+  ASSERT_EQ(ls.size(), 3U);
+  EXPECT_EQ(ls[1].rfind("*  5  unknown (8)  1.2.3.4:5", 0), 0U) << ls[1];
+  EXPECT_EQ(ls[2], "this node: 5, link: unknown (9), epoch: 0");
 }

@@ -4,7 +4,9 @@
 #include <exception>
 #include <ostream>
 #include <stdexcept>
+#include <string>
 #include <system_error>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 
@@ -26,6 +28,13 @@ CLI::Validator validator(Parse parse) {
           return {};
         } catch (const std::invalid_argument& e) {
           return e.what();
+        } catch (const std::system_error& e) {  // libdspm's parsers: EINVAL
+          // What was wrong, without the ": Invalid argument" that system_error appends.
+          std::string what = e.what();
+          const std::string suffix = ": " + e.code().message();
+          if (what.size() > suffix.size() && what.ends_with(suffix))
+            what.resize(what.size() - suffix.size());
+          return what;
         }
       },
       "");
@@ -33,13 +42,14 @@ CLI::Validator validator(Parse parse) {
 
 const char* const footer =
     "SIZE is a byte count with an optional binary unit: 4096, 64K, 64KiB, 16M, 1G.\n"
+    "ADDR:PORT is numeric: 10.77.0.1:7470 or [fd00::1]:7470.\n"
     "Exit status: 0 success, 1 the operation failed, 2 usage error.";
 
 }  // namespace
 
 ParseResult parse(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
   Command cmd;
-  std::string dram, size, mode, model;
+  std::string dram, size, mode, model, transport;
 
   CLI::App app{"Administer dspm, distributed shared persistent memory, on this node.", program};
   app.set_version_flag("--version", std::string(program) + " " + std::string(library_version()) +
@@ -93,6 +103,25 @@ ParseResult parse(int argc, const char* const* argv, std::ostream& out, std::ost
   auto* rm = app.add_subcommand("rm", "Delete a dataset");
   rm->add_option("name", cmd.name, "Dataset name")->required()->type_name("NAME");
 
+  auto* join = app.add_subcommand("join", "Join a cluster (prints this node's id)");
+  const auto address = validator([](const std::string& text) { return abi::parse_address(text); });
+  join->add_option("--dispatcher", cmd.dispatcher, "Address of the dispatcher")
+      ->required()
+      ->type_name("ADDR:PORT")
+      ->check(address);
+  join->add_option("--transport", transport, "Transport to the dispatcher and the peers")
+      ->type_name("tcp|rdma")
+      ->default_str("tcp")
+      ->check(validator(parse_transport));
+  join->add_option("--key-file", cmd.key_file, "File holding the cluster key")
+      ->required()
+      ->type_name("PATH");
+  join->add_option("--self", cmd.self, "Address where peers reach this node")
+      ->type_name("ADDR:PORT")
+      ->check(address);
+  auto* leave = app.add_subcommand("leave", "Leave the cluster");
+  auto* nodes = app.add_subcommand("nodes", "Show the cluster's nodes ('*': this node)");
+
   try {
     app.parse(argc, argv);
     if (attach->parsed()) {
@@ -115,6 +144,13 @@ ParseResult parse(int argc, const char* const* argv, std::ostream& out, std::ost
       cmd.verb = Verb::stat;
     } else if (rm->parsed()) {
       cmd.verb = Verb::rm;
+    } else if (join->parsed()) {
+      cmd.verb = Verb::join;
+      if (!transport.empty()) cmd.transport = parse_transport(transport);
+    } else if (leave->parsed()) {
+      cmd.verb = Verb::leave;
+    } else if (nodes->parsed()) {
+      cmd.verb = Verb::nodes;
     }
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e, out, err);
@@ -129,7 +165,7 @@ void print_json(std::ostream& out, const nlohmann::json& j) {
   out << j.dump(2) << '\n';
 }
 
-void do_execute(const Command& cmd, std::ostream& out) {
+void do_execute(const Command& cmd, std::ostream& out, std::ostream& err) {
   Device dev(cmd.device);
   switch (cmd.verb) {
     case Verb::attach: {
@@ -188,6 +224,35 @@ void do_execute(const Command& cmd, std::ostream& out) {
       dev.remove(cmd.name);
       if (cmd.json) print_json(out, {{"removed", cmd.name}});
       break;
+    case Verb::join: {
+      KeyFile key = read_key_file(cmd.key_file);
+      if (key.group_or_other_access)
+        err << program << ": warning: key file " << cmd.key_file
+            << " is accessible to group or others\n";
+      const std::uint32_t id = dev.join({.dispatcher = cmd.dispatcher,
+                                         .self = cmd.self,
+                                         .transport = cmd.transport,
+                                         .key = std::move(key.key)});
+      if (cmd.json)
+        print_json(out, {{"node_id", id},
+                         {"dispatcher", cmd.dispatcher},
+                         {"transport", std::string(to_string(cmd.transport))}});
+      else
+        out << id << '\n';
+      break;
+    }
+    case Verb::leave:
+      dev.leave();
+      if (cmd.json) print_json(out, {{"left", true}});
+      break;
+    case Verb::nodes: {
+      const Cluster cluster = dev.nodes();
+      if (cmd.json)
+        print_json(out, nodes_json(cluster));
+      else
+        out << render_nodes(cluster);
+      break;
+    }
   }
 }
 
@@ -195,7 +260,7 @@ void do_execute(const Command& cmd, std::ostream& out) {
 
 int execute(const Command& command, std::ostream& out, std::ostream& err) {
   try {
-    do_execute(command, out);
+    do_execute(command, out, err);
     out.flush();
     return 0;
   } catch (const std::exception& e) {

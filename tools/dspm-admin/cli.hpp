@@ -10,7 +10,7 @@
 
 namespace dspm::admin {
 
-enum class Verb { attach, detach, info, create, ls, stat, rm };
+enum class Verb { attach, detach, info, create, ls, stat, rm, join, leave, nodes };
 
 // What one invocation asks for, fully parsed and validated.
 struct Command {
@@ -30,6 +30,12 @@ struct Command {
   std::uint32_t mode = 0600;
   std::uint32_t replicas = 1;
   Model model = Model::mrmw;
+
+  // join: addresses as given (validated), the key file is read by execute()
+  std::string dispatcher;
+  std::string self;  // empty: none
+  Transport transport = Transport::tcp;
+  std::string key_file;
 };
 
 struct ParseResult {
@@ -42,7 +48,8 @@ struct ParseResult {
 ParseResult parse(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
 
 // Runs @command against the device; returns the exit status (0, or 1 after printing
-// "dspm-admin: <what failed>: <reason>" to @err).
+// "dspm-admin: <what failed>: <reason>" to @err).  Warnings (a key file that group or others
+// may access) go to @err as "dspm-admin: warning: ...".
 int execute(const Command& command, std::ostream& out, std::ostream& err);
 
 // parse() then execute().

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <ctime>
 #include <limits>
+#include <span>
 #include <stdexcept>
 #include <utility>
 
@@ -80,6 +81,14 @@ Model parse_model(std::string_view text) {
   if (low == "mrmw") return Model::mrmw;
   if (low == "mrsw") return Model::mrsw;
   throw std::invalid_argument("model " + quoted(text) + " is not one of mrmw, mrsw");
+}
+
+Transport parse_transport(std::string_view text) {
+  std::string low(text);
+  std::transform(low.begin(), low.end(), low.begin(), lower);
+  if (low == "tcp") return Transport::tcp;
+  if (low == "rdma") return Transport::rdma;
+  throw std::invalid_argument("transport " + quoted(text) + " is not one of tcp, rdma");
 }
 
 std::string format_size(std::uint64_t bytes) {
@@ -165,6 +174,29 @@ nlohmann::json list_json(const std::vector<DatasetInfo>& datasets) {
   return {{"datasets", std::move(array)}};
 }
 
+nlohmann::json node_json(const NodeInfo& node, std::uint32_t self_id) {
+  return {
+      {"id", node.id},
+      {"self", node.id == self_id},
+      {"state", std::string(to_string(node.state))},
+      {"uuid", node.uuid},
+      {"address", node.address.empty() ? nlohmann::json(nullptr) : nlohmann::json(node.address)},
+      {"capacity", node.capacity},
+      {"free", node.free},
+  };
+}
+
+nlohmann::json nodes_json(const Cluster& cluster) {
+  auto array = nlohmann::json::array();
+  for (const auto& n : cluster.nodes) array.push_back(node_json(n, cluster.self_id));
+  return {
+      {"self_id", cluster.self_id},
+      {"link", std::string(to_string(cluster.link))},
+      {"epoch", cluster.epoch},
+      {"nodes", std::move(array)},
+  };
+}
+
 // --- human ---------------------------------------------------------------------------------
 
 namespace {
@@ -190,10 +222,60 @@ std::string size_both(std::uint64_t bytes) {
   return format_size(bytes) + " (" + std::to_string(bytes) + " bytes)";
 }
 
-std::string model_name(Model model) {
-  const auto name = to_string(model);
+// to_string() of a dspm enum, with the raw value when this program does not know it.
+template <class Enum>
+std::string enum_name(Enum value) {
+  const auto name = to_string(value);
   if (name != "unknown") return std::string(name);
-  return "unknown (" + std::to_string(static_cast<std::uint32_t>(model)) + ")";
+  return "unknown (" + std::to_string(static_cast<std::uint32_t>(value)) + ")";
+}
+
+std::string model_name(Model model) {
+  return enum_name(model);
+}
+
+struct Column {
+  const char* header;
+  bool right;
+};
+
+using Row = std::vector<std::string>;
+
+// An aligned table, the header first, columns two blanks apart, no trailing blanks.  With
+// @marks, every line starts with a marker column: the row's character (the header's is blank).
+std::string render_table(std::span<const Column> columns, const std::vector<Row>& body,
+                         const std::vector<char>* marks = nullptr) {
+  std::vector<Row> rows;
+  rows.reserve(body.size() + 1);
+  Row header;
+  for (const auto& column : columns) header.emplace_back(column.header);
+  rows.push_back(std::move(header));
+  rows.insert(rows.end(), body.begin(), body.end());
+
+  std::vector<std::size_t> width(columns.size(), 0);
+  for (const auto& row : rows)
+    for (std::size_t c = 0; c < columns.size(); ++c) width[c] = std::max(width[c], row[c].size());
+
+  std::string out;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const auto& row = rows[r];
+    std::string line;
+    if (marks) {
+      line += r > 0 && r - 1 < marks->size() ? (*marks)[r - 1] : ' ';
+      line += ' ';
+    }
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+      if (c > 0) line += "  ";
+      const std::size_t pad = width[c] - row[c].size();
+      if (columns[c].right) line.append(pad, ' ');
+      line += row[c];
+      if (!columns[c].right) line.append(pad, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line;
+    out += '\n';
+  }
+  return out;
 }
 
 }  // namespace
@@ -243,10 +325,6 @@ std::string render_stat(const Stat& s) {
 std::string render_list(std::vector<DatasetInfo> datasets) {
   std::sort(datasets.begin(), datasets.end(),
             [](const DatasetInfo& a, const DatasetInfo& b) { return a.name < b.name; });
-  struct Column {
-    const char* header;
-    bool right;
-  };
   static constexpr std::array<Column, 11> columns = {{{"NAME", false},
                                                       {"ID", true},
                                                       {"SIZE", true},
@@ -258,36 +336,37 @@ std::string render_list(std::vector<DatasetInfo> datasets) {
                                                       {"OPEN", true},
                                                       {"VERSION", true},
                                                       {"CREATED", false}}};
-  std::vector<std::array<std::string, columns.size()>> rows;
-  rows.reserve(datasets.size() + 1);
-  std::array<std::string, columns.size()> header;
-  for (std::size_t c = 0; c < columns.size(); ++c) header[c] = columns[c].header;
-  rows.push_back(header);
+  std::vector<Row> rows;
+  rows.reserve(datasets.size());
   for (const auto& d : datasets)
     rows.push_back({d.name, std::to_string(d.id), format_size(d.length), model_name(d.model),
                     std::to_string(d.replicas), format_mode(d.mode), std::to_string(d.uid),
                     std::to_string(d.gid), std::to_string(d.open_count), std::to_string(d.version),
                     format_time(d.ctime_ns)});
+  return render_table(columns, rows);
+}
 
-  std::array<std::size_t, columns.size()> width{};
-  for (const auto& row : rows)
-    for (std::size_t c = 0; c < columns.size(); ++c) width[c] = std::max(width[c], row[c].size());
-
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t c = 0; c < columns.size(); ++c) {
-      if (c > 0) line += "  ";
-      const std::size_t pad = width[c] - row[c].size();
-      if (columns[c].right) line.append(pad, ' ');
-      line += row[c];
-      if (!columns[c].right) line.append(pad, ' ');
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out += line;
-    out += '\n';
+std::string render_nodes(const Cluster& cluster) {
+  std::vector<NodeInfo> nodes = cluster.nodes;
+  std::sort(nodes.begin(), nodes.end(),
+            [](const NodeInfo& a, const NodeInfo& b) { return a.id < b.id; });
+  static constexpr std::array<Column, 6> columns = {{{"ID", true},
+                                                     {"STATE", false},
+                                                     {"ADDRESS", false},
+                                                     {"CAPACITY", true},
+                                                     {"FREE", true},
+                                                     {"UUID", false}}};
+  std::vector<Row> rows;
+  std::vector<char> marks;
+  rows.reserve(nodes.size());
+  marks.reserve(nodes.size());
+  for (const auto& n : nodes) {
+    rows.push_back({std::to_string(n.id), enum_name(n.state), n.address.empty() ? "-" : n.address,
+                    format_size(n.capacity), format_size(n.free), n.uuid});
+    marks.push_back(n.id == cluster.self_id ? '*' : ' ');
   }
-  return out;
+  return render_table(columns, rows, &marks) + "this node: " + std::to_string(cluster.self_id) +
+         ", link: " + enum_name(cluster.link) + ", epoch: " + std::to_string(cluster.epoch) + "\n";
 }
 
 }  // namespace dspm::admin

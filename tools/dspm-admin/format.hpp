@@ -24,6 +24,9 @@ std::uint32_t parse_mode(std::string_view text);
 // "mrmw" or "mrsw" (either case).  Throws std::invalid_argument otherwise.
 Model parse_model(std::string_view text);
 
+// "tcp" or "rdma" (either case).  Throws std::invalid_argument otherwise.
+Transport parse_transport(std::string_view text);
+
 // "512 B", "4.0 KiB", "64.0 MiB", "1.5 GiB" ... "16.0 EiB".
 std::string format_size(std::uint64_t bytes);
 // "0600".
@@ -36,11 +39,19 @@ nlohmann::json info_json(const Info& info);
 nlohmann::json dataset_json(const DatasetInfo& dataset);
 nlohmann::json stat_json(const Stat& stat);
 nlohmann::json list_json(const std::vector<DatasetInfo>& datasets);
+// {"self_id", "link", "epoch", "nodes": [{"id", "self", "state", "uuid", "address" (null when
+// the node gave none), "capacity", "free"}, ...]} in the kernel's order.
+nlohmann::json node_json(const NodeInfo& node, std::uint32_t self_id);
+nlohmann::json nodes_json(const Cluster& cluster);
 
 // Human renderings, each line ending in '\n': "key: value" blocks with aligned values for
-// info and stat, an aligned table for the list (sorted by name, header always printed).
+// info and stat, aligned tables (header always printed) for the dataset list (sorted by name)
+// and the node table.
 std::string render_info(const Info& info);
 std::string render_stat(const Stat& stat);
 std::string render_list(std::vector<DatasetInfo> datasets);
+// The node table sorted by id, this node marked with '*' in the first column, then the line
+// "this node: ID, link: connected, epoch: N".
+std::string render_nodes(const Cluster& cluster);
 
 }  // namespace dspm::admin

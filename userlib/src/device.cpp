@@ -100,4 +100,23 @@ std::vector<DatasetInfo> Device::list() const {
       [fd = fd_](dspm_list& arg) { return do_ioctl(fd, DSPM_IOC_LIST, arg) < 0 ? errno : 0; });
 }
 
+std::uint32_t Device::join(const JoinOptions& options) {
+  auto arg = abi::make_join(options);
+  if (do_ioctl(fd_, DSPM_IOC_JOIN, arg) < 0) fail_errno("join " + options.dispatcher);
+  return arg.node_id;
+}
+
+void Device::leave() {
+  auto arg = abi::make_leave();
+  if (do_ioctl(fd_, DSPM_IOC_LEAVE, arg) < 0) {
+    if (errno == ENOTCONN) fail_errno("leave: this node is not in a cluster");
+    fail_errno("leave");
+  }
+}
+
+Cluster Device::nodes() const {
+  return abi::nodes_with(
+      [fd = fd_](dspm_nodes& arg) { return do_ioctl(fd, DSPM_IOC_NODES, arg) < 0 ? errno : 0; });
+}
+
 }  // namespace dspm

@@ -1,8 +1,9 @@
 // dspm - pure helpers between the C++ API and the ioctl ABI of <linux/dspm.h>.
 //
-// Nothing here makes a system call: these functions validate arguments with the kernel's
-// rules, build zero-initialised ioctl structs and decode the kernel's answers, so that they
-// can be tested without a device.  Errors are std::system_error with a generic_category errno.
+// Nothing here makes a system call (read_key_file() excepted, which reads a file): these
+// functions validate arguments with the kernel's rules, build zero-initialised ioctl structs and
+// decode the kernel's answers, so that they can be tested without a device.  Errors are
+// std::system_error with a generic_category errno.
 #pragma once
 
 #include <linux/dspm.h>
@@ -40,6 +41,13 @@ DSPM_API void check_name(std::string_view name, std::string_view context);
 // @text with bytes outside printable ASCII written as \xNN, for error messages.
 DSPM_API std::string printable(std::string_view text);
 
+// The cluster key in the file at @path: its bytes, one trailing newline excepted (the
+// dispatcher's --key-file rule).  Throws std::system_error: "key file <path>: <reason>" with the
+// errno of open/read (ENOENT, EACCES, EISDIR...), or EINVAL when the key is not
+// DSPM_KEY_MIN..DSPM_KEY_MAX bytes long.  A file that group or others may access is read all the
+// same; KeyFile::group_or_other_access tells the caller, who may warn (libdspm prints nothing).
+DSPM_API KeyFile read_key_file(const std::string& path);
+
 namespace abi {
 
 // Every ABI struct, and the size the kernel of ABI version 1 expects of it.
@@ -54,6 +62,11 @@ static_assert(sizeof(dspm_list) == DSPM_LIST_SIZE_VER0);
 static_assert(sizeof(dspm_commit) == DSPM_COMMIT_SIZE_VER0);
 static_assert(sizeof(dspm_abort) == DSPM_ABORT_SIZE_VER0);
 static_assert(sizeof(dspm_stat) == DSPM_STAT_SIZE_VER0);
+static_assert(sizeof(dspm_addr) == 24);
+static_assert(sizeof(dspm_join) == DSPM_JOIN_SIZE_VER0);
+static_assert(sizeof(dspm_leave) == DSPM_LEAVE_SIZE_VER0);
+static_assert(sizeof(dspm_node_info) == DSPM_NODE_INFO_SIZE_VER0);
+static_assert(sizeof(dspm_nodes) == DSPM_NODES_SIZE_VER0);
 static_assert(sizeof(dspm_range) == 16);
 static_assert(sizeof(Range) == sizeof(dspm_range) && alignof(Range) == alignof(dspm_range));
 
@@ -115,6 +128,36 @@ using ListIoctl = std::function<int(dspm_list&)>;
 // again when datasets were created in between (count < total).  Gives up with EAGAIN when
 // the table keeps growing.
 DSPM_API std::vector<DatasetInfo> list_with(const ListIoctl& ioctl);
+
+// --- cluster -----------------------------------------------------------------------------
+
+// A numeric address with a port: "10.77.0.1:7470" (IPv4, dotted quad) or "[fd00::1]:7470" (IPv6
+// in brackets); the port is decimal, 1..65535.  Host names, IPv6 without brackets, IPv6 zones
+// ("%eth0": dspm_addr has no scope id) and anything else are EINVAL with the message
+// "<context> '<text>': <reason>".
+DSPM_API dspm_addr parse_address(std::string_view text, std::string_view context = "address");
+
+// The inverse of parse_address(): "10.77.0.1:7470", "[fd00::1]:7470" (RFC 5952 form), "" for
+// family 0 (no address), "<family N>" for a family this library does not know.
+DSPM_API std::string format_address(const dspm_addr& addr);
+
+// Parses the addresses (self may be empty: none), checks the transport and the key length
+// (DSPM_KEY_MIN..DSPM_KEY_MAX).  Neither address may be the unspecified one (0.0.0.0, ::): a
+// peer cannot connect to it.  @options.key must stay alive while the struct is in use.
+DSPM_API dspm_join make_join(const JoinOptions& options);
+DSPM_API dspm_leave make_leave() noexcept;
+DSPM_API dspm_nodes make_nodes(dspm_node_info* entries, std::uint32_t capacity) noexcept;
+
+DSPM_API NodeInfo decode_node_info(const dspm_node_info& entry);
+
+// Issues DSPM_IOC_NODES on the caller's behalf: returns 0 or an errno value.
+using NodesIoctl = std::function<int(dspm_nodes&)>;
+
+// The LIST protocol of list_with() for the node table: count, fetch with headroom, start again
+// when the table grew in between; EAGAIN when it keeps growing.  self_id, link and epoch are
+// those of the call that returned the entries.  ENOTCONN (not in a cluster) is passed on with
+// the message "list nodes: this node is not in a cluster".
+DSPM_API Cluster nodes_with(const NodesIoctl& ioctl);
 
 }  // namespace abi
 }  // namespace dspm

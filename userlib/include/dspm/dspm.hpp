@@ -67,6 +67,16 @@ class DSPM_API Device {
   // Every dataset, in the kernel's order.
   std::vector<DatasetInfo> list() const;
 
+  // Joins the cluster of the dispatcher at @options.dispatcher (CAP_SYS_ADMIN; needs an
+  // attached device, whose format UUID is the node's identity).  Both sides prove the cluster
+  // key; the node then keeps the link alive and reconnects by itself.  Returns this node's id.
+  // The arguments are checked before the kernel sees them (EINVAL, see abi::make_join()).
+  std::uint32_t join(const JoinOptions& options);
+  // Leaves the cluster (CAP_SYS_ADMIN); ENOTCONN when not in one.
+  void leave();
+  // The node table as the dispatcher last sent it; ENOTCONN when not in a cluster.
+  Cluster nodes() const;
+
  private:
   int fd_ = -1;
   std::string path_;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #if defined(DSPM_BUILDING_LIBRARY)
 #define DSPM_API __attribute__((visibility("default")))
@@ -105,6 +106,73 @@ struct Range {
 struct CommitResult {
   std::uint64_t pages = 0;    // dirty pages written
   std::uint64_t version = 0;  // dataset version after the commit
+};
+
+// --- cluster -------------------------------------------------------------------------------
+
+// How the node talks to the dispatcher and its peers (dspm_join.transport).
+enum class Transport : std::uint32_t {
+  tcp = DSPM_TRANSPORT_TCP,
+  rdma = DSPM_TRANSPORT_RDMA,
+};
+
+// "tcp", "rdma", or "unknown".
+DSPM_API std::string_view to_string(Transport transport) noexcept;
+
+// A node as the dispatcher sees it (dspm_node_info.state).
+enum class NodeState : std::uint32_t {
+  alive = DSPM_NODE_ALIVE,
+  suspect = DSPM_NODE_SUSPECT,  // heartbeats missed for a while
+  dead = DSPM_NODE_DEAD,
+};
+
+// "alive", "suspect", "dead", or "unknown".
+DSPM_API std::string_view to_string(NodeState state) noexcept;
+
+// This node's link to the dispatcher (dspm_nodes.link).
+enum class Link : std::uint32_t {
+  connected = DSPM_LINK_CONNECTED,
+  reconnecting = DSPM_LINK_RECONNECTING,
+};
+
+// "connected", "reconnecting", or "unknown".
+DSPM_API std::string_view to_string(Link link) noexcept;
+
+// Arguments of Device::join().  Addresses are numeric, "10.77.0.1:7470" or "[fd00::1]:7470".
+struct JoinOptions {
+  std::string dispatcher{};  // where the dispatcher listens
+  std::string self{};        // where peers reach this node; empty: none given
+  Transport transport = Transport::tcp;
+  std::vector<std::uint8_t> key{};  // the cluster key, DSPM_KEY_MIN..DSPM_KEY_MAX bytes
+};
+
+// One node of the cluster, decoded from struct dspm_node_info (DSPM_IOC_NODES).
+struct NodeInfo {
+  std::uint32_t id = 0;
+  NodeState state = NodeState::alive;
+  std::string uuid;            // of its device's dspm format, "xxxxxxxx-xxxx-...", lower case
+  std::string address;         // "10.77.0.1:7470", "[fd00::1]:7470"; empty when it gave none
+  std::uint64_t capacity = 0;  // bytes
+  std::uint64_t free = 0;      // bytes
+
+  friend bool operator==(const NodeInfo&, const NodeInfo&) = default;
+};
+
+// The node table as this node last received it from the dispatcher (DSPM_IOC_NODES).
+struct Cluster {
+  std::uint32_t self_id = 0;  // this node's id
+  Link link = Link::connected;
+  std::uint64_t epoch = 0;  // of the table
+  std::vector<NodeInfo> nodes;
+
+  friend bool operator==(const Cluster&, const Cluster&) = default;
+};
+
+// A cluster key read from a file (read_key_file()).
+struct KeyFile {
+  std::vector<std::uint8_t> key;
+  // The file's mode grants group or others some access (mode & 077): the caller may warn.
+  bool group_or_other_access = false;
 };
 
 }  // namespace dspm
