@@ -20,7 +20,7 @@ PREFIX	?= /usr/local
 export DSPM_KVER := $(KVER)
 
 .PHONY: all deps driver user selftests check unit kernel-checks \
-	vm-selftests crash soak demo bench install clean
+	vm-selftests cluster crash soak demo bench install clean
 
 all: driver user selftests
 
@@ -53,6 +53,9 @@ kernel-checks:
 
 vm-selftests: driver selftests
 	$(REPO)/selftests/dspm/run_vm_tests.sh
+
+cluster: driver user selftests
+	$(REPO)/selftests/dspm/cluster_test.sh
 
 crash: driver selftests
 	$(REPO)/selftests/dspm/crash_test.sh

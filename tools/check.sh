@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Run every test of the project and end with one summary line,
 #   check: N passed, M failed
-# exiting non-zero on any failure.  Stages: host unit tests (ctest), static
-# kernel checks, kselftests inside a VM, the crash test inside a VM.  A
+# exiting non-zero on any failure.  Stages: host unit tests (ctest), style,
+# static kernel checks, kselftests inside a VM, the 3-VM cluster test, the
+# crash test inside a VM.  A
 # stage that dies without its own summary counts as one failure.
 set -u
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,6 +55,8 @@ stage kernel-checks '^kernel-checks: ([0-9]+) passed, ([0-9]+) failed$' \
 	"$repo/tools/kernel-checks.sh"
 stage selftests '^selftests: ([0-9]+) passed, ([0-9]+) failed$' \
 	"$repo/selftests/dspm/run_vm_tests.sh"
+stage cluster '^cluster: ([0-9]+) passed, ([0-9]+) failed$' \
+	"$repo/selftests/dspm/cluster_test.sh"
 stage crash '^crash: ([0-9]+) passed, ([0-9]+) failed$' \
 	"$repo/selftests/dspm/crash_test.sh"
 
