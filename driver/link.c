@@ -108,6 +108,21 @@ static bool dspm_link_from_dispatcher(struct dspm_link *link, u32 len)
 	return false;
 }
 
+/* Receive the dispatcher's @want message of @len bytes, or its ERROR. */
+static int dspm_link_expect(struct dspm_link *link, struct dspm_conn *conn,
+			    u16 want, u32 len)
+{
+	int type = dspm_link_recv(link, conn);
+
+	if (type == DSPM_WIRE_ERROR)
+		return dspm_link_error(link);
+	if (type < 0)
+		return type;
+	if (type != want || !dspm_link_from_dispatcher(link, len))
+		return -EPROTO;
+	return 0;
+}
+
 /*
  * HELLO, check the dispatcher's proof of the key in CHALLENGE, AUTH with
  * ours, then JOIN_ACCEPT: the id and heartbeat interval to keep.
@@ -121,8 +136,8 @@ static int dspm_link_handshake(struct dspm_link *link, struct dspm_conn *conn,
 	struct dspm_wire_auth auth = {};
 	u8 nonce_d[DSPM_WIRE_NONCE_SIZE], mac[DSPM_WIRE_MAC_SIZE];
 	struct dspm_mac_part parts[4];
-	int type, ret;
 	u32 id;
+	int ret;
 
 	dspm_wire_hdr_init(&hello.hdr, DSPM_WIRE_HELLO, sizeof(hello), 0,
 			   ++link->next_request);
@@ -136,14 +151,9 @@ static int dspm_link_handshake(struct dspm_link *link, struct dspm_conn *conn,
 	if (ret)
 		return ret;
 
-	type = dspm_link_recv(link, conn);
-	if (type == DSPM_WIRE_ERROR)
-		return dspm_link_error(link);
-	if (type < 0)
-		return type;
-	if (type != DSPM_WIRE_CHALLENGE ||
-	    !dspm_link_from_dispatcher(link, sizeof(*ch)))
-		return -EPROTO;
+	ret = dspm_link_expect(link, conn, DSPM_WIRE_CHALLENGE, sizeof(*ch));
+	if (ret)
+		return ret;
 	memcpy(nonce_d, ch->nonce, sizeof(nonce_d));
 	parts[0] = (struct dspm_mac_part){ "dspm-d", 6 };
 	parts[1] = (struct dspm_mac_part){ hello.nonce, sizeof(hello.nonce) };
@@ -171,14 +181,9 @@ static int dspm_link_handshake(struct dspm_link *link, struct dspm_conn *conn,
 	if (ret)
 		return ret;
 
-	type = dspm_link_recv(link, conn);
-	if (type == DSPM_WIRE_ERROR)
-		return dspm_link_error(link);
-	if (type < 0)
-		return type;
-	if (type != DSPM_WIRE_JOIN_ACCEPT ||
-	    !dspm_link_from_dispatcher(link, sizeof(*acc)))
-		return -EPROTO;
+	ret = dspm_link_expect(link, conn, DSPM_WIRE_JOIN_ACCEPT, sizeof(*acc));
+	if (ret)
+		return ret;
 	id = le32_to_cpu(acc->node_id);
 	if (id == DSPM_WIRE_NODE_NONE || id == DSPM_WIRE_NODE_DISPATCHER ||
 	    !acc->heartbeat_ms || acc->reserved) {
