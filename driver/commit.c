@@ -125,6 +125,7 @@ struct dspm_visit {
 	struct dspm_txn *txn;
 	u64 pages;
 	pgoff_t last;
+	bool restored;			/* abort: bytes given back in place */
 	pgoff_t run_first;
 	pgoff_t run_count;
 };
@@ -330,7 +331,7 @@ static void dspm_abort_fn(struct dspm_file *f, struct dspm_dirty *d,
 	if (!dspm_whole_page(a, b)) {
 		memcpy(page_address(d->shadow) + a, page_address(d->twin) + a,
 		       b - a);
-		v->last = 1;
+		v->restored = true;
 		if (!dspm_dirty_clean(d))
 			return;
 	}
@@ -365,7 +366,7 @@ long dspm_abort(struct dspm_file *f, struct dspm_abort __user *uarg)
 	dspm_walk_dirty(f, s, nr, dspm_abort_fn, &v);
 	mutex_unlock(&f->lock);
 	kvfree(s);
-	if (v.pages || v.last)
+	if (v.pages || v.restored)
 		atomic64_inc(&f->ds->store->aborts);
 	a.pages = v.pages;
 	return dspm_copy_arg_out(uarg, &a, sizeof(a));
