@@ -13,16 +13,36 @@ struct dspm_conn {
 	struct socket *sock;
 };
 
+struct dspm_listener {
+	struct socket *sock;
+	bool shut;
+};
+
 static long dspm_tcp_timeo(unsigned int ms)
 {
 	return ms ? msecs_to_jiffies(ms) : MAX_SCHEDULE_TIMEOUT;
 }
 
+static void dspm_tcp_tune(struct sock *sk)
+{
+	tcp_sock_set_nodelay(sk);
+	/* notice a peer that vanished without a FIN within seconds */
+	sock_set_keepalive(sk);
+	tcp_sock_set_keepidle(sk, 2);
+	tcp_sock_set_keepintvl(sk, 1);
+	tcp_sock_set_keepcnt(sk, 3);
+}
+
+static int dspm_tcp_addr_len(const struct sockaddr_storage *addr)
+{
+	return addr->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					   : sizeof(struct sockaddr_in);
+}
+
 static int dspm_tcp_connect(const struct sockaddr_storage *addr,
 			    unsigned int timeout_ms, struct dspm_conn **out)
 {
-	int len = addr->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-					      : sizeof(struct sockaddr_in);
+	int len = dspm_tcp_addr_len(addr);
 	struct dspm_conn *conn;
 	int ret;
 
@@ -38,12 +58,7 @@ static int dspm_tcp_connect(const struct sockaddr_storage *addr,
 	ret = kernel_connect(conn->sock, (struct sockaddr *)addr, len, 0);
 	if (ret)
 		goto release;
-	tcp_sock_set_nodelay(conn->sock->sk);
-	/* notice a peer that vanished without a FIN within seconds */
-	sock_set_keepalive(conn->sock->sk);
-	tcp_sock_set_keepidle(conn->sock->sk, 2);
-	tcp_sock_set_keepintvl(conn->sock->sk, 1);
-	tcp_sock_set_keepcnt(conn->sock->sk, 3);
+	dspm_tcp_tune(conn->sock->sk);
 	*out = conn;
 	return 0;
 release:
@@ -101,6 +116,14 @@ static int dspm_tcp_local_addr(struct dspm_conn *conn,
 	return ret < 0 ? ret : 0;
 }
 
+static int dspm_tcp_peer_addr(struct dspm_conn *conn,
+			      struct sockaddr_storage *out)
+{
+	int ret = kernel_getpeername(conn->sock, (struct sockaddr *)out);
+
+	return ret < 0 ? ret : 0;
+}
+
 static void dspm_tcp_shutdown(struct dspm_conn *conn)
 {
 	kernel_sock_shutdown(conn->sock, SHUT_RDWR);
@@ -112,6 +135,66 @@ static void dspm_tcp_close(struct dspm_conn *conn)
 	kfree(conn);
 }
 
+static int dspm_tcp_listen(const struct sockaddr_storage *addr,
+			   struct dspm_listener **out)
+{
+	struct dspm_listener *l;
+	int ret;
+
+	l = kzalloc(sizeof(*l), GFP_KERNEL);
+	if (!l)
+		return -ENOMEM;
+	ret = sock_create_kern(&init_net, addr->ss_family, SOCK_STREAM,
+			       IPPROTO_TCP, &l->sock);
+	if (ret)
+		goto free;
+	/* a restarted node takes its port back while old sockets linger */
+	sock_set_reuseaddr(l->sock->sk);
+	ret = kernel_bind(l->sock, (struct sockaddr *)addr,
+			  dspm_tcp_addr_len(addr));
+	if (!ret)
+		ret = kernel_listen(l->sock, 64);
+	if (ret)
+		goto release;
+	*out = l;
+	return 0;
+release:
+	sock_release(l->sock);
+free:
+	kfree(l);
+	return ret;
+}
+
+static int dspm_tcp_accept(struct dspm_listener *l, struct dspm_conn **out)
+{
+	struct dspm_conn *conn;
+	int ret;
+
+	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
+	if (!conn)
+		return -ENOMEM;
+	ret = kernel_accept(l->sock, &conn->sock, 0);
+	if (ret) {
+		kfree(conn);
+		return READ_ONCE(l->shut) ? -ESHUTDOWN : ret;
+	}
+	dspm_tcp_tune(conn->sock->sk);
+	*out = conn;
+	return 0;
+}
+
+static void dspm_tcp_listener_shutdown(struct dspm_listener *l)
+{
+	WRITE_ONCE(l->shut, true);
+	kernel_sock_shutdown(l->sock, SHUT_RDWR);
+}
+
+static void dspm_tcp_listener_close(struct dspm_listener *l)
+{
+	sock_release(l->sock);
+	kfree(l);
+}
+
 const struct dspm_transport_ops dspm_tcp_transport = {
 	.name = "tcp",
 	.connect = dspm_tcp_connect,
@@ -119,6 +202,11 @@ const struct dspm_transport_ops dspm_tcp_transport = {
 	.recv = dspm_tcp_recv,
 	.set_recv_timeout = dspm_tcp_set_recv_timeout,
 	.local_addr = dspm_tcp_local_addr,
+	.peer_addr = dspm_tcp_peer_addr,
 	.shutdown = dspm_tcp_shutdown,
 	.close = dspm_tcp_close,
+	.listen = dspm_tcp_listen,
+	.accept = dspm_tcp_accept,
+	.listener_shutdown = dspm_tcp_listener_shutdown,
+	.listener_close = dspm_tcp_listener_close,
 };
