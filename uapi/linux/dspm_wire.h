@@ -40,6 +40,18 @@
  * requests, DSPM_WIRE_NODE_DISPATCHER in everything the dispatcher sends but
  * ERROR (which either side may send).
  *
+ * Transports.  Over TCP the messages follow each other on the byte stream.
+ * Over RDMA (rdma_cm, port space RDMA_PS_TCP, the same port numbers as TCP,
+ * one RC queue pair per connection, no connection private data) the same
+ * byte stream is carried in SEND work requests of 1 to
+ * DSPM_WIRE_RDMA_SEGMENT bytes each, with no header of their own: a message
+ * may span several SENDs and a SEND may hold the end of one message and the
+ * start of the next.  Each side keeps at least DSPM_WIRE_RDMA_RECV_DEPTH
+ * receive buffers of DSPM_WIRE_RDMA_SEGMENT bytes posted and reposts each
+ * as soon as its bytes are consumed; senders connect with rnr_retry_count 7
+ * so a receiver that lags only slows them down.  A SEND larger than the
+ * segment is a protocol error: the receiver disconnects.
+ *
  * The driver checks every struct size with BUILD_BUG_ON against the
  * DSPM_WIRE_*_SIZE constants below; the dispatcher with static_assert.
  */
@@ -53,6 +65,10 @@
 
 /* Largest message of any type, header included. */
 #define DSPM_WIRE_MAX_MESSAGE	0x11000
+
+/* RDMA: largest SEND, and receive buffers each side keeps posted. */
+#define DSPM_WIRE_RDMA_SEGMENT		4096
+#define DSPM_WIRE_RDMA_RECV_DEPTH	16
 
 /* Same values as DSPM_NAME_MAX and DSPM_REPLICAS_MAX in linux/dspm.h. */
 #define DSPM_WIRE_NAME_MAX	64
