@@ -4,15 +4,19 @@
  * the cluster key, heartbeats, reconnection) and the node table it sends.
  *
  * Lock order, after the ones in internal.h: dspm_node.lock, then
- * dspm_link.conn_lock, then dspm_link.table_lock.  The link's thread takes
- * conn_lock and table_lock only, never node->lock.
+ * dspm_link.conn_lock, then dspm_link.table_lock, then dspm_link.calls_lock
+ * (a spinlock).  The link's thread takes conn_lock, table_lock and
+ * calls_lock only, never node->lock.
  */
 #ifndef _DSPM_CLUSTER_H
 #define _DSPM_CLUSTER_H
 
+#include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/socket.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <uapi/linux/dspm.h>
 #include <uapi/linux/dspm_wire.h>
@@ -48,6 +52,10 @@ struct dspm_link {
 	u32 nr_nodes;
 	u64 epoch;
 
+	spinlock_t calls_lock;		/* calls */
+	struct list_head calls;		/* struct dspm_link_call awaiting replies */
+	wait_queue_head_t conn_wait;	/* conn set again, or leaving */
+
 	atomic64_t malformed;		/* messages dropped as invalid */
 	void *rxbuf;			/* DSPM_WIRE_MAX_MESSAGE bytes */
 };
@@ -70,7 +78,23 @@ void dspm_sockaddr_to_wire(const struct sockaddr_storage *ss, u16 port,
 			   struct dspm_wire_addr *w);
 int dspm_link_connect(struct dspm_link *link, struct dspm_conn **out);
 int dspm_link_start(struct dspm_link *link);
+int dspm_link_call(struct dspm_link *link, void *req, u32 len, u16 want,
+		   void **reply);
 void dspm_link_stop(struct dspm_link *link);
+
+/* cluster_ns.c: callers hold node->lock and have checked node->link */
+struct dspm_create;
+struct dspm_delete;
+struct dspm_dataset_info;
+int dspm_cluster_ns_create(struct dspm_node *node, struct dspm_create *arg);
+int dspm_cluster_ns_delete(struct dspm_node *node,
+			   const struct dspm_delete *arg);
+int dspm_cluster_ns_slot(struct dspm_node *node,
+			 const char name[DSPM_NAME_MAX]);
+int dspm_cluster_ns_list(struct dspm_node *node, u32 capacity,
+			 struct dspm_dataset_info **out, u32 *count,
+			 u32 *total);
+long dspm_cluster_placement(struct dspm_node *node, void __user *uarg);
 
 /* cluster.c */
 long dspm_cluster_join(struct dspm_node *node, void __user *uarg);

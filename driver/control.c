@@ -149,7 +149,12 @@ static long dspm_ioc_create(struct dspm_node *node, void __user *uarg)
 	if (ret)
 		return ret;
 	mutex_lock(&node->lock);
-	ret = node->store ? dspm_ns_create(node, &c) : -ENODEV;
+	if (!node->store)
+		ret = -ENODEV;
+	else if (node->link)
+		ret = dspm_cluster_ns_create(node, &c);
+	else
+		ret = dspm_ns_create(node, &c);
 	mutex_unlock(&node->lock);
 	if (ret)
 		return ret;
@@ -165,7 +170,12 @@ static long dspm_ioc_delete(struct dspm_node *node, void __user *uarg)
 	if (ret)
 		return ret;
 	mutex_lock(&node->lock);
-	ret = node->store ? dspm_ns_delete(node, &d) : -ENODEV;
+	if (!node->store)
+		ret = -ENODEV;
+	else if (node->link)
+		ret = dspm_cluster_ns_delete(node, &d);
+	else
+		ret = dspm_ns_delete(node, &d);
 	mutex_unlock(&node->lock);
 	return ret;
 }
@@ -202,9 +212,13 @@ static long dspm_ioc_list(struct dspm_node *node, void __user *uarg)
 	entries = u64_to_user_ptr(l.entries);
 
 	mutex_lock(&node->lock);
-	ret = node->store ? dspm_ns_list(node, l.capacity, &buf, &l.count,
-					 &l.total)
-			  : -ENODEV;
+	if (!node->store)
+		ret = -ENODEV;
+	else if (node->link)
+		ret = dspm_cluster_ns_list(node, l.capacity, &buf, &l.count,
+					   &l.total);
+	else
+		ret = dspm_ns_list(node, l.capacity, &buf, &l.count, &l.total);
 	mutex_unlock(&node->lock);
 	if (ret)
 		return ret;
@@ -248,6 +262,8 @@ long dspm_control_ioctl(struct dspm_node *node, unsigned int cmd,
 		return dspm_cluster_leave(node, uarg);
 	case DSPM_IOC_NODES:
 		return dspm_cluster_nodes(node, uarg);
+	case DSPM_IOC_PLACEMENT:
+		return dspm_cluster_placement(node, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -14,6 +14,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "cluster.h"
 #include "compat.h"
 #include "internal.h"
 
@@ -173,7 +174,8 @@ int dspm_dataset_open(struct dspm_node *node, const struct dspm_open *arg)
 		ret = -ENODEV;
 		goto unlock;
 	}
-	slot = dspm_ns_find(node->store, arg->name);
+	slot = node->link ? dspm_cluster_ns_slot(node, arg->name)
+			  : dspm_ns_find(node->store, arg->name);
 	if (slot < 0) {
 		ret = slot;
 		goto unlock;

@@ -174,8 +174,19 @@ int dspm_alloc_verify(struct dspm_store *st);
 /* namespace.c */
 int dspm_name_check(const char name[DSPM_NAME_MAX]);
 int dspm_ns_find(struct dspm_store *st, const char name[DSPM_NAME_MAX]);
+struct dspm_ns_owner {
+	u32 uid;
+	u32 gid;
+	u64 cluster_id;			/* 0: a dataset of this node only */
+};
+
+int dspm_ns_check_create(const struct dspm_create *arg);
 int dspm_ns_create(struct dspm_node *node, struct dspm_create *arg);
+int dspm_ns_create_slot(struct dspm_node *node, const struct dspm_create *arg,
+			const struct dspm_ns_owner *owner, u64 *new_id);
 int dspm_ns_delete(struct dspm_node *node, const struct dspm_delete *arg);
+bool dspm_ns_may_delete(u32 uid);
+int dspm_ns_delete_slot(struct dspm_node *node, u32 slot);
 int dspm_ns_list(struct dspm_node *node, u32 capacity,
 		 struct dspm_dataset_info **out, u32 *count, u32 *total);
 void dspm_ns_fill_info(struct dspm_node *node, u32 slot,

@@ -75,7 +75,8 @@ struct dspm_media_dataset {
 	__le64 version;
 	__le64 ctime_ns;
 	struct dspm_media_extent extents[DSPM_EXTENTS_MAX];
-	__le64 reserved[16];
+	__le64 cluster_id;	/* its id in the cluster; 0: local only */
+	__le64 reserved[15];
 };
 
 /* Log area: one header, then entries, each followed by its bytes. */

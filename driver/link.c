@@ -18,6 +18,8 @@
 #include "transport.h"
 
 #define DSPM_LINK_TIMEOUT_MS	5000
+/* a call waits this long for a reply, and before that for a link */
+#define DSPM_CALL_TIMEOUT_MS	5000
 #define DSPM_BACKOFF_MIN_MS	500
 #define DSPM_BACKOFF_MAX_MS	10000
 
@@ -302,6 +304,142 @@ bad:
 	return -EPROTO;
 }
 
+/* A request to the dispatcher waiting for its reply. */
+struct dspm_link_call {
+	struct list_head entry;		/* on link->calls while waiting */
+	u64 request;
+	u16 want;			/* reply type; ERROR also answers */
+	bool answered;
+	int status;
+	void *reply;			/* kvmalloc'ed copy of the reply */
+	struct completion done;
+};
+
+/* Answer every waiting call with @err: the link they were sent on is gone. */
+static void dspm_link_fail_calls(struct dspm_link *link, int err)
+{
+	struct dspm_link_call *call, *next;
+
+	spin_lock(&link->calls_lock);
+	list_for_each_entry_safe(call, next, &link->calls, entry) {
+		list_del_init(&call->entry);
+		call->answered = true;
+		call->status = err;
+		complete(&call->done);
+	}
+	spin_unlock(&link->calls_lock);
+}
+
+/*
+ * Hand the message in rxbuf to the call waiting for its request id.  A
+ * reply nobody waits for any more (the call timed out) is dropped quietly.
+ */
+static int dspm_link_answer(struct dspm_link *link, int type)
+{
+	const struct dspm_wire_hdr *h = link->rxbuf;
+	u64 request = le64_to_cpu(h->request_id);
+	struct dspm_link_call *call;
+	int status = 0;
+	void *copy = NULL;
+
+	if (type == DSPM_WIRE_ERROR) {
+		status = dspm_link_error(link);
+		if (status == -EPROTO)
+			return status;
+	} else {
+		if (le32_to_cpu(h->sender) != DSPM_WIRE_NODE_DISPATCHER ||
+		    h->status) {
+			atomic64_inc(&link->malformed);
+			return -EPROTO;
+		}
+		copy = kvmalloc(le32_to_cpu(h->length), GFP_KERNEL);
+		if (copy)
+			memcpy(copy, h, le32_to_cpu(h->length));
+		else
+			status = -ENOMEM;
+	}
+	spin_lock(&link->calls_lock);
+	list_for_each_entry(call, &link->calls, entry) {
+		if (call->request != request)
+			continue;
+		list_del_init(&call->entry);
+		call->answered = true;
+		if (!status && type != call->want) {
+			atomic64_inc(&link->malformed);
+			status = -EPROTO;
+		}
+		call->status = status;
+		if (!status)
+			swap(call->reply, copy);
+		complete(&call->done);
+		break;
+	}
+	spin_unlock(&link->calls_lock);
+	kvfree(copy);
+	return 0;
+}
+
+/*
+ * Send @req (@len bytes; its header's type set, the rest filled in here)
+ * and wait for the dispatcher's @want reply, returned in *@reply (kvfree
+ * it), or its ERROR as a negative errno.  Waits for a lost link to come
+ * back first; -ENOTCONN if it does not within DSPM_CALL_TIMEOUT_MS,
+ * -ETIMEDOUT without a reply, -ECONNRESET when the link drops meanwhile
+ * (the request may or may not have been carried out).
+ */
+int dspm_link_call(struct dspm_link *link, void *req, u32 len, u16 want,
+		   void **reply)
+{
+	struct dspm_wire_hdr *h = req;
+	struct dspm_link_call call = { .want = want };
+	long left;
+	int ret;
+
+	INIT_LIST_HEAD(&call.entry);
+	init_completion(&call.done);
+	left = wait_event_interruptible_timeout(link->conn_wait,
+						READ_ONCE(link->conn) ||
+						READ_ONCE(link->leaving),
+						msecs_to_jiffies(DSPM_CALL_TIMEOUT_MS));
+	if (left < 0)
+		return left;
+
+	mutex_lock(&link->conn_lock);
+	if (!link->conn || link->leaving) {
+		mutex_unlock(&link->conn_lock);
+		return -ENOTCONN;
+	}
+	call.request = ++link->next_request;
+	dspm_wire_hdr_init(h, le16_to_cpu(h->type), len, link->node_id,
+			   call.request);
+	spin_lock(&link->calls_lock);
+	list_add_tail(&call.entry, &link->calls);
+	spin_unlock(&link->calls_lock);
+	ret = link->ops->send(link->conn, req, len);
+	/* a failed send: let the receiving thread notice and rejoin */
+	if (ret)
+		link->ops->shutdown(link->conn);
+	mutex_unlock(&link->conn_lock);
+
+	if (!ret) {
+		left = wait_for_completion_killable_timeout(&call.done,
+							    msecs_to_jiffies(DSPM_CALL_TIMEOUT_MS));
+		ret = left < 0 ? left : left ? 0 : -ETIMEDOUT;
+	}
+	/* off the list, the receiving thread no longer touches the call */
+	spin_lock(&link->calls_lock);
+	list_del_init(&call.entry);
+	spin_unlock(&link->calls_lock);
+	if (call.answered)
+		ret = call.status;
+	if (ret) {
+		kvfree(call.reply);
+		return ret;
+	}
+	*reply = call.reply;
+	return 0;
+}
+
 /* Take the connection off the link and close it. */
 static void dspm_link_drop(struct dspm_link *link)
 {
@@ -313,6 +451,7 @@ static void dspm_link_drop(struct dspm_link *link)
 	mutex_unlock(&link->conn_lock);
 	if (conn)
 		link->ops->close(conn);
+	dspm_link_fail_calls(link, -ECONNRESET);
 }
 
 static void dspm_link_wait_stop(void)
@@ -350,6 +489,7 @@ static void dspm_link_reconnect(struct dspm_link *link, unsigned int *backoff)
 	}
 	link->conn = conn;
 	mutex_unlock(&link->conn_lock);
+	wake_up_all(&link->conn_wait);
 	pr_info("dspm: rejoined the cluster at %pISpc as node %u\n",
 		&link->dispatcher, link->node_id);
 	mod_delayed_work(system_wq, &link->heartbeat, 0);
@@ -378,8 +518,11 @@ static int dspm_link_thread(void *data)
 		type = dspm_link_recv(link, conn);
 		if (type == DSPM_WIRE_NODE_TABLE)
 			type = dspm_link_node_table(link);
-		else if (type == DSPM_WIRE_ERROR)
-			type = dspm_link_error(link);
+		else if (type == DSPM_WIRE_ERROR ||
+			 type == DSPM_WIRE_DATASET_REPLY ||
+			 type == DSPM_WIRE_DELETE_REPLY ||
+			 type == DSPM_WIRE_LIST_REPLY)
+			type = dspm_link_answer(link, type);
 		if (type >= 0)
 			continue;
 		if (!READ_ONCE(link->leaving))
@@ -420,6 +563,9 @@ static void dspm_link_heartbeat(struct work_struct *work)
 int dspm_link_start(struct dspm_link *link)
 {
 	dspm_wire_build_checks();
+	spin_lock_init(&link->calls_lock);
+	INIT_LIST_HEAD(&link->calls);
+	init_waitqueue_head(&link->conn_wait);
 	INIT_DELAYED_WORK(&link->heartbeat, dspm_link_heartbeat);
 	link->thread = kthread_run(dspm_link_thread, link, "dspm-link");
 	if (IS_ERR(link->thread))
@@ -436,6 +582,7 @@ void dspm_link_stop(struct dspm_link *link)
 	if (link->conn)
 		link->ops->shutdown(link->conn);
 	mutex_unlock(&link->conn_lock);
+	wake_up_all(&link->conn_wait);
 	cancel_delayed_work_sync(&link->heartbeat);
 	kthread_stop(link->thread);
 }

@@ -73,7 +73,7 @@ static void dspm_ns_log_counters(struct dspm_txn *txn, u64 free_pages,
 		     sizeof(v));
 }
 
-static int dspm_ns_check_create(const struct dspm_create *arg)
+int dspm_ns_check_create(const struct dspm_create *arg)
 {
 	if (arg->flags || arg->reserved0 ||
 	    !dspm_is_zero(arg->reserved, sizeof(arg->reserved)))
@@ -88,6 +88,22 @@ static int dspm_ns_check_create(const struct dspm_create *arg)
 
 int dspm_ns_create(struct dspm_node *node, struct dspm_create *arg)
 {
+	struct dspm_ns_owner owner = {
+		.uid = from_kuid(&init_user_ns, current_fsuid()),
+		.gid = from_kgid(&init_user_ns, current_fsgid()),
+	};
+	int ret = dspm_ns_check_create(arg);
+
+	return ret ?: dspm_ns_create_slot(node, arg, &owner, &arg->id);
+}
+
+/*
+ * Make a slot for a checked @arg owned by @owner; a cluster dataset's local
+ * copy carries the cluster's owner and id.  *@id: the new local id.
+ */
+int dspm_ns_create_slot(struct dspm_node *node, const struct dspm_create *arg,
+			const struct dspm_ns_owner *owner, u64 *new_id)
+{
 	struct dspm_store *st = node->store;
 	struct dspm_media_sb *sb;
 	struct dspm_media_dataset *d;
@@ -97,9 +113,6 @@ int dspm_ns_create(struct dspm_node *node, struct dspm_create *arg)
 	int slot, ret;
 
 	lockdep_assert_held(&node->lock);
-	ret = dspm_ns_check_create(arg);
-	if (ret)
-		return ret;
 	if (dspm_ns_find(st, arg->name) >= 0)
 		return -EEXIST;
 	slot = dspm_ns_free_slot(st);
@@ -123,8 +136,9 @@ int dspm_ns_create(struct dspm_node *node, struct dspm_create *arg)
 	memcpy(d->name, arg->name, DSPM_NAME_MAX);
 	d->length = cpu_to_le64(arg->length);
 	d->pages = cpu_to_le64(pages);
-	d->uid = cpu_to_le32(from_kuid(&init_user_ns, current_fsuid()));
-	d->gid = cpu_to_le32(from_kgid(&init_user_ns, current_fsgid()));
+	d->uid = cpu_to_le32(owner->uid);
+	d->gid = cpu_to_le32(owner->gid);
+	d->cluster_id = cpu_to_le64(owner->cluster_id);
 	d->mode = cpu_to_le32(arg->mode);
 	d->model = cpu_to_le32(arg->model);
 	d->replicas = cpu_to_le32(arg->replicas);
@@ -136,7 +150,7 @@ int dspm_ns_create(struct dspm_node *node, struct dspm_create *arg)
 			     le64_to_cpu(sb->datasets) + 1, id + 1);
 	ret = dspm_txn_commit(&txn);
 	if (!ret)
-		arg->id = id;
+		*new_id = id;
 unlock:
 	mutex_unlock(&st->log_lock);
 	kfree(d);
@@ -146,11 +160,8 @@ unlock:
 int dspm_ns_delete(struct dspm_node *node, const struct dspm_delete *arg)
 {
 	struct dspm_store *st = node->store;
-	struct dspm_media_sb *sb = dspm_store_sb(st);
 	struct dspm_media_dataset *d;
-	struct dspm_txn txn;
 	int slot, ret;
-	void *zero;
 
 	lockdep_assert_held(&node->lock);
 	if (arg->flags || !dspm_is_zero(arg->reserved, sizeof(arg->reserved)))
@@ -162,10 +173,28 @@ int dspm_ns_delete(struct dspm_node *node, const struct dspm_delete *arg)
 	if (slot < 0)
 		return slot;
 	d = dspm_store_slot(st, slot);
-	if (!uid_eq(current_fsuid(),
-		    make_kuid(&init_user_ns, le32_to_cpu(d->uid))) &&
-	    !capable(CAP_SYS_ADMIN))
+	if (!dspm_ns_may_delete(le32_to_cpu(d->uid)))
 		return -EACCES;
+	return dspm_ns_delete_slot(node, slot);
+}
+
+bool dspm_ns_may_delete(u32 uid)
+{
+	return uid_eq(current_fsuid(), make_kuid(&init_user_ns, uid)) ||
+	       capable(CAP_SYS_ADMIN);
+}
+
+/* Free @slot and its pages; -EBUSY while an fd of it is open here. */
+int dspm_ns_delete_slot(struct dspm_node *node, u32 slot)
+{
+	struct dspm_store *st = node->store;
+	struct dspm_media_sb *sb = dspm_store_sb(st);
+	struct dspm_media_dataset *d = dspm_store_slot(st, slot);
+	struct dspm_txn txn;
+	void *zero;
+	int ret;
+
+	lockdep_assert_held(&node->lock);
 	if (xa_load(&node->open, slot))
 		return -EBUSY;
 
@@ -196,7 +225,8 @@ void dspm_ns_fill_info(struct dspm_node *node, u32 slot,
 
 	memset(info, 0, sizeof(*info));
 	info->size = sizeof(*info);
-	info->id = le64_to_cpu(d->id);
+	/* a cluster dataset is known by its cluster id on every node */
+	info->id = le64_to_cpu(d->cluster_id) ?: le64_to_cpu(d->id);
 	memcpy(info->name, d->name, DSPM_NAME_MAX);
 	info->length = le64_to_cpu(d->length);
 	info->pages = le64_to_cpu(d->pages);

@@ -296,6 +296,35 @@ struct dspm_nodes {
 
 #define DSPM_NODES_SIZE_VER0	64
 
+/* The nodes holding one chunk: node[0] its home, node[1..replicas-1] its
+ * replicas, the other entries 0. */
+struct dspm_chunk_nodes {
+	__u32 node[DSPM_REPLICAS_MAX];
+};
+
+/*
+ * DSPM_IOC_PLACEMENT: any user; ENOTCONN when not in a cluster, ENOENT for
+ * a name the cluster does not know.  Asks the dispatcher where a dataset's
+ * chunks live: writes min(@capacity, @chunks) entries to @entries (a user
+ * pointer to struct dspm_chunk_nodes[@capacity]); chunk i covers bytes
+ * [i * chunk_size, (i + 1) * chunk_size) of the dataset.
+ */
+struct dspm_placement {
+	__u32 size;
+	__u32 flags;		/* none defined */
+	char  name[DSPM_NAME_MAX];
+	__u64 entries;
+	__u32 capacity;
+	__u32 chunks;		/* output: the dataset's chunk count */
+	__u64 chunk_size;	/* output: bytes */
+	__u64 id;		/* output: the dataset's cluster-wide id */
+	__u32 replicas;		/* output */
+	__u32 reserved0;
+	__u64 reserved[2];
+};
+
+#define DSPM_PLACEMENT_SIZE_VER0	128
+
 /* ------------------------------------------------------------------ */
 /* Dataset fd                                                          */
 
@@ -374,7 +403,8 @@ struct dspm_stat {
 #define DSPM_IOC_JOIN		_IO(DSPM_IOC_MAGIC, 0x07)
 #define DSPM_IOC_LEAVE		_IO(DSPM_IOC_MAGIC, 0x08)
 #define DSPM_IOC_NODES		_IO(DSPM_IOC_MAGIC, 0x09)
-/* 0x0a-0x1f reserved for the control fd */
+#define DSPM_IOC_PLACEMENT	_IO(DSPM_IOC_MAGIC, 0x0a)
+/* 0x0b-0x1f reserved for the control fd */
 
 /* dataset fd */
 #define DSPM_IOC_COMMIT		_IO(DSPM_IOC_MAGIC, 0x20)
