@@ -75,6 +75,59 @@ wait_table() {
 	return 1
 }
 
+# placement_ok LS_JSON NAME R: NAME listed, each chunk on R distinct known nodes
+placement_ok() {
+	python3 - "$@" "${id[@]}" <<'PY'
+import json, sys
+path, name, r, ids = sys.argv[1], sys.argv[2], int(sys.argv[3]), set(map(int, sys.argv[4:]))
+try:
+    d = [x for x in json.load(open(path))["datasets"] if x["name"] == name][0]
+    chunks = d["placement"]["chunks"]
+    assert d["replicas"] == r and chunks, d
+    for c in chunks:
+        assert len(c) == r and len(set(c)) == r and set(c) <= ids, c
+except Exception as e:
+    print("# %s: %r" % (path, e))
+    sys.exit(1)
+PY
+}
+
+# same_listing LS_JSON...: names, ids and placement agree (local counters may not)
+same_listing() {
+	python3 - "$@" <<'PY'
+import json, sys
+def key(path):
+    return sorted((d["name"], d["id"], d["length"], d["replicas"], json.dumps(d.get("placement")))
+                  for d in json.load(open(path))["datasets"])
+first = key(sys.argv[1])
+for p in sys.argv[2:]:
+    if key(p) != first:
+        print("# %s differs: %r vs %r" % (p, key(p), first))
+        sys.exit(1)
+PY
+}
+
+json_field() {
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$@" 2>/dev/null
+}
+
+listed_id() {
+	python3 -c 'import json,sys; print([d["id"] for d in json.load(open(sys.argv[1]))["datasets"] if d["name"] == sys.argv[2]][0])' "$@"
+}
+
+# expect_fail TEXT CMD...: CMD fails and says TEXT
+expect_fail() {
+	local text=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		echo "# unexpectedly succeeded: $out"
+		return 1
+	fi
+	echo "$out" | grep -q "$text" && return 0
+	echo "# failed without '$text': $out"
+	return 1
+}
+
 join() { g "$1" "$ADMIN --json join --dispatcher $ADDR --transport tcp --key-file $KEY"; }
 
 logs_clean() {
@@ -139,7 +192,31 @@ for node in 1 2 3; do
 		wait_table "$node" "^${id[$node]} connected .*:alive .*:alive .*:alive" 10
 done
 
-# The dispatcher restarts; nodes rejoin on their own, as themselves.
+# The namespace is the cluster's: made on node 1, seen with its placement
+# everywhere, names unique cluster-wide.
+check "node 1 creates dataset 'shared' (8 MiB, 2 replicas)" \
+	g 1 "$ADMIN create shared --size 8M --replicas 2"
+for node in 1 2 3; do
+	g "$node" "$ADMIN --json ls" > "$WORK/ls.$node.json" 2>&1
+	check "node $node lists 'shared' with home and replica on distinct live nodes" \
+		placement_ok "$WORK/ls.$node.json" shared 2
+done
+check "the three nodes list the same namespace and placement" \
+	same_listing "$WORK/ls.1.json" "$WORK/ls.2.json" "$WORK/ls.3.json"
+check "node 2 cannot create another 'shared' (EEXIST)" \
+	expect_fail "File exists" g 2 "$ADMIN create shared --size 4K"
+g 3 "$ADMIN --json stat shared" > "$WORK/stat.3.json" 2>&1
+check "node 3 opens 'shared' and sees its cluster id" \
+	test "$(json_field "$WORK/stat.3.json" id)" = "$(listed_id "$WORK/ls.1.json" shared)"
+check "node 2 creates dataset 'scratch' and opens it" \
+	g 2 "$ADMIN create scratch --size 64K && $ADMIN stat scratch >/dev/null"
+check "node 3 deletes 'scratch'" g 3 "$ADMIN rm scratch"
+check "'scratch' is gone on node 2 too" expect_fail "No such file" g 2 "$ADMIN stat scratch"
+check "more replicas than live nodes are refused (EIO)" \
+	expect_fail "Input/output error" g 1 "$ADMIN create toomany --size 4K --replicas 4"
+
+# The dispatcher restarts; nodes rejoin on their own, as themselves, and the
+# namespace and placement are unchanged.
 g 1 'kill -TERM $(cat /tmp/dispatcher.pid)'
 sleep 1
 check "dispatcher restarts" start_dispatcher
@@ -147,6 +224,9 @@ for node in 1 2 3; do
 	check "node $node rejoined by itself as node ${id[$node]}" \
 		wait_table "$node" "^${id[$node]} connected .*:alive .*:alive .*:alive" 30
 done
+g 2 "$ADMIN --json ls" > "$WORK/ls.after.json" 2>&1
+check "namespace and placement unchanged after the restart" \
+	same_listing "$WORK/ls.1.json" "$WORK/ls.after.json"
 
 # Node 2 loses power; the others see it go; it comes back as itself.
 "$VM" kill 2

@@ -1,6 +1,7 @@
 // dspm-admin: argument parsing and the subcommands.
 #include "cli.hpp"
 
+#include <cerrno>
 #include <exception>
 #include <ostream>
 #include <stdexcept>
@@ -206,10 +207,19 @@ void do_execute(const Command& cmd, std::ostream& out, std::ostream& err) {
     }
     case Verb::ls: {
       const auto datasets = dev.list();
+      PlacementMap placement;
+      for (const auto& d : datasets) {
+        try {
+          placement.emplace(d.name, dev.placement(d.name));
+        } catch (const std::system_error& e) {
+          if (e.code().value() == ENOTCONN) break;  // not in a cluster: local datasets
+          if (e.code().value() != ENOENT) throw;    // deleted since the listing
+        }
+      }
       if (cmd.json)
-        print_json(out, list_json(datasets));
+        print_json(out, list_json(datasets, placement));
       else
-        out << render_list(datasets);
+        out << render_list(datasets, placement);
       break;
     }
     case Verb::stat: {

@@ -168,9 +168,14 @@ nlohmann::json stat_json(const Stat& stat) {
   return j;
 }
 
-nlohmann::json list_json(const std::vector<DatasetInfo>& datasets) {
+nlohmann::json list_json(const std::vector<DatasetInfo>& datasets, const PlacementMap& placement) {
   auto array = nlohmann::json::array();
-  for (const auto& d : datasets) array.push_back(dataset_json(d));
+  for (const auto& d : datasets) {
+    auto j = dataset_json(d);
+    if (const auto it = placement.find(d.name); it != placement.end())
+      j["placement"] = {{"chunk_size", it->second.chunk_size}, {"chunks", it->second.chunks}};
+    array.push_back(std::move(j));
+  }
   return {{"datasets", std::move(array)}};
 }
 
@@ -322,10 +327,29 @@ std::string render_stat(const Stat& s) {
   return key_values(lines);
 }
 
-std::string render_list(std::vector<DatasetInfo> datasets) {
+namespace {
+
+std::string chunk_nodes(const Placement& placement) {
+  constexpr std::size_t shown = 4;
+  std::string out;
+  for (std::size_t i = 0; i < placement.chunks.size() && i < shown; ++i) {
+    if (i > 0) out += ' ';
+    for (std::size_t n = 0; n < placement.chunks[i].size(); ++n) {
+      if (n > 0) out += '+';
+      out += std::to_string(placement.chunks[i][n]);
+    }
+  }
+  if (placement.chunks.size() > shown)
+    out += " (+" + std::to_string(placement.chunks.size() - shown) + " chunks)";
+  return out;
+}
+
+}  // namespace
+
+std::string render_list(std::vector<DatasetInfo> datasets, const PlacementMap& placement) {
   std::sort(datasets.begin(), datasets.end(),
             [](const DatasetInfo& a, const DatasetInfo& b) { return a.name < b.name; });
-  static constexpr std::array<Column, 11> columns = {{{"NAME", false},
+  static constexpr std::array<Column, 12> columns = {{{"NAME", false},
                                                       {"ID", true},
                                                       {"SIZE", true},
                                                       {"MODEL", false},
@@ -335,15 +359,23 @@ std::string render_list(std::vector<DatasetInfo> datasets) {
                                                       {"GID", true},
                                                       {"OPEN", true},
                                                       {"VERSION", true},
-                                                      {"CREATED", false}}};
+                                                      {"CREATED", false},
+                                                      {"CHUNKS", false}}};
+  // Outside a cluster there is no placement: no CHUNKS column.
+  const std::size_t shown = placement.empty() ? columns.size() - 1 : columns.size();
   std::vector<Row> rows;
   rows.reserve(datasets.size());
-  for (const auto& d : datasets)
+  for (const auto& d : datasets) {
     rows.push_back({d.name, std::to_string(d.id), format_size(d.length), model_name(d.model),
                     std::to_string(d.replicas), format_mode(d.mode), std::to_string(d.uid),
                     std::to_string(d.gid), std::to_string(d.open_count), std::to_string(d.version),
                     format_time(d.ctime_ns)});
-  return render_table(columns, rows);
+    if (!placement.empty()) {
+      const auto it = placement.find(d.name);
+      rows.back().push_back(it == placement.end() ? "-" : chunk_nodes(it->second));
+    }
+  }
+  return render_table(std::span(columns.data(), shown), rows);
 }
 
 std::string render_nodes(const Cluster& cluster) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,7 +39,13 @@ std::string format_time(std::uint64_t ns_since_epoch);
 nlohmann::json info_json(const Info& info);
 nlohmann::json dataset_json(const DatasetInfo& dataset);
 nlohmann::json stat_json(const Stat& stat);
-nlohmann::json list_json(const std::vector<DatasetInfo>& datasets);
+// The nodes of each cluster dataset's chunks, by dataset name (empty outside a cluster).
+using PlacementMap = std::map<std::string, Placement>;
+
+// {"datasets": [...]}; a dataset in @placement also gets "placement": {"chunk_size",
+// "chunks": [[home, replica, ...], ...]}.
+nlohmann::json list_json(const std::vector<DatasetInfo>& datasets,
+                         const PlacementMap& placement = {});
 // {"self_id", "link", "epoch", "nodes": [{"id", "self", "state", "uuid", "address" (null when
 // the node gave none), "capacity", "free"}, ...]} in the kernel's order.
 nlohmann::json node_json(const NodeInfo& node, std::uint32_t self_id);
@@ -49,7 +56,9 @@ nlohmann::json nodes_json(const Cluster& cluster);
 // and the node table.
 std::string render_info(const Info& info);
 std::string render_stat(const Stat& stat);
-std::string render_list(std::vector<DatasetInfo> datasets);
+// With @placement, a CHUNKS column: each chunk's nodes, home first ("1+2 2+3"), up to four
+// chunks, then the count of the rest.
+std::string render_list(std::vector<DatasetInfo> datasets, const PlacementMap& placement = {});
 // The node table sorted by id, this node marked with '*' in the first column, then the line
 // "this node: ID, link: connected, epoch: N".
 std::string render_nodes(const Cluster& cluster);

@@ -283,5 +283,44 @@ Cluster nodes_with(const NodesIoctl& ioctl) {
   fail(EAGAIN, "list nodes: the node table kept growing");
 }
 
+dspm_placement make_placement(std::string_view name, dspm_chunk_nodes* entries,
+                              std::uint32_t capacity) {
+  auto arg = zeroed<dspm_placement>();
+  copy_name(arg.name, name, "placement of " + printable(name));
+  arg.entries = reinterpret_cast<std::uintptr_t>(entries);
+  arg.capacity = entries ? capacity : 0;
+  return arg;
+}
+
+Placement placement_with(std::string_view name, const PlacementIoctl& ioctl) {
+  const std::string context = "placement of " + printable(name);
+  auto call = [&](dspm_placement& arg) {
+    const int err = ioctl(arg);
+    if (err == ENOTCONN) fail(err, context + ": this node is not in a cluster");
+    if (err) fail(err, context);
+  };
+  auto count = make_placement(name, nullptr, 0);
+  call(count);
+  std::vector<dspm_chunk_nodes> entries(count.chunks, dspm_chunk_nodes{});
+  auto fetch = make_placement(name, entries.data(), count.chunks);
+  call(fetch);
+  // A dataset deleted and created again in between: its chunk count may differ.
+  if (fetch.chunks != count.chunks || fetch.replicas == 0 || fetch.replicas > DSPM_REPLICAS_MAX)
+    fail(EAGAIN, context + ": the dataset changed while it was read");
+
+  Placement out;
+  out.id = fetch.id;
+  out.chunk_size = fetch.chunk_size;
+  out.replicas = fetch.replicas;
+  out.chunks.reserve(entries.size());
+  for (const auto& e : entries) {
+    std::vector<std::uint32_t> nodes(e.node, e.node + fetch.replicas);
+    if (std::find(nodes.begin(), nodes.end(), 0U) != nodes.end())
+      fail(EPROTO, context + ": a chunk without its " + std::to_string(fetch.replicas) + " nodes");
+    out.chunks.push_back(std::move(nodes));
+  }
+  return out;
+}
+
 }  // namespace abi
 }  // namespace dspm

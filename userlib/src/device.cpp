@@ -119,4 +119,10 @@ Cluster Device::nodes() const {
       [fd = fd_](dspm_nodes& arg) { return do_ioctl(fd, DSPM_IOC_NODES, arg) < 0 ? errno : 0; });
 }
 
+Placement Device::placement(std::string_view name) const {
+  return abi::placement_with(name, [fd = fd_](dspm_placement& arg) {
+    return do_ioctl(fd, DSPM_IOC_PLACEMENT, arg) < 0 ? errno : 0;
+  });
+}
+
 }  // namespace dspm

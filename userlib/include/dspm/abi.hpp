@@ -67,6 +67,8 @@ static_assert(sizeof(dspm_join) == DSPM_JOIN_SIZE_VER0);
 static_assert(sizeof(dspm_leave) == DSPM_LEAVE_SIZE_VER0);
 static_assert(sizeof(dspm_node_info) == DSPM_NODE_INFO_SIZE_VER0);
 static_assert(sizeof(dspm_nodes) == DSPM_NODES_SIZE_VER0);
+static_assert(sizeof(dspm_chunk_nodes) == 4 * DSPM_REPLICAS_MAX);
+static_assert(sizeof(dspm_placement) == DSPM_PLACEMENT_SIZE_VER0);
 static_assert(sizeof(dspm_range) == 16);
 static_assert(sizeof(Range) == sizeof(dspm_range) && alignof(Range) == alignof(dspm_range));
 
@@ -158,6 +160,16 @@ using NodesIoctl = std::function<int(dspm_nodes&)>;
 // those of the call that returned the entries.  ENOTCONN (not in a cluster) is passed on with
 // the message "list nodes: this node is not in a cluster".
 DSPM_API Cluster nodes_with(const NodesIoctl& ioctl);
+
+DSPM_API dspm_placement make_placement(std::string_view name, dspm_chunk_nodes* entries,
+                                       std::uint32_t capacity);
+
+// Issues DSPM_IOC_PLACEMENT on the caller's behalf: returns 0 or an errno value.
+using PlacementIoctl = std::function<int(dspm_placement&)>;
+
+// Asks for the chunk count, then fetches every chunk; checks what the kernel wrote (home and
+// replicas non-zero, then zeros).  ENOTCONN comes with "this node is not in a cluster".
+DSPM_API Placement placement_with(std::string_view name, const PlacementIoctl& ioctl);
 
 }  // namespace abi
 }  // namespace dspm

@@ -76,6 +76,8 @@ class DSPM_API Device {
   void leave();
   // The node table as the dispatcher last sent it; ENOTCONN when not in a cluster.
   Cluster nodes() const;
+  // Where the dataset's chunks live, from the dispatcher; ENOTCONN when not in a cluster.
+  Placement placement(std::string_view name) const;
 
  private:
   int fd_ = -1;

@@ -168,6 +168,17 @@ struct Cluster {
   friend bool operator==(const Cluster&, const Cluster&) = default;
 };
 
+// Where a cluster dataset's chunks live (DSPM_IOC_PLACEMENT).  chunks[i] lists the nodes
+// holding bytes [i * chunk_size, (i + 1) * chunk_size): its home first, then its replicas.
+struct Placement {
+  std::uint64_t id = 0;  // the dataset's cluster-wide id
+  std::uint64_t chunk_size = 0;
+  std::uint32_t replicas = 0;
+  std::vector<std::vector<std::uint32_t>> chunks;
+
+  friend bool operator==(const Placement&, const Placement&) = default;
+};
+
 // A cluster key read from a file (read_key_file()).
 struct KeyFile {
   std::vector<std::uint8_t> key;
