@@ -23,6 +23,7 @@
 
 struct dspm_conn;
 struct dspm_node;
+struct dspm_peers;
 struct dspm_store;
 struct dspm_transport_ops;
 struct task_struct;
@@ -56,6 +57,8 @@ struct dspm_link {
 	struct list_head calls;		/* struct dspm_link_call awaiting replies */
 	wait_queue_head_t conn_wait;	/* conn set again, or leaving */
 
+	struct dspm_peers *peers;	/* accepts node-to-node connections */
+
 	atomic64_t malformed;		/* messages dropped as invalid */
 	void *rxbuf;			/* DSPM_WIRE_MAX_MESSAGE bytes */
 };
@@ -81,6 +84,10 @@ int dspm_link_start(struct dspm_link *link);
 int dspm_link_call(struct dspm_link *link, void *req, u32 len, u16 want,
 		   void **reply);
 void dspm_link_stop(struct dspm_link *link);
+
+/* peer.c */
+struct dspm_peers *dspm_peers_start(struct dspm_link *link);
+void dspm_peers_stop(struct dspm_peers *peers);
 
 /* cluster_ns.c: callers hold node->lock and have checked node->link */
 struct dspm_create;

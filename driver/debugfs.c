@@ -26,6 +26,12 @@ void dspm_debug_apply_stall(void)
 	msleep(ms);
 }
 
+/* Where parts that come and go (the peer listener) put their files. */
+struct dentry *dspm_debugfs_root(void)
+{
+	return dspm_debugfs_dir;
+}
+
 void dspm_debugfs_init(void)
 {
 	dspm_debugfs_dir = debugfs_create_dir("dspm", NULL);

@@ -141,6 +141,8 @@ struct dspm_media_dataset *dspm_store_slot(struct dspm_store *st, u32 slot);
 void dspm_persist(void *dst, const void *src, size_t len);
 
 /* debugfs.c */
+struct dentry;
+struct dentry *dspm_debugfs_root(void);
 void dspm_debugfs_init(void);
 void dspm_debugfs_exit(void);
 void dspm_debug_apply_stall(void);

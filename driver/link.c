@@ -567,9 +567,15 @@ int dspm_link_start(struct dspm_link *link)
 	INIT_LIST_HEAD(&link->calls);
 	init_waitqueue_head(&link->conn_wait);
 	INIT_DELAYED_WORK(&link->heartbeat, dspm_link_heartbeat);
+	/* a node peers cannot reach is no use to the cluster */
+	link->peers = dspm_peers_start(link);
+	if (IS_ERR(link->peers))
+		return PTR_ERR(link->peers);
 	link->thread = kthread_run(dspm_link_thread, link, "dspm-link");
-	if (IS_ERR(link->thread))
+	if (IS_ERR(link->thread)) {
+		dspm_peers_stop(link->peers);
 		return PTR_ERR(link->thread);
+	}
 	queue_delayed_work(system_wq, &link->heartbeat,
 			   msecs_to_jiffies(link->heartbeat_ms));
 	return 0;
@@ -577,6 +583,7 @@ int dspm_link_start(struct dspm_link *link)
 
 void dspm_link_stop(struct dspm_link *link)
 {
+	dspm_peers_stop(link->peers);
 	mutex_lock(&link->conn_lock);
 	link->leaving = true;
 	if (link->conn)

@@ -266,6 +266,47 @@ for node in 1 2 3; do
 		wait_table "$node" "^${id[$node]} connected" 5
 done
 
+# Node to node: authenticated request/response between members.
+peer() { g "$1" "cat /sys/kernel/debug/dspm/peer"; }
+peer_count() { peer "$1" | awk -v k="$2" '$1 == k { print $2 }'; }
+ping_peer() { # FROM TO COUNT SIZE
+	g "$1" "echo 'ping ${id[$2]} $3 $4' > /sys/kernel/debug/dspm/peer" &&
+		peer "$1" | grep -E "^transport=.* node=${id[$2]} size=$4 count=$3 .*avg_ns=[0-9]+" |
+		sed 's/^/# /'
+}
+check "node 1 pings node 2 over the peer transport (100 x 64 B)" ping_peer 1 2 100 64
+check "node 3 pings node 1 (20 x 4 KiB)" ping_peer 3 1 20 4096
+
+# Garbage and impostors at node 2's peer port: dropped, counted, harmless.
+refused0=$(peer_count 2 refused)
+malformed0=$(peer_count 2 malformed)
+cat > "$WORK/peer_garbage.py" <<'PY'
+import os, socket, struct, sys
+host, port, claimed, target = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+def hdr(kind, length, sender):
+    return struct.pack("<IHHIIQII", 0x4d505344, 1, kind, length, sender, 1, 0, 0)
+blobs = [os.urandom(3000) for _ in range(5)]
+blobs.append(hdr(64, 0x7fffffff, claimed))             # oversized
+blobs.append(hdr(7, 136, claimed) + bytes(104))        # a dispatcher type
+# a well-formed PEER_HELLO claiming another member's id from this address
+blobs.append(hdr(64, 72, claimed) + struct.pack("<II", target, 0) + os.urandom(32))
+for blob in blobs:
+    with socket.create_connection((host, port), timeout=5) as s:
+        s.sendall(blob)
+        s.settimeout(6)
+        try:
+            s.recv(1)
+        except OSError:
+            pass
+PY
+g 3 "python3 $WORK/peer_garbage.py 10.77.0.2 7411 ${id[1]} ${id[2]}" >/dev/null 2>&1
+check "node 2 counted the malformed messages ($malformed0 -> $(peer_count 2 malformed))" \
+	test "$(peer_count 2 malformed)" -ge $((malformed0 + 6))
+check "node 2 refused the impostor claiming node ${id[1]} ($refused0 -> $(peer_count 2 refused))" \
+	test "$(peer_count 2 refused)" -ge $((refused0 + 1))
+check "node 1 still pings node 2 after the garbage" ping_peer 1 2 10 64
+check "node 2 still connected to the dispatcher" wait_table 2 "^${id[2]} connected" 5
+
 for node in 1 2 3; do
 	check "node $node leaves" g "$node" "$ADMIN leave && $ADMIN detach"
 done

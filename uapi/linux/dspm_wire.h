@@ -308,4 +308,51 @@ struct dspm_wire_error {
 
 #define DSPM_WIRE_ERROR_SIZE	40
 
+/*
+ * Node to node.  A node listens where it told the dispatcher peers reach it
+ * (HELLO's addr) and accepts only nodes of the dispatcher's latest
+ * NODE_TABLE, alive or suspect, connecting from the address listed there,
+ * that prove the cluster key.  The connecting node C (id c) and the
+ * accepting node A (id a):
+ *   C -> A  PEER_HELLO      hdr.sender c, target a, nonce_c
+ *   A -> C  PEER_CHALLENGE  hdr.sender a, nonce_a,
+ *                           mac = HMAC(K, "dspm-a" nonce_c nonce_a c a)
+ *   C -> A  PEER_AUTH       hdr.sender c,
+ *                           mac = HMAC(K, "dspm-c" nonce_a nonce_c c a)
+ * where c and a enter the MACs as 4-byte little-endian values.  Either side
+ * drops the connection on a wrong MAC.  Then C sends requests and A
+ * answers each with the same request id: PING, answered by PONG carrying
+ * the same 0..DSPM_WIRE_PING_MAX payload bytes.  The dispatcher never sees
+ * these types and drops them like any unknown type.
+ */
+#define DSPM_WIRE_PEER_HELLO		64
+#define DSPM_WIRE_PEER_CHALLENGE	65
+#define DSPM_WIRE_PEER_AUTH		66
+#define DSPM_WIRE_PING			67
+#define DSPM_WIRE_PONG			68
+#define DSPM_WIRE_PEER_TYPE_MIN		64
+#define DSPM_WIRE_PEER_TYPE_MAX		68
+
+#define DSPM_WIRE_PING_MAX		0x10000
+
+struct dspm_wire_peer_hello {
+	struct dspm_wire_hdr hdr;
+	__le32 target;		/* the id of the node connected to */
+	__le32 reserved;
+	__u8   nonce[DSPM_WIRE_NONCE_SIZE];
+};
+
+#define DSPM_WIRE_PEER_HELLO_SIZE	72
+
+/* PEER_CHALLENGE is struct dspm_wire_challenge. */
+
+struct dspm_wire_peer_auth {
+	struct dspm_wire_hdr hdr;
+	__u8   mac[DSPM_WIRE_MAC_SIZE];
+};
+
+#define DSPM_WIRE_PEER_AUTH_SIZE	64
+
+/* PING and PONG: the header, then the payload (length - header bytes). */
+
 #endif /* _UAPI_LINUX_DSPM_WIRE_H */

@@ -1,0 +1,621 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Node-to-node connections: a listener on the address this node announced,
+ * which accepts only members of the dispatcher's node table that prove the
+ * cluster key (dspm_wire.h, "Node to node"), a thread per accepted
+ * connection serving requests, and the connecting side of the handshake.
+ * Requests served so far: PING.  Everything received is checked before it
+ * is used; a malformed message or a failed handshake is counted and drops
+ * the connection, nothing else.
+ *
+ * Lock order: dspm_peers.lock, then dspm_link.table_lock.  Connection
+ * threads take neither while they block on the network.
+ */
+#include <linux/debugfs.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/kthread.h>
+#include <linux/random.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/uaccess.h>
+
+#include "cluster.h"
+#include "internal.h"
+#include "transport.h"
+
+#define DSPM_PEER_HANDSHAKE_MS	5000
+#define DSPM_PEER_CONNS_MAX	64
+
+struct dspm_peer_conn {
+	struct list_head entry;		/* on dspm_peers.conns */
+	struct dspm_peers *peers;
+	struct dspm_conn *conn;
+	struct task_struct *thread;
+	bool done;			/* the thread waits to be stopped */
+	void *buf;			/* DSPM_WIRE_MAX_MESSAGE bytes */
+};
+
+struct dspm_peers {
+	struct dspm_link *link;
+	const struct dspm_transport_ops *ops;
+	struct sockaddr_storage addr;
+	struct dspm_listener *listener;
+	struct task_struct *acceptor;
+	struct dentry *debugfs;
+
+	struct mutex lock;		/* conns, nr_conns, ping result */
+	struct list_head conns;
+	unsigned int nr_conns;
+	char ping_result[160];
+
+	atomic64_t accepted;		/* connections that passed the handshake */
+	atomic64_t refused;		/* not a member, wrong key, too many */
+	atomic64_t malformed;		/* messages dropped as invalid */
+	atomic64_t pings;		/* PINGs answered */
+};
+
+static void dspm_peer_hdr(struct dspm_wire_hdr *h, u16 type, u32 len,
+			  u32 sender, u64 request)
+{
+	memset(h, 0, sizeof(*h));
+	h->magic = cpu_to_le32(DSPM_WIRE_MAGIC);
+	h->version = cpu_to_le16(DSPM_WIRE_VERSION);
+	h->type = cpu_to_le16(type);
+	h->length = cpu_to_le32(len);
+	h->sender = cpu_to_le32(sender);
+	h->request_id = cpu_to_le64(request);
+}
+
+/* One peer message into @buf; its type, or -EPROTO (counted), or an error. */
+static int dspm_peer_recv(struct dspm_peers *peers, struct dspm_conn *conn,
+			  void *buf)
+{
+	struct dspm_wire_hdr *h = buf;
+	u16 type;
+	u32 len;
+	int ret;
+
+	ret = peers->ops->recv(conn, h, sizeof(*h));
+	if (ret)
+		return ret;
+	type = le16_to_cpu(h->type);
+	len = le32_to_cpu(h->length);
+	if (le32_to_cpu(h->magic) != DSPM_WIRE_MAGIC ||
+	    le16_to_cpu(h->version) != DSPM_WIRE_VERSION ||
+	    type < DSPM_WIRE_PEER_TYPE_MIN || type > DSPM_WIRE_PEER_TYPE_MAX ||
+	    h->reserved || h->status || len < sizeof(*h) ||
+	    len > sizeof(*h) + DSPM_WIRE_PING_MAX) {
+		atomic64_inc(&peers->malformed);
+		return -EPROTO;
+	}
+	ret = peers->ops->recv(conn, h + 1, len - sizeof(*h));
+	return ret ?: type;
+}
+
+/* @type of exactly @len bytes from @sender, or -EPROTO (counted). */
+static int dspm_peer_expect(struct dspm_peers *peers, struct dspm_conn *conn,
+			    void *buf, u16 want, u32 len, u32 sender)
+{
+	const struct dspm_wire_hdr *h = buf;
+	int type = dspm_peer_recv(peers, conn, buf);
+
+	if (type < 0)
+		return type;
+	if (type != want || le32_to_cpu(h->length) != len ||
+	    le32_to_cpu(h->sender) != sender) {
+		atomic64_inc(&peers->malformed);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* MAC of either side: "dspm-a" for the acceptor, "dspm-c" for the connector. */
+static int dspm_peer_mac(struct dspm_link *link, const char *label,
+			 const u8 *nonce1, const u8 *nonce2, u32 connector,
+			 u32 acceptor, u8 mac[DSPM_WIRE_MAC_SIZE])
+{
+	__le32 ids[2] = { cpu_to_le32(connector), cpu_to_le32(acceptor) };
+	struct dspm_mac_part parts[] = {
+		{ label, 6 },
+		{ nonce1, DSPM_WIRE_NONCE_SIZE },
+		{ nonce2, DSPM_WIRE_NONCE_SIZE },
+		{ ids, sizeof(ids) },
+	};
+
+	return dspm_auth_mac(link->key, link->key_len, parts,
+			     ARRAY_SIZE(parts), mac);
+}
+
+static bool dspm_addr_matches(const struct dspm_addr *a,
+			      const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET && a->family == DSPM_AF_INET)
+		return !memcmp(a->addr, &((struct sockaddr_in *)ss)->sin_addr, 4);
+	if (ss->ss_family == AF_INET6 && a->family == DSPM_AF_INET6)
+		return !memcmp(a->addr, &((struct sockaddr_in6 *)ss)->sin6_addr,
+			       16);
+	return false;
+}
+
+/* Node @id as the dispatcher last announced it; false if not a live member. */
+static bool dspm_peer_member(struct dspm_link *link, u32 id,
+			     struct dspm_addr *addr)
+{
+	bool found = false;
+	u32 i;
+
+	mutex_lock(&link->table_lock);
+	for (i = 0; i < link->nr_nodes; i++) {
+		const struct dspm_node_info *n = &link->table[i];
+
+		if (n->id != id)
+			continue;
+		found = n->state == DSPM_NODE_ALIVE ||
+			n->state == DSPM_NODE_SUSPECT;
+		*addr = n->addr;
+		break;
+	}
+	mutex_unlock(&link->table_lock);
+	return found;
+}
+
+/* The accepting side: PEER_HELLO, PEER_CHALLENGE, PEER_AUTH. */
+static int dspm_peer_accept_handshake(struct dspm_peer_conn *pc, u32 *peer_id)
+{
+	struct dspm_peers *peers = pc->peers;
+	struct dspm_link *link = peers->link;
+	const struct dspm_wire_peer_hello *hello = pc->buf;
+	const struct dspm_wire_peer_auth *auth = pc->buf;
+	struct dspm_wire_challenge ch;
+	u8 nonce_c[DSPM_WIRE_NONCE_SIZE], mac[DSPM_WIRE_MAC_SIZE];
+	u32 self = READ_ONCE(link->node_id), id;
+	struct sockaddr_storage from;
+	struct dspm_addr listed;
+	int ret;
+
+	ret = dspm_peer_recv(peers, pc->conn, pc->buf);
+	if (ret < 0)
+		return ret;
+	id = le32_to_cpu(hello->hdr.sender);
+	if (ret != DSPM_WIRE_PEER_HELLO ||
+	    le32_to_cpu(hello->hdr.length) != sizeof(*hello) ||
+	    hello->reserved) {
+		atomic64_inc(&peers->malformed);
+		return -EPROTO;
+	}
+	ret = peers->ops->peer_addr(pc->conn, &from);
+	if (ret)
+		return ret;
+	if (le32_to_cpu(hello->target) != self || id == self ||
+	    !dspm_peer_member(link, id, &listed) ||
+	    !dspm_addr_matches(&listed, &from)) {
+		atomic64_inc(&peers->refused);
+		pr_info_ratelimited("dspm: refused a peer claiming node %u from %pISc: not a member there\n",
+				    id, &from);
+		return -EACCES;
+	}
+	memcpy(nonce_c, hello->nonce, sizeof(nonce_c));
+
+	dspm_peer_hdr(&ch.hdr, DSPM_WIRE_PEER_CHALLENGE, sizeof(ch), self,
+		      le64_to_cpu(hello->hdr.request_id));
+	get_random_bytes(ch.nonce, sizeof(ch.nonce));
+	ret = dspm_peer_mac(link, "dspm-a", nonce_c, ch.nonce, id, self, ch.mac);
+	if (!ret)
+		ret = peers->ops->send(pc->conn, &ch, sizeof(ch));
+	if (ret)
+		return ret;
+
+	ret = dspm_peer_expect(peers, pc->conn, pc->buf, DSPM_WIRE_PEER_AUTH,
+			       sizeof(*auth), id);
+	if (ret)
+		return ret;
+	ret = dspm_peer_mac(link, "dspm-c", ch.nonce, nonce_c, id, self, mac);
+	if (ret)
+		return ret;
+	if (!dspm_auth_mac_equal(mac, auth->mac)) {
+		atomic64_inc(&peers->refused);
+		pr_warn_ratelimited("dspm: node %u at %pISc does not know the cluster key\n",
+				    id, &from);
+		return -EACCES;
+	}
+	*peer_id = id;
+	return 0;
+}
+
+/* Answer requests until the connection fails or is shut down. */
+static int dspm_peer_serve(struct dspm_peer_conn *pc, u32 peer_id)
+{
+	struct dspm_peers *peers = pc->peers;
+	struct dspm_wire_hdr *h = pc->buf;
+	u32 self = READ_ONCE(peers->link->node_id);
+	int type;
+
+	for (;;) {
+		type = dspm_peer_recv(peers, pc->conn, pc->buf);
+		if (type < 0)
+			return type;
+		if (type != DSPM_WIRE_PING || le32_to_cpu(h->sender) != peer_id) {
+			atomic64_inc(&peers->malformed);
+			return -EPROTO;
+		}
+		/* the payload stays in place: the reply is the request, retyped */
+		h->type = cpu_to_le16(DSPM_WIRE_PONG);
+		h->sender = cpu_to_le32(self);
+		type = peers->ops->send(pc->conn, h, le32_to_cpu(h->length));
+		if (type)
+			return type;
+		atomic64_inc(&peers->pings);
+	}
+}
+
+static int dspm_peer_conn_thread(void *data)
+{
+	struct dspm_peer_conn *pc = data;
+	struct dspm_peers *peers = pc->peers;
+	u32 peer_id;
+	int ret;
+
+	peers->ops->set_recv_timeout(pc->conn, DSPM_PEER_HANDSHAKE_MS);
+	ret = dspm_peer_accept_handshake(pc, &peer_id);
+	if (!ret) {
+		atomic64_inc(&peers->accepted);
+		peers->ops->set_recv_timeout(pc->conn, 0);
+		ret = dspm_peer_serve(pc, peer_id);
+	}
+	WRITE_ONCE(pc->done, true);
+	/* the connection is closed and freed by whoever stops this thread */
+	while (!kthread_should_stop()) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (!kthread_should_stop())
+			schedule();
+		__set_current_state(TASK_RUNNING);
+	}
+	return ret;
+}
+
+static void dspm_peer_conn_free(struct dspm_peers *peers,
+				struct dspm_peer_conn *pc)
+{
+	peers->ops->shutdown(pc->conn);
+	kthread_stop(pc->thread);
+	put_task_struct(pc->thread);
+	peers->ops->close(pc->conn);
+	kvfree(pc->buf);
+	kfree(pc);
+}
+
+/* Stop the threads of finished connections (all of them when @all). */
+static void dspm_peer_reap(struct dspm_peers *peers, bool all)
+{
+	struct dspm_peer_conn *pc, *next;
+	LIST_HEAD(finished);
+
+	mutex_lock(&peers->lock);
+	list_for_each_entry_safe(pc, next, &peers->conns, entry) {
+		if (all || READ_ONCE(pc->done)) {
+			list_move(&pc->entry, &finished);
+			peers->nr_conns--;
+		}
+	}
+	mutex_unlock(&peers->lock);
+	list_for_each_entry_safe(pc, next, &finished, entry)
+		dspm_peer_conn_free(peers, pc);
+}
+
+static int dspm_peer_start_conn(struct dspm_peers *peers, struct dspm_conn *conn)
+{
+	struct dspm_peer_conn *pc;
+	int ret = -ENOMEM;
+
+	pc = kzalloc(sizeof(*pc), GFP_KERNEL);
+	if (!pc)
+		goto close;
+	pc->buf = kvmalloc(DSPM_WIRE_MAX_MESSAGE, GFP_KERNEL);
+	if (!pc->buf)
+		goto free;
+	pc->peers = peers;
+	pc->conn = conn;
+	pc->thread = kthread_create(dspm_peer_conn_thread, pc, "dspm-peer");
+	if (IS_ERR(pc->thread)) {
+		ret = PTR_ERR(pc->thread);
+		goto free;
+	}
+	get_task_struct(pc->thread);
+	mutex_lock(&peers->lock);
+	list_add(&pc->entry, &peers->conns);
+	peers->nr_conns++;
+	mutex_unlock(&peers->lock);
+	wake_up_process(pc->thread);
+	return 0;
+free:
+	kvfree(pc->buf);
+	kfree(pc);
+close:
+	peers->ops->close(conn);
+	return ret;
+}
+
+static int dspm_peer_acceptor(void *data)
+{
+	struct dspm_peers *peers = data;
+	struct dspm_conn *conn;
+	int ret;
+
+	while (!kthread_should_stop()) {
+		ret = peers->ops->accept(peers->listener, &conn);
+		if (ret == -ESHUTDOWN)
+			break;
+		if (ret) {
+			/* e.g. out of memory: do not spin */
+			schedule_timeout_interruptible(HZ / 10);
+			continue;
+		}
+		dspm_peer_reap(peers, false);
+		if (READ_ONCE(peers->nr_conns) >= DSPM_PEER_CONNS_MAX) {
+			atomic64_inc(&peers->refused);
+			peers->ops->close(conn);
+			continue;
+		}
+		dspm_peer_start_conn(peers, conn);
+	}
+	while (!kthread_should_stop()) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (!kthread_should_stop())
+			schedule();
+		__set_current_state(TASK_RUNNING);
+	}
+	return 0;
+}
+
+/* The connecting side: a connection to node @id, authenticated both ways. */
+static int dspm_peer_connect(struct dspm_peers *peers, u32 id, void *buf,
+			     struct dspm_conn **out)
+{
+	struct dspm_link *link = peers->link;
+	const struct dspm_wire_challenge *ch = buf;
+	struct dspm_wire_peer_hello hello;
+	struct dspm_wire_peer_auth auth;
+	u32 self = READ_ONCE(link->node_id);
+	u8 mac[DSPM_WIRE_MAC_SIZE];
+	struct sockaddr_storage ss = {};
+	struct dspm_addr addr;
+	struct dspm_conn *conn;
+	int ret;
+
+	if (id == self || !dspm_peer_member(link, id, &addr))
+		return -EHOSTUNREACH;
+	if (addr.family == DSPM_AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(addr.port);
+		memcpy(&sin->sin_addr, addr.addr, 4);
+	} else if (addr.family == DSPM_AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(addr.port);
+		memcpy(&sin6->sin6_addr, addr.addr, 16);
+	} else {
+		return -EHOSTUNREACH;
+	}
+	ret = peers->ops->connect(&ss, DSPM_PEER_HANDSHAKE_MS, &conn);
+	if (ret)
+		return ret;
+
+	dspm_peer_hdr(&hello.hdr, DSPM_WIRE_PEER_HELLO, sizeof(hello), self, 1);
+	hello.target = cpu_to_le32(id);
+	hello.reserved = 0;
+	get_random_bytes(hello.nonce, sizeof(hello.nonce));
+	ret = peers->ops->send(conn, &hello, sizeof(hello));
+	if (!ret)
+		ret = dspm_peer_expect(peers, conn, buf, DSPM_WIRE_PEER_CHALLENGE,
+				       sizeof(*ch), id);
+	if (!ret)
+		ret = dspm_peer_mac(link, "dspm-a", hello.nonce, ch->nonce, self,
+				    id, mac);
+	if (!ret && !dspm_auth_mac_equal(mac, ch->mac)) {
+		pr_warn_ratelimited("dspm: node %u does not know the cluster key\n",
+				    id);
+		ret = -EACCES;
+	}
+	if (!ret) {
+		dspm_peer_hdr(&auth.hdr, DSPM_WIRE_PEER_AUTH, sizeof(auth), self,
+			      2);
+		ret = dspm_peer_mac(link, "dspm-c", ch->nonce, hello.nonce,
+				    self, id, auth.mac);
+	}
+	if (!ret)
+		ret = peers->ops->send(conn, &auth, sizeof(auth));
+	if (ret) {
+		peers->ops->close(conn);
+		return ret;
+	}
+	*out = conn;
+	return 0;
+}
+
+static int dspm_ns_cmp(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* @count PINGs of @size bytes to node @id; the result goes to ping_result. */
+static int dspm_peer_ping(struct dspm_peers *peers, u32 id, u32 count,
+			  u32 size)
+{
+	u32 self = READ_ONCE(peers->link->node_id), i;
+	struct dspm_wire_hdr *req, *reply;
+	u64 *ns, total = 0;
+	struct dspm_conn *conn;
+	int ret = -ENOMEM;
+
+	req = kvzalloc(DSPM_WIRE_MAX_MESSAGE, GFP_KERNEL);
+	reply = kvzalloc(DSPM_WIRE_MAX_MESSAGE, GFP_KERNEL);
+	ns = kvcalloc(count, sizeof(*ns), GFP_KERNEL);
+	if (!req || !reply || !ns)
+		goto out;
+	ret = dspm_peer_connect(peers, id, reply, &conn);
+	if (ret)
+		goto out;
+	for (i = 0; i < count && !ret; i++) {
+		u64 start;
+
+		dspm_peer_hdr(req, DSPM_WIRE_PING, sizeof(*req) + size, self,
+			      i + 3);
+		get_random_bytes(req + 1, min_t(u32, size, 64));
+		start = ktime_get_ns();
+		ret = peers->ops->send(conn, req, sizeof(*req) + size);
+		if (!ret)
+			ret = dspm_peer_expect(peers, conn, reply, DSPM_WIRE_PONG,
+					       sizeof(*req) + size, id);
+		ns[i] = ktime_get_ns() - start;
+		if (!ret && (reply->request_id != req->request_id ||
+			     memcmp(reply + 1, req + 1, size)))
+			ret = -EPROTO;
+		total += ns[i];
+	}
+	peers->ops->close(conn);
+	if (!ret) {
+		sort(ns, count, sizeof(*ns), dspm_ns_cmp, NULL);
+		mutex_lock(&peers->lock);
+		snprintf(peers->ping_result, sizeof(peers->ping_result),
+			 "transport=%s node=%u size=%u count=%u min_ns=%llu avg_ns=%llu p50_ns=%llu p99_ns=%llu max_ns=%llu\n",
+			 peers->ops->name, id, size, count, ns[0],
+			 div_u64(total, count), ns[count / 2],
+			 ns[(u64)count * 99 / 100], ns[count - 1]);
+		mutex_unlock(&peers->lock);
+	}
+out:
+	if (ret) {
+		mutex_lock(&peers->lock);
+		snprintf(peers->ping_result, sizeof(peers->ping_result),
+			 "transport=%s node=%u error=%d\n", peers->ops->name,
+			 id, ret);
+		mutex_unlock(&peers->lock);
+	}
+	kvfree(ns);
+	kvfree(reply);
+	kvfree(req);
+	return ret;
+}
+
+static int dspm_peer_show(struct seq_file *m, void *v)
+{
+	struct dspm_peers *peers = m->private;
+
+	seq_printf(m, "listening %pISpc (%s)\n", &peers->addr, peers->ops->name);
+	seq_printf(m, "accepted %lld\nrefused %lld\nmalformed %lld\npings %lld\n",
+		   atomic64_read(&peers->accepted),
+		   atomic64_read(&peers->refused),
+		   atomic64_read(&peers->malformed),
+		   atomic64_read(&peers->pings));
+	mutex_lock(&peers->lock);
+	seq_printf(m, "connections %u\n", peers->nr_conns);
+	seq_puts(m, peers->ping_result);
+	mutex_unlock(&peers->lock);
+	return 0;
+}
+
+static int dspm_peer_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, dspm_peer_show, inode->i_private);
+}
+
+/* "ping ID COUNT SIZE": COUNT 1..100000, SIZE 0..DSPM_WIRE_PING_MAX. */
+static ssize_t dspm_peer_write(struct file *file, const char __user *ubuf,
+			       size_t len, loff_t *pos)
+{
+	struct dspm_peers *peers = file_inode(file)->i_private;
+	u32 id, count, size;
+	char cmd[64];
+	int ret;
+
+	if (len >= sizeof(cmd))
+		return -EINVAL;
+	if (copy_from_user(cmd, ubuf, len))
+		return -EFAULT;
+	cmd[len] = '\0';
+	if (sscanf(cmd, "ping %u %u %u", &id, &count, &size) != 3 ||
+	    !count || count > 100000 || size > DSPM_WIRE_PING_MAX)
+		return -EINVAL;
+	ret = dspm_peer_ping(peers, id, count, size);
+	return ret ?: len;
+}
+
+static const struct file_operations dspm_peer_fops = {
+	.owner = THIS_MODULE,
+	.open = dspm_peer_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = single_release,
+	.write = dspm_peer_write,
+};
+
+/* Listen where this node told the dispatcher peers reach it. */
+struct dspm_peers *dspm_peers_start(struct dspm_link *link)
+{
+	const struct dspm_wire_addr *w = &link->self;
+	struct dspm_peers *peers;
+	int ret;
+
+	peers = kzalloc(sizeof(*peers), GFP_KERNEL);
+	if (!peers)
+		return ERR_PTR(-ENOMEM);
+	peers->link = link;
+	peers->ops = link->ops;
+	mutex_init(&peers->lock);
+	INIT_LIST_HEAD(&peers->conns);
+	if (le16_to_cpu(w->family) == DSPM_WIRE_AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&peers->addr;
+
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, w->addr, 4);
+		sin->sin_port = htons(le16_to_cpu(w->port));
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&peers->addr;
+
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, w->addr, 16);
+		sin6->sin6_port = htons(le16_to_cpu(w->port));
+	}
+	ret = peers->ops->listen(&peers->addr, &peers->listener);
+	if (ret) {
+		pr_err("dspm: cannot listen for peers on %pISpc (%s): %d\n",
+		       &peers->addr, peers->ops->name, ret);
+		goto free;
+	}
+	peers->acceptor = kthread_run(dspm_peer_acceptor, peers, "dspm-peers");
+	if (IS_ERR(peers->acceptor)) {
+		ret = PTR_ERR(peers->acceptor);
+		goto close;
+	}
+	get_task_struct(peers->acceptor);
+	peers->debugfs = debugfs_create_file("peer", 0600, dspm_debugfs_root(),
+					     peers, &dspm_peer_fops);
+	pr_info("dspm: accepting peers on %pISpc (%s)\n", &peers->addr,
+		peers->ops->name);
+	return peers;
+close:
+	peers->ops->listener_close(peers->listener);
+free:
+	kfree(peers);
+	return ERR_PTR(ret);
+}
+
+void dspm_peers_stop(struct dspm_peers *peers)
+{
+	if (!peers)
+		return;
+	debugfs_remove(peers->debugfs);
+	peers->ops->listener_shutdown(peers->listener);
+	kthread_stop(peers->acceptor);
+	put_task_struct(peers->acceptor);
+	dspm_peer_reap(peers, true);
+	peers->ops->listener_close(peers->listener);
+	kfree(peers);
+}
