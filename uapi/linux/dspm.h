@@ -296,8 +296,10 @@ struct dspm_nodes {
 
 #define DSPM_NODES_SIZE_VER0	64
 
-/* The nodes holding one chunk: node[0] its home, node[1..replicas-1] its
- * replicas, the other entries 0. */
+/*
+ * The nodes holding one chunk: node[0] its home, node[1..replicas-1] its
+ * replicas, the other entries 0.
+ */
 struct dspm_chunk_nodes {
 	__u32 node[DSPM_REPLICAS_MAX];
 };
