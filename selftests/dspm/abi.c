@@ -2106,7 +2106,7 @@ TEST_F(ctl, list_reuse_struct)
 /* Unknown ioctls                                                      */
 
 static const unsigned long ctl_unknown[] = {
-	_IO(DSPM_IOC_MAGIC, 0x0a), _IO(DSPM_IOC_MAGIC, 0x0b),
+	_IO(DSPM_IOC_MAGIC, 0x0b), _IO(DSPM_IOC_MAGIC, 0x0c),
 	_IO(DSPM_IOC_MAGIC, 0x1f), _IO(DSPM_IOC_MAGIC, 0x20),
 	_IO(DSPM_IOC_MAGIC, 0x21), _IO(DSPM_IOC_MAGIC, 0x22),
 	_IO(DSPM_IOC_MAGIC, 0x3f), _IO(DSPM_IOC_MAGIC, 0x40),

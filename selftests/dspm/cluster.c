@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dspm cluster ioctls: JOIN, LEAVE, NODES.
+ * dspm cluster ioctls: JOIN, LEAVE, NODES, PLACEMENT, and the namespace
+ * while joined.
  *
  * The bad-input tests need no dispatcher.  The join tests need one, named
  * by the environment (selftests/dspm/cluster_test.sh sets it on a 3-node
  * VM cluster):
  *   DSPM_TEST_DISPATCHER  IPv4 address:port of a running dspm-dispatcher
  *   DSPM_TEST_KEY_FILE    the cluster key file it uses
+ *   DSPM_TEST_TRANSPORT   "tcp" (the default) or "rdma"
  * Every test attaches a DRAM backend of its own, so it runs on any node.
  */
 #include <arpa/inet.h>
@@ -67,9 +69,12 @@ static int read_key(const char *path, char *key)
 static void join_init(struct dspm_join *j, const char *key, int key_len,
 		      const struct dspm_addr *dispatcher)
 {
+	const char *t = getenv("DSPM_TEST_TRANSPORT");
+
 	memset(j, 0, sizeof(*j));
 	j->size = sizeof(*j);
-	j->transport = DSPM_TRANSPORT_TCP;
+	j->transport = t && !strcmp(t, "rdma") ? DSPM_TRANSPORT_RDMA
+					       : DSPM_TRANSPORT_TCP;
 	j->key_len = key_len;
 	j->key = (unsigned long)key;
 	j->dispatcher = *dispatcher;
@@ -196,10 +201,6 @@ TEST_F(cl, join_bad_arguments)
 	join_init(&j, self->key, self->key_len, &self->dispatcher);
 	j.size = DSPM_JOIN_SIZE_VER0 - 1;
 	EXPECT_EQ(-EINVAL, xioctl(self->ctl, DSPM_IOC_JOIN, &j));
-
-	join_init(&j, self->key, self->key_len, &self->dispatcher);
-	j.transport = DSPM_TRANSPORT_RDMA;
-	EXPECT_EQ(-EOPNOTSUPP, xioctl(self->ctl, DSPM_IOC_JOIN, &j));
 }
 
 TEST_F(cl, nodes_bad_arguments)
@@ -330,6 +331,124 @@ TEST_F(cl, wrong_key_refused)
 	wrong[0] ^= 1;
 	join_init(&j, wrong, self->key_len, &self->dispatcher);
 	EXPECT_EQ(-EACCES, xioctl(self->ctl, DSPM_IOC_JOIN, &j));
+}
+
+static void placement_init(struct dspm_placement *p, const char *name,
+			   struct dspm_chunk_nodes *entries, unsigned int cap)
+{
+	memset(p, 0, sizeof(*p));
+	p->size = sizeof(*p);
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->entries = (unsigned long)entries;
+	p->capacity = cap;
+}
+
+TEST_F(cl, placement_not_joined)
+{
+	struct dspm_placement p;
+
+	placement_init(&p, "anything", NULL, 0);
+	EXPECT_EQ(-ENOTCONN, xioctl(self->ctl, DSPM_IOC_PLACEMENT, &p));
+}
+
+TEST_F(cl, placement_bad_arguments)
+{
+	struct dspm_placement p;
+
+	placement_init(&p, "anything", NULL, 0);
+	p.size = DSPM_PLACEMENT_SIZE_VER0 - 8;
+	EXPECT_EQ(-EINVAL, xioctl(self->ctl, DSPM_IOC_PLACEMENT, &p));
+	placement_init(&p, "anything", NULL, 0);
+	p.flags = 1;
+	EXPECT_EQ(-EINVAL, xioctl(self->ctl, DSPM_IOC_PLACEMENT, &p));
+	placement_init(&p, "anything", NULL, 0);
+	p.reserved0 = 1;
+	EXPECT_EQ(-EINVAL, xioctl(self->ctl, DSPM_IOC_PLACEMENT, &p));
+	placement_init(&p, "anything", NULL, 0);
+	p.reserved[1] = 1;
+	EXPECT_EQ(-EINVAL, xioctl(self->ctl, DSPM_IOC_PLACEMENT, &p));
+	placement_init(&p, ".hidden", NULL, 0);
+	EXPECT_EQ(-EINVAL, xioctl(self->ctl, DSPM_IOC_PLACEMENT, &p));
+}
+
+/* While joined, create/list/open/delete go through the dispatcher. */
+TEST_F(cl, cluster_namespace)
+{
+	struct dspm_create c = { .size = sizeof(c) };
+	struct dspm_delete d = { .size = sizeof(d) };
+	struct dspm_open o = { .size = sizeof(o) };
+	struct dspm_stat st = { .size = sizeof(st) };
+	struct dspm_chunk_nodes chunks[8];
+	struct dspm_dataset_info info[64];
+	struct dspm_list l = { .size = sizeof(l) };
+	struct dspm_placement p;
+	struct dspm_join j;
+	unsigned int i, k, found = 0;
+	int fd;
+
+	if (!self->have_dispatcher)
+		SKIP(return, "DSPM_TEST_DISPATCHER and DSPM_TEST_KEY_FILE unset");
+	join_init(&j, self->key, self->key_len, &self->dispatcher);
+	ASSERT_EQ(0, xioctl(self->ctl, DSPM_IOC_JOIN, &j));
+
+	snprintf(c.name, sizeof(c.name), "ksft-ns-%d", getpid());
+	c.length = 3 << 20;
+	c.mode = 0600;
+	c.model = DSPM_MODEL_MRMW;
+	c.replicas = 1;
+	ASSERT_EQ(0, xioctl(self->ctl, DSPM_IOC_CREATE, &c));
+	ASSERT_LT(0, c.id);
+	EXPECT_EQ(-EEXIST, xioctl(self->ctl, DSPM_IOC_CREATE, &c));
+
+	/* the chunk count alone, then the chunks: homes only at R=1 */
+	placement_init(&p, c.name, NULL, 0);
+	ASSERT_EQ(0, xioctl(self->ctl, DSPM_IOC_PLACEMENT, &p));
+	EXPECT_EQ(c.id, p.id);
+	EXPECT_EQ(1, p.replicas);
+	ASSERT_LT(0, p.chunks);
+	ASSERT_GE(8, p.chunks);
+	EXPECT_EQ((c.length + p.chunk_size - 1) / p.chunk_size, p.chunks);
+	memset(chunks, 0xa5, sizeof(chunks));
+	placement_init(&p, c.name, chunks, 8);
+	ASSERT_EQ(0, xioctl(self->ctl, DSPM_IOC_PLACEMENT, &p));
+	for (i = 0; i < p.chunks; i++) {
+		EXPECT_NE(0, chunks[i].node[0]);
+		for (k = 1; k < DSPM_REPLICAS_MAX; k++)
+			EXPECT_EQ(0, chunks[i].node[k]);
+	}
+	if (p.chunks < 8)
+		EXPECT_EQ(0xa5a5a5a5, chunks[p.chunks].node[0]);
+
+	l.entries = (unsigned long)info;
+	l.entry_size = sizeof(info[0]);
+	l.capacity = 64;
+	ASSERT_EQ(0, xioctl(self->ctl, DSPM_IOC_LIST, &l));
+	for (i = 0; i < l.count; i++)
+		if (!strcmp(info[i].name, c.name)) {
+			found = 1;
+			EXPECT_EQ(c.id, info[i].id);
+			EXPECT_EQ(c.length, info[i].length);
+		}
+	EXPECT_TRUE(found);
+
+	/* opening makes this node's copy, known by the cluster id */
+	memcpy(o.name, c.name, sizeof(o.name));
+	o.flags = DSPM_OPEN_WRITE;
+	fd = ioctl(self->ctl, DSPM_IOC_OPEN, &o);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, xioctl(fd, DSPM_IOC_STAT, &st));
+	EXPECT_EQ(c.id, st.id);
+	EXPECT_EQ(c.length, st.length);
+	memcpy(d.name, c.name, sizeof(d.name));
+	EXPECT_EQ(-EBUSY, xioctl(self->ctl, DSPM_IOC_DELETE, &d));
+	close(fd);
+
+	EXPECT_EQ(0, xioctl(self->ctl, DSPM_IOC_DELETE, &d));
+	EXPECT_EQ(-ENOENT, xioctl(self->ctl, DSPM_IOC_DELETE, &d));
+	EXPECT_EQ(-ENOENT, xioctl(self->ctl, DSPM_IOC_OPEN, &o));
+	placement_init(&p, c.name, NULL, 0);
+	EXPECT_EQ(-ENOENT, xioctl(self->ctl, DSPM_IOC_PLACEMENT, &p));
+	EXPECT_EQ(0, leave(self->ctl));
 }
 
 TEST_HARNESS_MAIN

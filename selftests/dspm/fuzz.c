@@ -676,11 +676,11 @@ pick:
 			break;
 		}
 		/*
-		 * The cluster ioctls connect to the network: cluster.c tests
+		 * The cluster ioctls talk to the network: cluster.c tests
 		 * their bad input; random ones here could reach real addresses.
 		 */
 		if (cmd == DSPM_IOC_JOIN || cmd == DSPM_IOC_LEAVE ||
-		    cmd == DSPM_IOC_NODES)
+		    cmd == DSPM_IOC_NODES || cmd == DSPM_IOC_PLACEMENT)
 			goto pick;
 		for (k = 0; k < K_NR; k++)
 			if (cmd == kcmd[k])
