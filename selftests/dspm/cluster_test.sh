@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # dspm cluster test (host side), on a 3-node VM cluster with the dispatcher
-# in node 1, over the TCP transport:
+# in node 1, over one transport (the argument: tcp, the default, or rdma on
+# the guests' Soft-RoCE rxe0), for the dispatcher link and node to node:
 #   - the cluster kselftest (JOIN/LEAVE/NODES ABI, join, wrong key) on each node
 #   - three pmem-backed nodes join; each sees all three alive, ids 1..3
 #   - the dispatcher restarts: the nodes rejoin by themselves, same ids
@@ -11,17 +12,28 @@
 #   - garbage to the dispatcher's port is dropped; the dispatcher and every
 #     node carry on
 #   - every node's kernel log is clean throughout
-# Prints TAP lines and finally "cluster: N passed, M failed"; exits non-zero
-# on any failure.  Environment: DSPM_VM_DIR (default <repo>/build/vm-cluster),
-# DSPM_SELFTESTS_BIN (default <repo>/build/selftests).
+# Prints TAP lines and finally "cluster-TRANSPORT: N passed, M failed"; exits
+# non-zero on any failure.  Environment: DSPM_VM_DIR (default
+# <repo>/build/vm-cluster-TRANSPORT), DSPM_SELFTESTS_BIN (default
+# <repo>/build/selftests).
 set -u -o pipefail
+
+TRANSPORT=${1:-tcp}
+case $TRANSPORT in
+tcp | rdma) ;;
+*)
+	echo "usage: $0 [tcp|rdma]" >&2
+	exit 2
+	;;
+esac
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 VM=$REPO/tools/vm/dspm-vm
 BIN=${DSPM_SELFTESTS_BIN:-$REPO/build/selftests}
 ADMIN=$REPO/build/user/tools/dspm-admin/dspm-admin
 DISPATCHER=$REPO/build/user/dispatcher/dspm-dispatcher
-export DSPM_VM_DIR=${DSPM_VM_DIR:-$REPO/build/vm-cluster}
+PROBE=$REPO/build/user/dispatcher/tests/dspm-wire-probe
+export DSPM_VM_DIR=${DSPM_VM_DIR:-$REPO/build/vm-cluster-$TRANSPORT}
 WORK=$DSPM_VM_DIR/work
 ADDR=10.77.0.1:7400
 KEY=$WORK/cluster.key
@@ -37,14 +49,14 @@ check() { # description command...
 }
 finish() {
 	echo "1..$n"
-	echo "cluster: $passed passed, $failed failed"
+	echo "cluster-$TRANSPORT: $passed passed, $failed failed"
 	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
 	exit $?
 }
 g() { "$VM" run --timeout "${GUEST_TIMEOUT:-120}" "$@"; }
 
 start_dispatcher() {
-	g 1 "nohup $DISPATCHER --listen $ADDR --transport tcp --state /tmp/dispatcher.db \
+	g 1 "nohup $DISPATCHER --listen $ADDR --transport $TRANSPORT --state /tmp/dispatcher.db \
 		--key-file $KEY --heartbeat-ms 500 --suspect-ms 2000 --dead-ms 4000 \
 		>> $WORK/dispatcher.log 2>&1 & echo \$! > /tmp/dispatcher.pid"
 	local i
@@ -128,7 +140,7 @@ expect_fail() {
 	return 1
 }
 
-join() { g "$1" "$ADMIN --json join --dispatcher $ADDR --transport tcp --key-file $KEY"; }
+join() { g "$1" "$ADMIN --json join --dispatcher $ADDR --transport $TRANSPORT --key-file $KEY"; }
 
 logs_clean() {
 	local node rc=0
@@ -141,7 +153,7 @@ logs_clean() {
 	return $rc
 }
 
-for f in "$ADMIN" "$DISPATCHER" "$BIN/cluster" "$REPO/driver/dspm.ko"; do
+for f in "$ADMIN" "$DISPATCHER" "$PROBE" "$BIN/cluster" "$REPO/driver/dspm.ko"; do
 	[ -e "$f" ] || { echo "missing $f (make all)" >&2; exit 2; }
 done
 trap '"$VM" down >/dev/null 2>&1' EXIT
@@ -165,13 +177,14 @@ check "dispatcher starts in node 1" start_dispatcher
 
 # The ABI tests, on DRAM backends of their own, from every node.
 for node in 1 2 3; do
-	out=$(g "$node" "DSPM_TEST_DISPATCHER=$ADDR DSPM_TEST_KEY_FILE=$KEY $BIN/cluster" 2>&1)
+	out=$(g "$node" "DSPM_TEST_DISPATCHER=$ADDR DSPM_TEST_KEY_FILE=$KEY \
+		DSPM_TEST_TRANSPORT=$TRANSPORT $BIN/cluster" 2>&1)
 	rc=$?
 	echo "$out" | grep -E '^(not )?ok |# (FAIL|SKIP)' | sed "s/^/# node $node: /"
 	if [ $rc -eq 0 ] && ! echo "$out" | grep -q '# SKIP'; then
-		ok "node $node: cluster kselftest ($(echo "$out" | grep -c '^ok ') cases)"
+		ok "node $node: cluster kselftest over $TRANSPORT ($(echo "$out" | grep -c '^ok ') cases)"
 	else
-		not_ok "node $node: cluster kselftest (rc $rc)"
+		not_ok "node $node: cluster kselftest over $TRANSPORT (rc $rc)"
 	fi
 done
 
