@@ -635,6 +635,17 @@ static int dspm_rdma_stream_err(struct dspm_conn *conn)
 	return READ_ONCE(conn->err);
 }
 
+static bool dspm_rdma_can_send(struct dspm_conn *conn)
+{
+	return READ_ONCE(conn->tx_avail) || dspm_rdma_stream_err(conn);
+}
+
+static bool dspm_rdma_can_recv(struct dspm_conn *conn)
+{
+	return !list_empty_careful(&conn->rx_ready) ||
+	       dspm_rdma_stream_err(conn);
+}
+
 static int dspm_rdma_send(struct dspm_conn *conn, const void *buf, size_t len)
 {
 	long left = dspm_rdma_timeo(conn->send_timeout_ms);
@@ -648,8 +659,8 @@ static int dspm_rdma_send(struct dspm_conn *conn, const void *buf, size_t len)
 		struct ib_send_wr wr = {};
 
 		left = wait_event_interruptible_timeout(conn->wq,
-				READ_ONCE(conn->tx_avail) ||
-				dspm_rdma_stream_err(conn), left);
+							dspm_rdma_can_send(conn),
+							left);
 		if (left < 0)
 			return -EINTR;
 		ret = dspm_rdma_stream_err(conn);
@@ -719,8 +730,8 @@ static int dspm_rdma_recv(struct dspm_conn *conn, void *buf, size_t len)
 			if (ret)
 				return ret;
 			left = wait_event_interruptible_timeout(conn->wq,
-					!list_empty_careful(&conn->rx_ready) ||
-					dspm_rdma_stream_err(conn), left);
+								dspm_rdma_can_recv(conn),
+								left);
 			if (left < 0)
 				return -EINTR;
 			if (!left && list_empty_careful(&conn->rx_ready))
@@ -925,8 +936,8 @@ static int dspm_rdma_accept(struct dspm_listener *l, struct dspm_conn **out)
 
 	for (;;) {
 		ret = wait_event_interruptible(l->wq,
-				!list_empty_careful(&l->ready) ||
-				READ_ONCE(l->shut));
+					       !list_empty_careful(&l->ready) ||
+					       READ_ONCE(l->shut));
 		if (ret)
 			return -EINTR;
 		mutex_lock(&dspm_rdma_listen_lock);
