@@ -96,7 +96,8 @@ static struct dspm_link *dspm_link_new(struct dspm_store *st,
 		kfree(link);
 		return NULL;
 	}
-	link->ops = &dspm_tcp_transport;
+	link->ops = j->transport == DSPM_TRANSPORT_RDMA ? &dspm_rdma_transport
+						       : &dspm_tcp_transport;
 	dspm_addr_to_sockaddr(&j->dispatcher, &link->dispatcher);
 	link->key = key;
 	link->key_len = j->key_len;
@@ -127,8 +128,6 @@ long dspm_cluster_join(struct dspm_node *node, void __user *uarg)
 		ret = dspm_arg_writable(uarg, &j, sizeof(j));
 	if (ret)
 		return ret;
-	if (j.transport == DSPM_TRANSPORT_RDMA)
-		return -EOPNOTSUPP;
 	key = memdup_user(u64_to_user_ptr(j.key), j.key_len);
 	if (IS_ERR(key))
 		return PTR_ERR(key);

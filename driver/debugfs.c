@@ -6,12 +6,14 @@
  *                   applying half of its sealed record, so a power failure
  *                   can be aimed at the moment recovery must finish a
  *                   half-applied commit.  Capped at 60 s.
+ *   transport_echo, transport_ping  see transport_bench.c
  */
 #include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/minmax.h>
 
 #include "internal.h"
+#include "transport.h"
 
 static struct dentry *dspm_debugfs_dir;
 static u32 dspm_apply_stall_ms;
@@ -37,9 +39,11 @@ void dspm_debugfs_init(void)
 	dspm_debugfs_dir = debugfs_create_dir("dspm", NULL);
 	debugfs_create_u32("apply_stall_ms", 0600, dspm_debugfs_dir,
 			   &dspm_apply_stall_ms);
+	dspm_transport_bench_init(dspm_debugfs_dir);
 }
 
 void dspm_debugfs_exit(void)
 {
+	dspm_transport_bench_exit();
 	debugfs_remove(dspm_debugfs_dir);
 }

@@ -46,5 +46,11 @@ struct dspm_transport_ops {
 };
 
 extern const struct dspm_transport_ops dspm_tcp_transport;
+extern const struct dspm_transport_ops dspm_rdma_transport;
+
+/* transport_bench.c: debugfs transport_echo and transport_ping in @dir */
+struct dentry;
+void dspm_transport_bench_init(struct dentry *dir);
+void dspm_transport_bench_exit(void);
 
 #endif /* _DSPM_TRANSPORT_H */

@@ -42,6 +42,8 @@ fi
 # Dependencies: crc32c for the log checksums; the pmem stack for /dev/pmemN.
 modprobe -a libcrc32c crc32c_generic crc32c-intel 2>/dev/null
 modprobe -a nd_pmem dax_pmem 2>/dev/null
+# dspm.ko links against the RDMA core and connection manager.
+modprobe -a ib_core rdma_cm 2>/dev/null
 if ! insmod "$ko"; then
 	echo "load_module.sh: insmod $ko failed" >&2
 	dmesg 2>/dev/null | tail -n 20 >&2
