@@ -170,6 +170,14 @@ class Link {
     auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (left < 0) left = 0;
+    // Over RDMA nothing becomes ready until a SEND is posted: hand over first.
+    if (!out_.empty()) {
+      if (int rc = ep_->transmit(out_); rc != 0) {
+        down_ = rc;
+        return true;
+      }
+      if (out_.empty()) return true;
+    }
     pollfd p[2] = {{ep_->fd(), POLLIN, 0}, {-1, POLLIN, 0}};
     if (ep_->needs_pollout() && !out_.empty()) p[0].events |= POLLOUT;
     if (rc_ != nullptr) p[1].fd = rc_->cm_fd();
