@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
   long dead_ms = mc.dead_after.count();
   app.add_option("--listen", listen, "Address and port to serve nodes on (ADDR:PORT, port 0: any)")
       ->capture_default_str();
-  app.add_option("--transport", transport, "Transport to nodes")
+  app.add_option("--transport", transport,
+                 "Transport to nodes: tcp, or rdma (rdma_cm on the same ADDR:PORT)")
       ->check(CLI::IsMember({"rdma", "tcp"}))
       ->capture_default_str();
   app.add_option("--state", state_path, "SQLite state file")->capture_default_str();
@@ -43,15 +44,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  if (transport == "rdma") {
-    std::fprintf(stderr,
-                 "dspm-dispatcher: rdma transport: not implemented yet (use --transport tcp)\n");
-    return 2;
-  }
   // A closed stderr or peer socket must not kill the service (sockets use MSG_NOSIGNAL too).
   ::signal(SIGPIPE, SIG_IGN);
   try {
     ServerConfig config;
+    config.transport = transport == "rdma" ? Transport::rdma : Transport::tcp;
     config.listen = listen;
     config.state = state_path;
     config.key = read_key_file(key_file);

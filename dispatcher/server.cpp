@@ -20,6 +20,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include "rdma.hpp"
+
 namespace dspm::dispatcher {
 
 namespace {
@@ -28,8 +30,11 @@ constexpr std::uint64_t tag_listen = 1;
 constexpr std::uint64_t tag_stop = 2;
 constexpr std::uint64_t tag_timer = 3;
 constexpr std::uint64_t tag_signal = 4;
-constexpr std::size_t read_chunk = 64 * 1024;
+constexpr std::uint64_t tag_rdma_cm = 5;
 constexpr std::size_t max_pending_output = 8 * 1024 * 1024;
+// A closing connection whose last bytes the peer does not take (RDMA: SENDs that never
+// complete) is closed anyway after this.
+constexpr auto closing_timeout = std::chrono::seconds(2);
 
 [[noreturn]] void fail(int code, const std::string& what) {
   throw std::system_error(code, std::generic_category(), "server: " + what);
@@ -40,11 +45,6 @@ int check(int rc, const char* what) {
   return rc;
 }
 
-std::string errno_name(int code) {
-  const char* name = strerrorname_np(code);
-  return std::string(name != nullptr ? name : "E?") + " (" + std::strerror(code) + ")";
-}
-
 std::string hex(std::span<const std::uint8_t> bytes) {
   static constexpr char digits[] = "0123456789abcdef";
   std::string out;
@@ -53,21 +53,6 @@ std::string hex(std::span<const std::uint8_t> bytes) {
     out += digits[b & 0xf];
   }
   return out;
-}
-
-std::string format_sockaddr(const sockaddr_storage& ss) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  if (ss.ss_family == AF_INET) {
-    const auto& a = reinterpret_cast<const sockaddr_in&>(ss);
-    inet_ntop(AF_INET, &a.sin_addr, host, sizeof(host));
-    return std::string(host) + ":" + std::to_string(ntohs(a.sin_port));
-  }
-  if (ss.ss_family == AF_INET6) {
-    const auto& a = reinterpret_cast<const sockaddr_in6&>(ss);
-    inet_ntop(AF_INET6, &a.sin6_addr, host, sizeof(host));
-    return "[" + std::string(host) + "]:" + std::to_string(ntohs(a.sin6_port));
-  }
-  return "?";
 }
 
 std::string format_addr(const Address& a) {
@@ -92,44 +77,7 @@ const char* state_name(NodeState s) {
   return "?";
 }
 
-// "ADDR:PORT" or "[ADDR6]:PORT", numeric only.
-sockaddr_storage parse_listen(const std::string& listen, socklen_t& len) {
-  std::string host;
-  std::string port;
-  if (!listen.empty() && listen[0] == '[') {
-    auto close = listen.find(']');
-    if (close == std::string::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
-      fail(EINVAL, "bad listen address " + listen + " (want ADDR:PORT or [ADDR6]:PORT)");
-    }
-    host = listen.substr(1, close - 1);
-    port = listen.substr(close + 2);
-  } else {
-    auto colon = listen.rfind(':');
-    if (colon == std::string::npos) fail(EINVAL, "bad listen address " + listen);
-    host = listen.substr(0, colon);
-    port = listen.substr(colon + 1);
-  }
-  addrinfo hints{};
-  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (host.empty() || port.empty() || getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 ||
-      res == nullptr) {
-    fail(EINVAL, "bad listen address " + listen + " (want a numeric ADDR:PORT)");
-  }
-  sockaddr_storage ss{};
-  std::memcpy(&ss, res->ai_addr, res->ai_addrlen);
-  len = res->ai_addrlen;
-  freeaddrinfo(res);
-  return ss;
-}
-
 }  // namespace
-
-void Fd::reset() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
 
 void log_to_stderr(std::string_view line) {
   timespec ts{};
@@ -158,17 +106,17 @@ void log_to_stderr(std::string_view line) {
 struct Server::Conn {
   enum class Phase { hello, auth, joined };
   std::uint64_t tag = 0;
-  Fd fd;
+  std::unique_ptr<Endpoint> ep;
   std::string peer;
   Clock::time_point accepted;
+  Clock::time_point closing_since;
   Phase phase = Phase::hello;
   Hello hello;
   Nonce nonce_d{};
   std::uint32_t node_id = 0;
-  std::vector<std::byte> in;
-  std::vector<std::byte> out;
-  std::size_t out_off = 0;
-  bool writing = false;      // EPOLLOUT armed
+  MessageFramer in;
+  OutQueue out;
+  bool writing = false;      // EPOLLOUT armed (TCP)
   bool closing = false;      // close once the output is flushed; read nothing more
   bool dead = false;         // closed at the next sweep
   std::string who() const {  // "node 3 (127.0.0.1:4242)" or "127.0.0.1:4242"
@@ -198,21 +146,28 @@ Server::Server(ServerConfig config)
   }
 
   socklen_t len = 0;
-  sockaddr_storage ss = parse_listen(config_.listen, len);
-  listen_ =
-      Fd(check(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), "socket"));
-  int one = 1;
-  check(::setsockopt(listen_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), "SO_REUSEADDR");
-  if (::bind(listen_.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0) {
-    fail(errno, "bind " + config_.listen);
+  sockaddr_storage ss = parse_address(config_.listen, len, true, "listen");
+  if (config_.transport == Transport::rdma) {
+    // The same ADDR:PORT as TCP, in rdma_cm's TCP port space; rdma_cm finds the device
+    // that owns ADDR (0.0.0.0: every device).
+    rdma_ = std::make_unique<rdma::Listener>(reinterpret_cast<sockaddr*>(&ss), 128);
+    address_ = rdma_->address();
+    port_ = rdma_->port();
+  } else {
+    listen_ =
+        Fd(check(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), "socket"));
+    int one = 1;
+    check(::setsockopt(listen_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), "SO_REUSEADDR");
+    if (::bind(listen_.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0) {
+      fail(errno, "bind " + config_.listen);
+    }
+    check(::listen(listen_.get(), 128), "listen");
+    sockaddr_storage bound{};
+    socklen_t blen = sizeof(bound);
+    check(::getsockname(listen_.get(), reinterpret_cast<sockaddr*>(&bound), &blen), "getsockname");
+    address_ = format_sockaddr(reinterpret_cast<sockaddr*>(&bound));
+    port_ = sockaddr_port(reinterpret_cast<sockaddr*>(&bound));
   }
-  check(::listen(listen_.get(), 128), "listen");
-  sockaddr_storage bound{};
-  socklen_t blen = sizeof(bound);
-  check(::getsockname(listen_.get(), reinterpret_cast<sockaddr*>(&bound), &blen), "getsockname");
-  address_ = format_sockaddr(bound);
-  port_ = ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in&>(bound).sin_port
-                                           : reinterpret_cast<sockaddr_in6&>(bound).sin6_port);
 
   epoll_ = Fd(check(::epoll_create1(EPOLL_CLOEXEC), "epoll_create1"));
   stop_ = Fd(check(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), "eventfd"));
@@ -234,7 +189,8 @@ Server::Server(ServerConfig config)
     ev.data.u64 = tag;
     check(::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev), "epoll_ctl");
   };
-  add(listen_.get(), tag_listen);
+  if (listen_) add(listen_.get(), tag_listen);
+  if (rdma_) add(rdma_->fd(), tag_rdma_cm);
   add(stop_.get(), tag_stop);
   add(timer_.get(), tag_timer);
   if (config_.handle_signals) {
@@ -251,6 +207,10 @@ Server::Server(ServerConfig config)
 
 Server::~Server() = default;
 
+const char* Server::transport_name() const {
+  return rdma_ ? "rdma" : "tcp";
+}
+
 void Server::log(const std::string& line) const {
   config_.log(line);
 }
@@ -262,8 +222,8 @@ void Server::stop() {
 
 void Server::run() {
   const auto& mc = membership_.config();
-  log("listening on " + address_ + " (tcp), state " + config_.state.string() + ", " +
-      std::to_string(membership_.table().nodes.size()) + " known nodes, heartbeat " +
+  log("listening on " + address_ + " (" + transport_name() + "), state " + config_.state.string() +
+      ", " + std::to_string(membership_.table().nodes.size()) + " known nodes, heartbeat " +
       std::to_string(mc.heartbeat.count()) + " ms, suspect after " +
       std::to_string(mc.suspect_after.count()) + " ms, dead after " +
       std::to_string(mc.dead_after.count()) + " ms");
@@ -279,6 +239,8 @@ void Server::run() {
       std::uint64_t tag = events[i].data.u64;
       if (tag == tag_listen) {
         on_accept();
+      } else if (tag == tag_rdma_cm) {
+        on_rdma_cm();
       } else if (tag == tag_stop) {
         reason = "stop requested";
       } else if (tag == tag_timer) {
@@ -295,7 +257,7 @@ void Server::run() {
         auto it = conns_.find(tag);
         if (it == conns_.end() || it->second->dead) continue;
         Conn& c = *it->second;
-        if ((events[i].events & EPOLLOUT) != 0) on_writable(c);
+        if ((events[i].events & EPOLLOUT) != 0) flush(c);
         if (!c.dead && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0) {
           on_readable(c);
         }
@@ -304,8 +266,10 @@ void Server::run() {
     sweep();
   }
   log("shutting down (" + reason + "): closing " + std::to_string(conns_.size()) + " connections");
+  // Every queue pair and its resources go before the listening id and its channel.
   conns_.clear();
   listen_.reset();
+  rdma_.reset();
   log("shut down");
 }
 
@@ -324,82 +288,135 @@ void Server::on_accept() {
     }
     accept_error_logged_ = false;
     Fd sock(fd);
-    std::string peer = format_sockaddr(ss);
+    std::string peer = format_sockaddr(reinterpret_cast<sockaddr*>(&ss));
     if (conns_.size() >= config_.max_connections) {
-      log("refused connection from " + peer + ": too many connections");
+      log("refused connection from " + peer + " over tcp: too many connections");
       continue;
     }
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    auto c = std::make_unique<Conn>();
-    c->tag = next_conn_++;
-    c->fd = std::move(sock);
-    c->peer = std::move(peer);
-    c->accepted = Clock::now();
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP;
-    ev.data.u64 = c->tag;
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) < 0) {
-      log("epoll_ctl for " + c->peer + " failed: " + errno_name(errno));
+    add_conn(std::make_unique<TcpEndpoint>(std::move(sock), std::move(peer)));
+  }
+}
+
+void Server::add_conn(std::unique_ptr<Endpoint> ep) {
+  auto c = std::make_unique<Conn>();
+  c->tag = next_conn_++;
+  c->peer = ep->peer();
+  c->ep = std::move(ep);
+  c->accepted = Clock::now();
+  if (auto* r = dynamic_cast<rdma::Connection*>(c->ep.get())) {
+    // Routes the id's CM events (ESTABLISHED, DISCONNECTED, ...) to this connection.
+    r->id()->context = reinterpret_cast<void*>(static_cast<std::uintptr_t>(c->tag));
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN | (c->ep->needs_pollout() ? EPOLLRDHUP : 0U);
+  ev.data.u64 = c->tag;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, c->ep->fd(), &ev) < 0) {
+    log("epoll_ctl for " + c->peer + " failed: " + errno_name(errno) + "; dropping it");
+    return;
+  }
+  log("connection from " + c->peer + " over " + c->ep->transport());
+  auto tag = c->tag;
+  conns_.emplace(tag, std::move(c));
+}
+
+void Server::on_rdma_cm() {
+  for (;;) {
+    std::optional<rdma::CmEvent> ev;
+    try {
+      ev = rdma::next_event(rdma_->channel());
+    } catch (const std::system_error& e) {
+      log(std::string("rdma_cm event channel: ") + e.what());
+      return;
+    }
+    if (!ev) return;
+    if (ev->type == RDMA_CM_EVENT_CONNECT_REQUEST) {
+      rdma::CmId id(ev->id);
+      std::string peer = format_sockaddr(rdma_get_peer_addr(id.get()));
+      if (conns_.size() >= config_.max_connections) {
+        log("refused connection from " + peer + " over rdma: too many connections");
+        rdma_reject(id.get(), nullptr, 0);
+        continue;
+      }
+      try {
+        add_conn(rdma::Connection::accept(std::move(id)));
+      } catch (const std::system_error& e) {
+        log("refused connection from " + peer + " over rdma: " + e.what());
+      }
       continue;
     }
-    auto tag = c->tag;
-    conns_.emplace(tag, std::move(c));
+    if (ev->id == rdma_->id()) {
+      // Only DEVICE_REMOVAL and ADDR_CHANGE reach a listening id.
+      log(std::string("rdma listener: ") + rdma::event_name(ev->type) + " (status " +
+          std::to_string(ev->status) + ")");
+      continue;
+    }
+    auto tag = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(ev->id->context));
+    auto it = conns_.find(tag);
+    if (it == conns_.end() || it->second->dead) continue;
+    Conn& c = *it->second;
+    switch (ev->type) {
+      case RDMA_CM_EVENT_ESTABLISHED:
+      case RDMA_CM_EVENT_ADDR_CHANGE:
+      case RDMA_CM_EVENT_TIMEWAIT_EXIT:
+        break;
+      case RDMA_CM_EVENT_DISCONNECTED:
+        // What arrived before the disconnect is still in the CQ: take it first.
+        on_readable(c);
+        if (!c.dead) link_down(c, link_closed);
+        break;
+      default:
+        log(c.who() + " over rdma: " + rdma::event_name(ev->type) + " (status " +
+            std::to_string(ev->status) + "); dropping the connection");
+        close_later(c);
+        break;
+    }
   }
 }
 
 void Server::on_readable(Conn& c) {
-  std::byte buf[read_chunk];
-  while (!c.dead && !c.closing) {
-    ssize_t n = ::recv(c.fd.get(), buf, sizeof(buf), 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) return;
-      if (c.node_id != 0) log(c.who() + " disconnected: " + errno_name(errno));
-      close_later(c);
-      return;
-    }
-    if (n == 0) {
-      if (!c.in.empty()) {
-        malformed(c, "connection closed in the middle of a message (" +
-                         std::to_string(c.in.size()) + " bytes)");
-      } else {
-        if (c.node_id != 0) log(c.who() + " disconnected");
-        close_later(c);
-      }
-      return;
-    }
-    c.in.insert(c.in.end(), buf, buf + n);
+  int rc = c.ep->receive(c.in);
+  if (c.closing) {
+    c.in.clear();  // whatever else the peer sends is ignored
+  } else {
     process_input(c);
   }
-  // Closing: ignore (but drain) whatever else the peer sends.
-  while (!c.dead && c.closing) {
-    ssize_t n = ::recv(c.fd.get(), buf, sizeof(buf), 0);
-    if (n > 0) continue;
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return;
-    close_later(c);
+  if (c.dead) return;
+  if (rc != 0) {
+    link_down(c, rc);
+    return;
   }
+  // Over RDMA finished SENDs free buffers for queued output.
+  flush(c);
+}
+
+void Server::link_down(Conn& c, int code) {
+  if (c.dead) return;
+  if (code == link_closed && c.in.buffered() != 0 && !c.closing) {
+    malformed(c, "connection closed in the middle of a message (" +
+                     std::to_string(c.in.buffered()) + " bytes)");
+    return;
+  }
+  if (code == EMSGSIZE && !c.closing) {
+    malformed(c, std::string("a ") + c.ep->transport() + " SEND larger than " +
+                     std::to_string(DSPM_WIRE_RDMA_SEGMENT) + " bytes");
+    return;
+  }
+  if (c.node_id != 0) {
+    log(c.who() + " disconnected" + (code == link_closed ? "" : ": " + errno_name(code)));
+  }
+  close_later(c);
 }
 
 void Server::process_input(Conn& c) {
-  std::size_t off = 0;
-  while (!c.dead && !c.closing && c.in.size() - off >= DSPM_WIRE_HDR_SIZE) {
-    std::span<const std::byte> rest(c.in.data() + off, c.in.size() - off);
-    auto len = peek_length(rest.first(DSPM_WIRE_HDR_SIZE));
-    if (!len) {
-      malformed(c, errno_name(len.error().code) + ": " + len.error().message);
-      return;
-    }
-    if (rest.size() < len.value()) break;
-    auto msg = decode(rest.first(len.value()));
-    off += len.value();
-    if (!msg) {
-      malformed(c, errno_name(msg.error().code) + ": " + msg.error().message);
+  while (!c.dead && !c.closing) {
+    auto msg = c.in.next();
+    if (!msg) return;
+    if (!*msg) {
+      malformed(c, errno_name(msg->error().code) + ": " + msg->error().message);
       return;
     }
     try {
-      handle(c, msg.value());
+      handle(c, msg->value());
     } catch (const std::exception& e) {
       log("internal error on a message from " + c.who() + ": " + e.what() +
           "; dropping the connection");
@@ -407,7 +424,6 @@ void Server::process_input(Conn& c) {
       return;
     }
   }
-  c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(off));
 }
 
 void Server::malformed(Conn& c, const std::string& what) {
@@ -484,9 +500,9 @@ void Server::handle_auth(Conn& c, const Message& msg, const Auth& auth) {
   }
   c.node_id = entry.id;
   c.phase = Conn::Phase::joined;
-  log("node " + std::to_string(entry.id) + " joined from " + c.peer + " (uuid " + hex(entry.uuid) +
-      ", serves " + format_addr(entry.addr) + ", capacity " + std::to_string(entry.capacity) +
-      ", free " + std::to_string(entry.free) + ")");
+  log("node " + std::to_string(entry.id) + " joined from " + c.peer + " over " + c.ep->transport() +
+      " (uuid " + hex(entry.uuid) + ", serves " + format_addr(entry.addr) + ", capacity " +
+      std::to_string(entry.capacity) + ", free " + std::to_string(entry.free) + ")");
   auto hb = static_cast<std::uint32_t>(membership_.config().heartbeat.count());
   send(c, Message{DSPM_WIRE_NODE_DISPATCHER, msg.request_id, JoinAccept{entry.id, hb}});
   broadcast_table();
@@ -567,7 +583,7 @@ void Server::broadcast_table() {
   auto bytes = encode(msg);
   for (auto& [tag, c] : conns_) {
     if (c->dead || c->closing || c->phase != Conn::Phase::joined) continue;
-    c->out.insert(c->out.end(), bytes.begin(), bytes.end());
+    c->out.append(bytes);
     flush(*c);
   }
 }
@@ -588,14 +604,15 @@ void Server::on_tick() {
         now - c->accepted > config_.handshake_timeout) {
       log(c->peer + " did not complete its join in time; dropping the connection");
       close_later(*c);
+    } else if (!c->dead && c->closing && now - c->closing_since > closing_timeout) {
+      close_later(*c);
     }
   }
   sweep();
 }
 
 void Server::send(Conn& c, const Message& msg) {
-  auto bytes = encode(msg);
-  c.out.insert(c.out.end(), bytes.begin(), bytes.end());
+  c.out.append(encode(msg));
   flush(c);
 }
 
@@ -606,34 +623,25 @@ void Server::send_error(Conn& c, const Message& request, int code) {
 }
 
 void Server::flush(Conn& c) {
-  while (!c.dead && c.out_off < c.out.size()) {
-    ssize_t n = ::send(c.fd.get(), c.out.data() + c.out_off, c.out.size() - c.out_off,
-                       MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
-        if (c.out.size() - c.out_off > max_pending_output) {
-          log(c.who() + " does not read its messages; dropping the connection");
-          close_later(c);
-          return;
-        }
-        want_write(c, true);
-        return;
-      }
-      if (c.node_id != 0) log(c.who() + " disconnected: " + errno_name(errno));
+  if (c.dead) return;
+  int rc = c.ep->transmit(c.out);
+  if (rc != 0) {
+    link_down(c, rc);
+    return;
+  }
+  if (!c.out.empty()) {
+    // The same rule for both transports: the socket buffer or every send buffer is full,
+    // and more than the bound waits behind it.
+    if (c.out.size() > max_pending_output) {
+      log(c.who() + " does not read its messages; dropping the connection");
       close_later(c);
       return;
     }
-    c.out_off += static_cast<std::size_t>(n);
+    if (c.ep->needs_pollout()) want_write(c, true);
+    return;
   }
-  c.out.clear();
-  c.out_off = 0;
   if (c.writing) want_write(c, false);
-  if (c.closing) close_later(c);
-}
-
-void Server::on_writable(Conn& c) {
-  flush(c);
+  if (c.closing && c.ep->drained()) close_later(c);
 }
 
 void Server::want_write(Conn& c, bool on) {
@@ -641,7 +649,7 @@ void Server::want_write(Conn& c, bool on) {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0U);
   ev.data.u64 = c.tag;
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, c.fd.get(), &ev) < 0) {
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, c.ep->fd(), &ev) < 0) {
     close_later(c);
     return;
   }
@@ -649,8 +657,9 @@ void Server::want_write(Conn& c, bool on) {
 }
 
 void Server::close_after_flush(Conn& c) {
+  if (!c.closing) c.closing_since = Clock::now();
   c.closing = true;
-  if (c.out_off >= c.out.size()) close_later(c);
+  if (c.out.empty() && c.ep->drained()) close_later(c);
 }
 
 void Server::close_later(Conn& c) {

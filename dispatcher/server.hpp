@@ -1,6 +1,8 @@
-// The dispatcher's network service over TCP: one thread, one epoll loop, non-blocking
-// sockets.  Nodes join with the cluster key (HELLO -> CHALLENGE -> AUTH -> JOIN_ACCEPT),
-// heartbeat, get NODE_TABLE on every membership change and ask for dataset operations.
+// The dispatcher's network service over TCP or RDMA: one thread, one epoll loop, nothing
+// blocks.  The protocol logic sees a byte stream per connection (endpoint.hpp); the
+// transports underneath are a non-blocking socket or an RDMA queue pair (rdma.hpp).  Nodes
+// join with the cluster key (HELLO -> CHALLENGE -> AUTH -> JOIN_ACCEPT), heartbeat, get
+// NODE_TABLE on every membership change and ask for dataset operations.
 // Membership changes and dataset changes are committed to the State before any node hears
 // of them.  A malformed or out-of-place message drops its connection, nothing else.
 #pragma once
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "auth.hpp"
+#include "endpoint.hpp"
 #include "membership.hpp"
 #include "namespace.hpp"
 #include "state.hpp"
@@ -25,35 +28,18 @@
 
 namespace dspm::dispatcher {
 
-// An owned file descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  explicit operator bool() const { return fd_ >= 0; }
-  void reset();
-
- private:
-  int fd_ = -1;
-};
+namespace rdma {
+class Listener;
+}
 
 // One log line (without its newline): the default writes it to stderr with a UTC timestamp.
 using LogFn = std::function<void(std::string_view)>;
 void log_to_stderr(std::string_view line);
 
+enum class Transport { tcp, rdma };
+
 struct ServerConfig {
+  Transport transport = Transport::tcp;
   std::string listen = "127.0.0.1:0";  // ADDR:PORT, [ADDR6]:PORT; port 0 picks a free one
   std::filesystem::path state;         // SQLite state file
   Key key;                             // the cluster key
@@ -71,13 +57,13 @@ class Server {
  public:
   // Opens the state, restores its nodes (they come back suspect), binds and listens.
   // Throws std::system_error: EINVAL for a bad listen address or key, the errno of a
-  // failed socket call, the State's errors.
+  // failed socket or rdma_cm call (e.g. ENODEV without an RDMA device), the State's errors.
   explicit Server(ServerConfig config);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // The bound address, "127.0.0.1:PORT", and port.
+  // The bound address, "127.0.0.1:PORT", and port (for RDMA, rdma_cm's port in RDMA_PS_TCP).
   const std::string& address() const { return address_; }
   std::uint16_t port() const { return port_; }
 
@@ -96,9 +82,12 @@ class Server {
   struct Conn;
 
   void log(const std::string& line) const;
+  const char* transport_name() const;
   void on_accept();
+  void on_rdma_cm();
+  void add_conn(std::unique_ptr<Endpoint> ep);
   void on_readable(Conn& c);
-  void on_writable(Conn& c);
+  void link_down(Conn& c, int code);
   void on_tick();
   void process_input(Conn& c);
   void handle(Conn& c, const Message& msg);
@@ -121,10 +110,11 @@ class Server {
   Membership membership_;
   Namespace namespace_;
   Fd epoll_;
-  Fd listen_;
-  Fd stop_;    // eventfd
-  Fd timer_;   // timerfd
-  Fd signal_;  // signalfd, when config_.handle_signals
+  Fd listen_;                             // TCP
+  std::unique_ptr<rdma::Listener> rdma_;  // RDMA; outlives the connections in conns_
+  Fd stop_;                               // eventfd
+  Fd timer_;                              // timerfd
+  Fd signal_;                             // signalfd, when config_.handle_signals
   std::string address_;
   std::uint16_t port_ = 0;
   std::uint64_t next_conn_ = 16;  // epoll tags below are the fds above
