@@ -264,8 +264,9 @@ static int dspm_peer_conn_thread(void *data)
 		peers->ops->set_recv_timeout(pc->conn, 0);
 		ret = dspm_peer_serve(pc, peer_id);
 	}
+	/* the peer hears of it now; closing and freeing wait for the reaper */
+	peers->ops->shutdown(pc->conn);
 	WRITE_ONCE(pc->done, true);
-	/* the connection is closed and freed by whoever stops this thread */
 	while (!kthread_should_stop()) {
 		set_current_state(TASK_INTERRUPTIBLE);
 		if (!kthread_should_stop())

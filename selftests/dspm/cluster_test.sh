@@ -254,23 +254,29 @@ check "node 2 rejoined with its old id ${id[2]}" \
 	grep -q "\"node_id\": *${id[2]}\b" "$WORK/rejoin.2.json"
 check "node 3 sees node ${id[2]} alive again" wait_table 3 "(^| )${id[2]}:alive" 20
 
-# Garbage to the dispatcher's port: dropped, nobody hurt.
-cat > "$WORK/garbage.py" <<'PY'
-import os, socket, struct, sys
-host, port = sys.argv[1], int(sys.argv[2])
-blobs = [os.urandom(5000) for _ in range(5)]
-# a valid-looking header announcing a message far over the maximum
-blobs.append(struct.pack("<IHHIIQII", 0x4d505344, 1, 1, 0x7fffffff, 0, 1, 0, 0))
-for blob in blobs:
-    with socket.create_connection((host, port), timeout=5) as s:
-        s.sendall(blob)
-        s.settimeout(5)
-        try:
-            s.recv(1)
-        except OSError:
-            pass
+# Garbage to the dispatcher's port: dropped, nobody hurt.  Blobs are files
+# sent by dspm-wire-probe, one connection each, over the cluster's transport.
+blobs() { # DIR then python code filling the list "blobs"
+	mkdir -p "$1"
+	python3 - "$1" "${@:3}" <<PY
+import os, struct, sys
+def hdr(kind, length, sender):
+    return struct.pack("<IHHIIQII", 0x4d505344, 1, kind, length, sender, 1, 0, 0)
+args = sys.argv[2:]
+blobs = []
+$2
+for i, b in enumerate(blobs):
+    open(os.path.join(sys.argv[1], "%02d.bin" % i), "wb").write(b)
 PY
-g 3 "python3 $WORK/garbage.py ${ADDR%:*} ${ADDR#*:}" >/dev/null 2>&1
+}
+send_blobs() { # FROM ADDR:PORT DIR
+	g "$1" "$PROBE --transport $TRANSPORT --connect $2 send --wait-ms 3000 $3/*.bin"
+}
+blobs "$WORK/dispatcher-garbage" '
+blobs = [os.urandom(5000) for _ in range(5)]
+blobs.append(hdr(1, 0x7fffffff, 0))   # a header announcing far over the maximum
+blobs.append(hdr(64, 72, 1) + bytes(40))  # a node-to-node type'
+send_blobs 3 "$ADDR" "$WORK/dispatcher-garbage" | sed 's/^/# /'
 sleep 1
 check "dispatcher still running after garbage" g 1 'kill -0 $(cat /tmp/dispatcher.pid)'
 check "dispatcher logged the malformed input" grep -q -i "malformed\|dropped" "$WORK/dispatcher.log"
@@ -293,26 +299,15 @@ check "node 3 pings node 1 (20 x 4 KiB)" ping_peer 3 1 20 4096
 # Garbage and impostors at node 2's peer port: dropped, counted, harmless.
 refused0=$(peer_count 2 refused)
 malformed0=$(peer_count 2 malformed)
-cat > "$WORK/peer_garbage.py" <<'PY'
-import os, socket, struct, sys
-host, port, claimed, target = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-def hdr(kind, length, sender):
-    return struct.pack("<IHHIIQII", 0x4d505344, 1, kind, length, sender, 1, 0, 0)
+blobs "$WORK/peer-garbage" '
+claimed, target = int(args[0]), int(args[1])
 blobs = [os.urandom(3000) for _ in range(5)]
 blobs.append(hdr(64, 0x7fffffff, claimed))             # oversized
 blobs.append(hdr(7, 136, claimed) + bytes(104))        # a dispatcher type
-# a well-formed PEER_HELLO claiming another member's id from this address
-blobs.append(hdr(64, 72, claimed) + struct.pack("<II", target, 0) + os.urandom(32))
-for blob in blobs:
-    with socket.create_connection((host, port), timeout=5) as s:
-        s.sendall(blob)
-        s.settimeout(6)
-        try:
-            s.recv(1)
-        except OSError:
-            pass
-PY
-g 3 "python3 $WORK/peer_garbage.py 10.77.0.2 7411 ${id[1]} ${id[2]}" >/dev/null 2>&1
+# a well-formed PEER_HELLO claiming another member from the wrong address
+blobs.append(hdr(64, 72, claimed) + struct.pack("<II", target, 0) + os.urandom(32))' \
+	"${id[1]}" "${id[2]}"
+send_blobs 3 10.77.0.2:7411 "$WORK/peer-garbage" | sed 's/^/# /'
 check "node 2 counted the malformed messages ($malformed0 -> $(peer_count 2 malformed))" \
 	test "$(peer_count 2 malformed)" -ge $((malformed0 + 6))
 check "node 2 refused the impostor claiming node ${id[1]} ($refused0 -> $(peer_count 2 refused))" \

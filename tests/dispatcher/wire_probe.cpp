@@ -6,6 +6,8 @@
 //       [--key-file F]
 //       N random or mutated messages, reconnecting whenever the peer drops the link; then the
 //       peer must still accept connections (and a join must succeed when a key is given)
+//   dspm-wire-probe --transport tcp|rdma --connect ADDR:PORT send FILE... [--wait-ms MS]
+//       each file's raw bytes on a connection of its own (e.g. at a node's peer port)
 //
 // Over RDMA it uses only the contract of uapi/linux/dspm_wire.h ("Transports"), through the
 // dispatcher's own endpoint classes, so it can be pointed at any implementation of it.
@@ -500,6 +502,35 @@ int run_garbage(const Options& o, const sockaddr_storage& addr, socklen_t len) {
   return exit_survived;
 }
 
+// Each file's bytes over a connection of its own; then wait for the peer to drop it.
+int run_send(const Options& o, const sockaddr_storage& addr, socklen_t len,
+             const std::vector<std::string>& files) {
+  std::uint64_t dropped = 0;
+  for (const auto& path : files) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) {
+      note("cannot read " + path + ": " + std::strerror(errno));
+      return 2;
+    }
+    std::vector<std::byte> bytes;
+    std::byte buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof(buf), f)) > 0;)
+      bytes.insert(bytes.end(), buf, buf + n);
+    std::fclose(f);
+    std::string why;
+    auto link = open_link(o, addr, len, &why);
+    if (!link) {
+      note("cannot connect over " + o.transport + ": " + why);
+      return exit_link;
+    }
+    link->send(bytes, Clock::now() + std::chrono::milliseconds(o.timeout_ms));
+    if (link->wait_down(Clock::now() + std::chrono::milliseconds(o.wait_ms))) ++dropped;
+  }
+  std::printf("{\"files\": %zu, \"dropped\": %llu}\n", files.size(),
+              static_cast<unsigned long long>(dropped));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -528,12 +559,20 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0L, 10000L))
       ->capture_default_str();
   garbage_cmd->add_flag("--verbose", o.verbose, "Progress every 1000 messages");
+  std::vector<std::string> files;
+  auto* send_cmd = app.add_subcommand(
+      "send", "Send each file's bytes on a connection of its own, wait for the peer to drop it");
+  send_cmd->add_option("files", files, "Files of raw bytes")->required();
+  send_cmd->add_option("--wait-ms", o.wait_ms, "How long to wait for the drop")
+      ->check(CLI::Range(0L, 60000L))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   try {
     socklen_t len = 0;
     auto addr = parse_address(o.connect, len, false, "--connect");
     if (join_cmd->parsed()) return run_join(o, addr, len);
+    if (send_cmd->parsed()) return run_send(o, addr, len, files);
     return run_garbage(o, addr, len);
   } catch (const std::exception& e) {
     note(e.what());
