@@ -55,7 +55,8 @@ vm-selftests: driver selftests
 	$(REPO)/selftests/dspm/run_vm_tests.sh
 
 cluster: driver user selftests
-	$(REPO)/selftests/dspm/cluster_test.sh
+	$(REPO)/selftests/dspm/cluster_test.sh tcp
+	$(REPO)/selftests/dspm/cluster_test.sh rdma
 
 crash: driver selftests
 	$(REPO)/selftests/dspm/crash_test.sh
@@ -72,6 +73,7 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	$(REPO)/bench/run.sh
+	$(REPO)/bench/transport.sh
 
 install: driver user
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD)/user --prefix $(PREFIX)

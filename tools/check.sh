@@ -55,8 +55,10 @@ stage kernel-checks '^kernel-checks: ([0-9]+) passed, ([0-9]+) failed$' \
 	"$repo/tools/kernel-checks.sh"
 stage selftests '^selftests: ([0-9]+) passed, ([0-9]+) failed$' \
 	"$repo/selftests/dspm/run_vm_tests.sh"
-stage cluster '^cluster: ([0-9]+) passed, ([0-9]+) failed$' \
-	"$repo/selftests/dspm/cluster_test.sh"
+for transport in tcp rdma; do
+	stage "cluster-$transport" "^cluster-$transport: ([0-9]+) passed, ([0-9]+) failed\$" \
+		"$repo/selftests/dspm/cluster_test.sh" "$transport"
+done
 stage crash '^crash: ([0-9]+) passed, ([0-9]+) failed$' \
 	"$repo/selftests/dspm/crash_test.sh"
 
