@@ -5,9 +5,6 @@
 //   dspm-tcp-pingpong server PORT            serve connections one after another, forever
 //   dspm-tcp-pingpong client ADDR:PORT COUNT SIZE
 //       COUNT round trips of SIZE bytes; prints {"count", "size", "avg_ns", "p50_ns", ...}
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,6 +18,10 @@
 #include <string>
 #include <system_error>
 #include <vector>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 namespace {
 
