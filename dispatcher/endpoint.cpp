@@ -110,6 +110,7 @@ std::unique_ptr<TcpEndpoint> TcpEndpoint::connect(const sockaddr_storage& addr, 
     do {
       rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
     } while (rc < 0 && errno == EINTR);
+    if (rc < 0) fail(errno, "poll for connect to");
     if (rc == 0) fail(ETIMEDOUT, "connect to");
     int err = 0;
     socklen_t elen = sizeof(err);

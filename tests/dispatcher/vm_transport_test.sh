@@ -174,6 +174,23 @@ for t in "${transports[@]}"; do
 	id=$(printf '%s\n' "$out" | json_id)
 	if [ "$id" = 1 ]; then ok "$t: node 1 rejoins as itself after the garbage"; else not_ok "$t: node 1 rejoins as itself after the garbage"; printf '%s\n' "$out" | sed 's/^/# /'; fi
 
+	# A joined node stays connected, idle: the dispatcher must not spin on it, and SIGTERM
+	# must tear its connection down (RDMA: the queue pair and its resources) cleanly.
+	run2 "setsid $PROBE --transport $t --connect $ADDR join --key-file $work/cluster.key \
+--uuid $uuid_b --hold-ms 30000 > $work/hold-$t.log 2>&1 < /dev/null &" > /dev/null 2>&1
+	for _ in $(seq 1 50); do
+		grep -q node_id "$work/hold-$t.log" 2>/dev/null && break
+		sleep 0.2
+	done
+	ticks=$(run1 "a=\$(cut -d' ' -f14,15 /proc/$pid/stat); sleep 3; \
+b=\$(cut -d' ' -f14,15 /proc/$pid/stat); echo \$a \$b" 2>/dev/null)
+	read -r u0 s0 u1 s1 <<< "$ticks"
+	if [ -n "${s1:-}" ] && [ $((u1 + s1 - u0 - s0)) -le 30 ]; then
+		ok "$t: with a node connected and idle the dispatcher sleeps ($((u1 + s1 - u0 - s0)) ticks in 3 s)"
+	else
+		not_ok "$t: with a node connected and idle the dispatcher sleeps (ticks: $ticks)"
+	fi
+
 	run1 "kill -TERM $pid" > /dev/null 2>&1
 	stopped=0
 	for _ in $(seq 1 50); do
@@ -185,6 +202,9 @@ for t in "${transports[@]}"; do
 	done
 	if [ $stopped = 1 ]; then
 		ok "$t: SIGTERM shuts the dispatcher down cleanly"
+		check "$t: ... closing the connected node's link" grep -q "closing 1 connections" "$log"
+		sleep 1
+		check "$t: ... which the node sees" grep -q "peer closed the link" "$work/hold-$t.log"
 	else
 		not_ok "$t: SIGTERM shuts the dispatcher down cleanly"
 		tail -n 5 "$log" | sed 's/^/# /'

@@ -60,6 +60,7 @@ struct Options {
   std::uint64_t count = 1000;
   std::uint64_t seed = 1;
   long wait_ms = 10;
+  long hold_ms = 0;
   bool verbose = false;
 };
 
@@ -419,6 +420,11 @@ int run_join(const Options& o, const sockaddr_storage& addr, socklen_t len) {
       "{\"node_id\": %u, \"heartbeat_ms\": %u, \"uuid\": \"%s\", \"transport\": \"%s\", "
       "\"dispatcher\": \"%s\"}\n",
       r.id, r.heartbeat_ms, hex(uuid).c_str(), o.transport.c_str(), o.connect.c_str());
+  std::fflush(stdout);
+  if (o.hold_ms > 0 && link->wait_down(Clock::now() + std::chrono::milliseconds(o.hold_ms))) {
+    note("the peer closed the link while we held it: " + down_text(link->down()));
+    return exit_link;
+  }
   return 0;
 }
 
@@ -548,6 +554,8 @@ int main(int argc, char** argv) {
   join_cmd->add_option("--key-file", o.key_file, "Cluster key")->required();
   join_cmd->add_option("--uuid", o.uuid, "Node uuid, 32 hex digits (default: random)");
   join_cmd->add_option("--claim", o.claim, "Id to claim in HELLO");
+  join_cmd->add_option("--hold-ms", o.hold_ms, "Keep the joined link open this long, idle")
+      ->check(CLI::Range(0L, 3600000L));
   join_cmd->add_flag("--auth-anyway", o.auth_anyway,
                      "Answer a CHALLENGE whose mac is wrong (to see the peer refuse the AUTH)");
   auto* garbage_cmd = app.add_subcommand("garbage", "Send random and mutated messages");
