@@ -62,8 +62,9 @@ crash: driver selftests
 	$(REPO)/selftests/dspm/crash_test.sh
 
 soak: deps
-	@$(MAKE) --no-print-directory driver selftests
+	@$(MAKE) --no-print-directory all
 	DSPM_CRASH_ROUNDS=$${DSPM_CRASH_ROUNDS:-200} $(REPO)/selftests/dspm/crash_test.sh
+	DSPM_GARBAGE_COUNT=$${DSPM_GARBAGE_COUNT:-20000} $(REPO)/tests/dispatcher/vm_transport_test.sh
 
 # The run command: a power failure on a virtual node, and what survives it.
 demo: deps

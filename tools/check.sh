@@ -3,8 +3,9 @@
 # Run every test of the project and end with one summary line,
 #   check: N passed, M failed
 # exiting non-zero on any failure.  Stages: host unit tests (ctest), style,
-# static kernel checks, kselftests inside a VM, the 3-VM cluster test, the
-# crash test inside a VM.  A
+# static kernel checks, kselftests inside a VM, the dispatcher over TCP and
+# RDMA in 2 VMs, the 3-VM cluster test over TCP and over RDMA, the crash
+# test inside a VM.  A
 # stage that dies without its own summary counts as one failure.
 set -u
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,6 +56,11 @@ stage kernel-checks '^kernel-checks: ([0-9]+) passed, ([0-9]+) failed$' \
 	"$repo/tools/kernel-checks.sh"
 stage selftests '^selftests: ([0-9]+) passed, ([0-9]+) failed$' \
 	"$repo/selftests/dspm/run_vm_tests.sh"
+# The dispatcher against a user-space node (dspm-wire-probe) over both
+# transports; 2000 garbage messages each here, `make soak` sends 20000.
+DSPM_GARBAGE_COUNT=${DSPM_GARBAGE_COUNT:-2000} \
+	stage dispatcher-vm '^# ([0-9]+) passed, ([0-9]+) failed$' \
+	"$repo/tests/dispatcher/vm_transport_test.sh"
 for transport in tcp rdma; do
 	stage "cluster-$transport" "^cluster-$transport: ([0-9]+) passed, ([0-9]+) failed\$" \
 		"$repo/selftests/dspm/cluster_test.sh" "$transport"
