@@ -77,6 +77,8 @@ bool dspm_auth_mac_equal(const u8 *a, const u8 *b);
 #define DSPM_PEER_PORT_DEFAULT	7411
 
 /* link.c */
+bool dspm_wire_hdr_ok(const struct dspm_wire_hdr *h, u16 type_min,
+		      u16 type_max, u32 status_max, u32 len_max);
 void dspm_sockaddr_to_wire(const struct sockaddr_storage *ss, u16 port,
 			   struct dspm_wire_addr *w);
 int dspm_link_connect(struct dspm_link *link, struct dspm_conn **out);

@@ -154,9 +154,7 @@ int dspm_cluster_ns_delete(struct dspm_node *node, const struct dspm_delete *arg
 	int slot, ret;
 
 	lockdep_assert_held(&node->lock);
-	if (arg->flags || !dspm_is_zero(arg->reserved, sizeof(arg->reserved)))
-		return -EINVAL;
-	ret = dspm_name_check(arg->name);
+	ret = dspm_ns_check_delete(arg);
 	if (ret)
 		return ret;
 	ret = dspm_cluster_lookup(node->link, arg->name, &r);

@@ -187,6 +187,7 @@ int dspm_ns_create(struct dspm_node *node, struct dspm_create *arg);
 int dspm_ns_create_slot(struct dspm_node *node, const struct dspm_create *arg,
 			const struct dspm_ns_owner *owner, u64 *new_id);
 int dspm_ns_delete(struct dspm_node *node, const struct dspm_delete *arg);
+int dspm_ns_check_delete(const struct dspm_delete *arg);
 bool dspm_ns_may_delete(u32 uid);
 int dspm_ns_delete_slot(struct dspm_node *node, u32 slot);
 int dspm_ns_list(struct dspm_node *node, u32 capacity,

@@ -58,6 +58,20 @@ static void dspm_wire_build_checks(void)
 	BUILD_BUG_ON(sizeof(struct dspm_wire_error) != DSPM_WIRE_ERROR_SIZE);
 }
 
+/* A header whose magic, version, type, status and length may be trusted. */
+bool dspm_wire_hdr_ok(const struct dspm_wire_hdr *h, u16 type_min,
+		      u16 type_max, u32 status_max, u32 len_max)
+{
+	u32 len = le32_to_cpu(h->length);
+	u16 type = le16_to_cpu(h->type);
+
+	return le32_to_cpu(h->magic) == DSPM_WIRE_MAGIC &&
+	       le16_to_cpu(h->version) == DSPM_WIRE_VERSION &&
+	       type >= type_min && type <= type_max && !h->reserved &&
+	       le32_to_cpu(h->status) <= status_max &&
+	       len >= sizeof(*h) && len <= len_max;
+}
+
 /*
  * Receive one message into link->rxbuf.  Returns its type, or -EPROTO for
  * a header no valid message has (counted), or the transport's error.
@@ -74,11 +88,8 @@ static int dspm_link_recv(struct dspm_link *link, struct dspm_conn *conn)
 		return ret;
 	len = le32_to_cpu(h->length);
 	type = le16_to_cpu(h->type);
-	if (le32_to_cpu(h->magic) != DSPM_WIRE_MAGIC ||
-	    le16_to_cpu(h->version) != DSPM_WIRE_VERSION ||
-	    type == 0 || type > DSPM_WIRE_TYPE_MAX || h->reserved ||
-	    le32_to_cpu(h->status) > DSPM_WIRE_ERRNO_MAX ||
-	    len < sizeof(*h) || len > DSPM_WIRE_MAX_MESSAGE) {
+	if (!dspm_wire_hdr_ok(h, 1, DSPM_WIRE_TYPE_MAX, DSPM_WIRE_ERRNO_MAX,
+			      DSPM_WIRE_MAX_MESSAGE)) {
 		atomic64_inc(&link->malformed);
 		return -EPROTO;
 	}

@@ -164,9 +164,7 @@ int dspm_ns_delete(struct dspm_node *node, const struct dspm_delete *arg)
 	int slot, ret;
 
 	lockdep_assert_held(&node->lock);
-	if (arg->flags || !dspm_is_zero(arg->reserved, sizeof(arg->reserved)))
-		return -EINVAL;
-	ret = dspm_name_check(arg->name);
+	ret = dspm_ns_check_delete(arg);
 	if (ret)
 		return ret;
 	slot = dspm_ns_find(st, arg->name);
@@ -176,6 +174,13 @@ int dspm_ns_delete(struct dspm_node *node, const struct dspm_delete *arg)
 	if (!dspm_ns_may_delete(le32_to_cpu(d->uid)))
 		return -EACCES;
 	return dspm_ns_delete_slot(node, slot);
+}
+
+int dspm_ns_check_delete(const struct dspm_delete *arg)
+{
+	if (arg->flags || !dspm_is_zero(arg->reserved, sizeof(arg->reserved)))
+		return -EINVAL;
+	return dspm_name_check(arg->name);
 }
 
 bool dspm_ns_may_delete(u32 uid)

@@ -82,11 +82,9 @@ static int dspm_peer_recv(struct dspm_peers *peers, struct dspm_conn *conn,
 		return ret;
 	type = le16_to_cpu(h->type);
 	len = le32_to_cpu(h->length);
-	if (le32_to_cpu(h->magic) != DSPM_WIRE_MAGIC ||
-	    le16_to_cpu(h->version) != DSPM_WIRE_VERSION ||
-	    type < DSPM_WIRE_PEER_TYPE_MIN || type > DSPM_WIRE_PEER_TYPE_MAX ||
-	    h->reserved || h->status || len < sizeof(*h) ||
-	    len > sizeof(*h) + DSPM_WIRE_PING_MAX) {
+	if (!dspm_wire_hdr_ok(h, DSPM_WIRE_PEER_TYPE_MIN,
+			      DSPM_WIRE_PEER_TYPE_MAX, 0,
+			      sizeof(*h) + DSPM_WIRE_PING_MAX)) {
 		atomic64_inc(&peers->malformed);
 		return -EPROTO;
 	}
