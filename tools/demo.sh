@@ -76,7 +76,7 @@ start_dispatcher() {
 
 step "a 3-node cluster: boot nodes 2 and 3, start the dispatcher in node 1 over RDMA"
 "$vm" start 2 3
-on 2 "rdma link show rxe0"
+on 2 "rdma link show rxe0/1"
 start_dispatcher
 tail -n 2 "$DSPM_VM_DIR/dispatcher.log"
 
@@ -89,10 +89,10 @@ sleep 2
 on 3 "$admin nodes"
 
 step "node 1 creates a dataset with 2 replicas; nodes 2 and 3 see it and where its chunks live"
-on 1 "$admin create ledger --size 8M --replicas 2"
+on 1 "$admin create ledger --size 192M --replicas 2"
 on 2 "$admin ls"
-on 3 "$admin ls --json" > "$DSPM_VM_DIR/ls.before.json"
-cat "$DSPM_VM_DIR/ls.before.json"
+echo "[node3]# $admin ls --json"
+"$vm" run 3 "$admin ls --json" | tee "$DSPM_VM_DIR/ls.before.json"
 
 step "restart the dispatcher: the nodes reconnect by themselves, nothing changes"
 on 1 'kill -TERM $(cat /tmp/dispatcher.pid)'
