@@ -138,6 +138,8 @@ long dspm_cluster_join(struct dspm_node *node, void __user *uarg)
 		link = dspm_link_new(node->store, &j, key);
 		ret = link ? 0 : -ENOMEM;
 	}
+	if (link)
+		link->node = node;
 	if (ret) {
 		mutex_unlock(&node->lock);
 		kfree_sensitive(key);
@@ -186,10 +188,13 @@ long dspm_cluster_leave(struct dspm_node *node, void __user *uarg)
 		return ret;
 	if (l.flags || !dspm_is_zero(l.reserved, sizeof(l.reserved)))
 		return -EINVAL;
+	/* the data path holds cluster_sem while it uses the link */
+	down_write(&node->cluster_sem);
 	mutex_lock(&node->lock);
 	link = node->link;
 	node->link = NULL;
 	mutex_unlock(&node->lock);
+	up_write(&node->cluster_sem);
 	if (!link)
 		return -ENOTCONN;
 	dspm_link_stop(link);
@@ -264,7 +269,9 @@ void dspm_cluster_exit(struct dspm_node *node)
 {
 	struct dspm_link *link = node->link;
 
+	down_write(&node->cluster_sem);
 	node->link = NULL;
+	up_write(&node->cluster_sem);
 	if (link) {
 		dspm_link_stop(link);
 		dspm_link_free(link);

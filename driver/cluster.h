@@ -18,6 +18,7 @@
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 #include <uapi/linux/dspm.h>
 #include <uapi/linux/dspm_wire.h>
 
@@ -57,7 +58,10 @@ struct dspm_link {
 	struct list_head calls;		/* struct dspm_link_call awaiting replies */
 	wait_queue_head_t conn_wait;	/* conn set again, or leaving */
 
+	struct dspm_node *node;
 	struct dspm_peers *peers;	/* accepts node-to-node connections */
+	struct mutex sharers_lock;	/* sharers */
+	struct xarray sharers;		/* dataset id -> readers (coherence.c) */
 
 	atomic64_t malformed;		/* messages dropped as invalid */
 	void *rxbuf;			/* DSPM_WIRE_MAX_MESSAGE bytes */
@@ -90,6 +94,12 @@ void dspm_link_stop(struct dspm_link *link);
 /* peer.c */
 struct dspm_peers *dspm_peers_start(struct dspm_link *link);
 void dspm_peers_stop(struct dspm_peers *peers);
+int dspm_peer_call(struct dspm_peers *peers, u32 id, void *req, u32 len,
+		   u16 want, void *reply, u32 reply_len);
+
+/* coherence.c */
+u32 dspm_coh_serve(struct dspm_link *link, u32 peer, void *req, void *reply);
+void dspm_coh_link_exit(struct dspm_link *link);
 
 /* cluster_ns.c: callers hold node->lock and have checked node->link */
 struct dspm_create;
@@ -99,7 +109,8 @@ int dspm_cluster_ns_create(struct dspm_node *node, struct dspm_create *arg);
 int dspm_cluster_ns_delete(struct dspm_node *node,
 			   const struct dspm_delete *arg);
 int dspm_cluster_ns_slot(struct dspm_node *node,
-			 const char name[DSPM_NAME_MAX]);
+			 const char name[DSPM_NAME_MAX],
+			 struct dspm_wire_dataset_reply **placement);
 int dspm_cluster_ns_list(struct dspm_node *node, u32 capacity,
 			 struct dspm_dataset_info **out, u32 *count,
 			 u32 *total);

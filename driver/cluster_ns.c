@@ -186,7 +186,8 @@ int dspm_cluster_ns_delete(struct dspm_node *node, const struct dspm_delete *arg
  * the cluster's owner, mode and id; a copy left over from an earlier
  * dataset of that name is replaced.
  */
-int dspm_cluster_ns_slot(struct dspm_node *node, const char name[DSPM_NAME_MAX])
+int dspm_cluster_ns_slot(struct dspm_node *node, const char name[DSPM_NAME_MAX],
+			 struct dspm_wire_dataset_reply **placement)
 {
 	struct dspm_wire_dataset_reply *r;
 	struct dspm_create c = { .size = sizeof(c) };
@@ -206,7 +207,7 @@ int dspm_cluster_ns_slot(struct dspm_node *node, const char name[DSPM_NAME_MAX])
 	c.mode = le32_to_cpu(r->dataset.mode);
 	c.model = le32_to_cpu(r->dataset.model);
 	c.replicas = le32_to_cpu(r->dataset.replicas);
-	kvfree(r);
+	*placement = r;
 
 	slot = dspm_cluster_local_slot(node, name, &local_id);
 	if (slot >= 0 && local_id == owner.cluster_id)
@@ -214,15 +215,21 @@ int dspm_cluster_ns_slot(struct dspm_node *node, const char name[DSPM_NAME_MAX])
 	if (slot == -EEXIST) {
 		pr_warn_ratelimited("dspm: a local dataset named %s hides the cluster's\n",
 				    name);
-		return slot;
+		goto fail;
 	}
 	if (slot >= 0) {
 		ret = dspm_ns_delete_slot(node, slot);
 		if (ret)
-			return ret;
+			goto fail;
 	}
 	ret = dspm_ns_create_slot(node, &c, &owner, &new_id);
-	return ret ?: dspm_ns_find(node->store, name);
+	slot = ret ?: dspm_ns_find(node->store, name);
+	if (slot >= 0)
+		return slot;
+fail:
+	kvfree(*placement);
+	*placement = NULL;
+	return slot < 0 ? slot : ret;
 }
 
 static void dspm_cluster_fill_info(struct dspm_node *node,

@@ -162,6 +162,25 @@ static void dspm_count_fn(struct dspm_file *f, struct dspm_dirty *d,
 	dspm_visit_page(f, ctx, pgoff, false);
 }
 
+/* The pages a cluster commit touches, for the coherence checks. */
+struct dspm_page_list {
+	u64 *pages;
+	u32 nr;
+	int error;
+};
+
+static void dspm_list_fn(struct dspm_file *f, struct dspm_dirty *d,
+			 pgoff_t pgoff, u32 a, u32 b, void *ctx)
+{
+	struct dspm_page_list *l = ctx;
+
+	if (l->nr && l->pages[l->nr - 1] == pgoff)
+		return;
+	l->pages[l->nr++] = pgoff;
+	if (!l->error)
+		l->error = dspm_coh_commit_check(f->ds, pgoff);
+}
+
 static void dspm_zap_fn(struct dspm_file *f, struct dspm_dirty *d,
 			pgoff_t pgoff, u32 a, u32 b, void *ctx)
 {
@@ -246,6 +265,7 @@ static int dspm_commit_locked(struct dspm_file *f, const struct dspm_span *s,
 	struct dspm_dataset *ds = f->ds;
 	struct dspm_store *st = ds->store;
 	struct dspm_media_dataset *slot = dspm_store_slot(st, ds->slot);
+	struct dspm_page_list list = {};
 	struct dspm_visit v = {};
 	struct dspm_txn txn;
 	__le64 version;
@@ -257,9 +277,20 @@ static int dspm_commit_locked(struct dspm_file *f, const struct dspm_span *s,
 	c->version = le64_to_cpu(READ_ONCE(slot->version));
 	if (!v.pages)
 		return 0;
-	/* a node outside a cluster holds one copy */
-	if (ds->replicas > 1)
+	if (ds->coh) {
+		/* which pages, and may this node commit them (coherence.c) */
+		list.pages = kvmalloc_array(v.pages, sizeof(u64), GFP_KERNEL);
+		if (!list.pages)
+			return -ENOMEM;
+		dspm_walk_dirty(f, s, nr, dspm_list_fn, &list);
+		if (list.error) {
+			kvfree(list.pages);
+			return list.error;
+		}
+	} else if (ds->replicas > 1) {
+		/* a node outside a cluster holds one copy */
 		return -EIO;
+	}
 
 	mutex_lock(&st->log_lock);
 	down_write(&ds->apply_sem);
@@ -280,8 +311,13 @@ static int dspm_commit_locked(struct dspm_file *f, const struct dspm_span *s,
 	ret = dspm_txn_commit(&txn);
 	up_write(&ds->apply_sem);
 	mutex_unlock(&st->log_lock);
-	if (ret)
+	if (ret) {
+		kvfree(list.pages);
 		return ret;
+	}
+	/* before the return: every other copy of these pages is dropped */
+	dspm_coh_committed(ds, list.pages, list.nr, le64_to_cpu(version));
+	kvfree(list.pages);
 
 	dspm_walk_dirty(f, s, nr, dspm_settle_fn, NULL);
 	atomic64_inc(&st->commits);

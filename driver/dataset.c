@@ -81,12 +81,13 @@ static struct dspm_dataset *dspm_dataset_new(struct dspm_node *node, u32 slot)
 
 static void dspm_dataset_free(struct dspm_dataset *ds)
 {
+	dspm_coh_free(ds->coh);
 	iput(ds->inode);
 	kfree(ds);
 }
 
 /* Drop an fd's hold on its dataset; the last one forgets it. */
-static void dspm_dataset_put(struct dspm_dataset *ds)
+void dspm_dataset_put(struct dspm_dataset *ds)
 {
 	struct dspm_node *node = ds->node;
 
@@ -155,6 +156,7 @@ static struct file *dspm_file_new(struct dspm_node *node,
 int dspm_dataset_open(struct dspm_node *node, const struct dspm_open *arg)
 {
 	bool write = arg->flags & DSPM_OPEN_WRITE;
+	struct dspm_wire_dataset_reply *placement = NULL;
 	struct dspm_dataset *ds;
 	struct file *file;
 	int slot, fd, ret;
@@ -174,7 +176,7 @@ int dspm_dataset_open(struct dspm_node *node, const struct dspm_open *arg)
 		ret = -ENODEV;
 		goto unlock;
 	}
-	slot = node->link ? dspm_cluster_ns_slot(node, arg->name)
+	slot = node->link ? dspm_cluster_ns_slot(node, arg->name, &placement)
 			  : dspm_ns_find(node->store, arg->name);
 	if (slot < 0) {
 		ret = slot;
@@ -188,6 +190,19 @@ int dspm_dataset_open(struct dspm_node *node, const struct dspm_open *arg)
 		ret = PTR_ERR(ds);
 		goto unlock;
 	}
+	/* the first fd of a cluster dataset learns where its pages live */
+	if (placement && !ds->coh) {
+		ds->coh = dspm_coh_new(placement, ds->pages);
+		if (!ds->coh) {
+			mutex_unlock(&node->lock);
+			dspm_dataset_put(ds);
+			put_unused_fd(fd);
+			kvfree(placement);
+			return -ENOMEM;
+		}
+	}
+	kvfree(placement);
+	placement = NULL;
 	file = dspm_file_new(node, ds, write);
 	if (IS_ERR(file)) {
 		ret = PTR_ERR(file);
@@ -202,6 +217,7 @@ int dspm_dataset_open(struct dspm_node *node, const struct dspm_open *arg)
 
 unlock:
 	mutex_unlock(&node->lock);
+	kvfree(placement);
 	put_unused_fd(fd);
 	return ret;
 }

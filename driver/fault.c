@@ -27,7 +27,7 @@ u64 dspm_committed_offset(struct dspm_dataset *ds, pgoff_t pgoff)
 	       DSPM_MEDIA_PAGE;
 }
 
-static void *dspm_committed_page(struct dspm_dataset *ds, pgoff_t pgoff)
+void *dspm_committed_page(struct dspm_dataset *ds, pgoff_t pgoff)
 {
 	return ds->store->base + dspm_committed_offset(ds, pgoff);
 }
@@ -56,6 +56,8 @@ static struct dspm_dirty *dspm_make_dirty(struct dspm_file *f, pgoff_t pgoff)
 	struct dspm_dirty *d;
 
 	lockdep_assert_held(&f->lock);
+	if (dspm_coh_ready(ds, pgoff))
+		return NULL;
 	d = kmalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
 	if (!d)
 		return NULL;
@@ -109,6 +111,9 @@ static vm_fault_t dspm_fault(struct vm_fault *vmf)
 		ret = vmf_insert_pfn_prot(vma, vmf->address,
 					  page_to_pfn(d->shadow),
 					  vm_get_page_prot(vma->vm_flags));
+	} else if (dspm_coh_ready(ds, vmf->pgoff)) {
+		/* the page's home cannot be reached */
+		ret = VM_FAULT_SIGBUS;
 	} else {
 		down_read(&ds->apply_sem);
 		ret = vmf_insert_pfn(vma, vmf->address,

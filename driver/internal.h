@@ -15,6 +15,8 @@
  * any of them except node->lock, and mmap_lock may be held above all of
  * them (page faults):
  *   1. dspm_file.lock        a dataset fd's shadow pages
+ *   1a. dspm_node.cluster_sem  read: the data path uses node->link;
+ *                            write: JOIN/LEAVE change it (coherence.c)
  *   2. dspm_node.lock        attach state, dataset table, open datasets
  *   3. dspm_store.log_lock   the redo log: one transaction at a time
  *   4. dspm_dataset.apply_sem  write: bytes of committed pages change;
@@ -77,6 +79,7 @@ struct dspm_store {
 };
 
 struct dspm_node {
+	struct rw_semaphore cluster_sem;	/* lock order 1a: link's lifetime */
 	struct mutex lock;		/* lock order 2: see above */
 	struct dspm_store *store;	/* NULL while detached */
 	struct dspm_link *link;		/* NULL outside a cluster */
@@ -103,6 +106,7 @@ struct dspm_dataset {
 	struct inode *inode;
 	struct rw_semaphore apply_sem;
 	refcount_t open_count;		/* fds; last close frees it */
+	struct dspm_coh *coh;		/* a cluster dataset's coherence state */
 };
 
 /* A page this fd has written and not committed. */
@@ -182,6 +186,9 @@ struct dspm_ns_owner {
 	u64 cluster_id;			/* 0: a dataset of this node only */
 };
 
+int dspm_ns_find_cluster(struct dspm_store *st, u64 id);
+u64 dspm_slot_page_offset(struct dspm_store *st,
+			  const struct dspm_media_dataset *d, u64 page);
 int dspm_ns_check_create(const struct dspm_create *arg);
 int dspm_ns_create(struct dspm_node *node, struct dspm_create *arg);
 int dspm_ns_create_slot(struct dspm_node *node, const struct dspm_create *arg,
@@ -197,10 +204,23 @@ void dspm_ns_fill_info(struct dspm_node *node, u32 slot,
 
 /* dataset.c */
 int dspm_dataset_open(struct dspm_node *node, const struct dspm_open *arg);
+void dspm_dataset_put(struct dspm_dataset *ds);
+
+/* coherence.c */
+struct dspm_coh;
+struct dspm_wire_dataset_reply;
+struct dspm_coh *dspm_coh_new(const struct dspm_wire_dataset_reply *r,
+			      u64 pages);
+void dspm_coh_free(struct dspm_coh *coh);
+int dspm_coh_ready(struct dspm_dataset *ds, pgoff_t pgoff);
+int dspm_coh_commit_check(struct dspm_dataset *ds, pgoff_t pgoff);
+void dspm_coh_committed(struct dspm_dataset *ds, const u64 *pages, u32 n,
+			u64 version);
 extern const struct file_operations dspm_dataset_fops;
 
 /* fault.c */
 extern const struct vm_operations_struct dspm_vm_ops;
+void *dspm_committed_page(struct dspm_dataset *ds, pgoff_t pgoff);
 u64 dspm_committed_offset(struct dspm_dataset *ds, pgoff_t pgoff);
 void dspm_zap_pages(struct dspm_dataset *ds, pgoff_t first, pgoff_t count);
 

@@ -577,6 +577,8 @@ int dspm_link_start(struct dspm_link *link)
 	spin_lock_init(&link->calls_lock);
 	INIT_LIST_HEAD(&link->calls);
 	init_waitqueue_head(&link->conn_wait);
+	mutex_init(&link->sharers_lock);
+	xa_init(&link->sharers);
 	INIT_DELAYED_WORK(&link->heartbeat, dspm_link_heartbeat);
 	/* a node peers cannot reach is no use to the cluster */
 	link->peers = dspm_peers_start(link);
@@ -603,4 +605,5 @@ void dspm_link_stop(struct dspm_link *link)
 	wake_up_all(&link->conn_wait);
 	cancel_delayed_work_sync(&link->heartbeat);
 	kthread_stop(link->thread);
+	dspm_coh_link_exit(link);
 }

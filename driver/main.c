@@ -111,6 +111,7 @@ static int __init dspm_init(void)
 	int ret;
 
 	dspm_layout_build_checks();
+	init_rwsem(&dspm_node.cluster_sem);
 	mutex_init(&dspm_node.lock);
 	xa_init(&dspm_node.open);
 	dspm_node.mnt = kern_mount(&dspm_fs_type);

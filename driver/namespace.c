@@ -44,6 +44,39 @@ int dspm_ns_find(struct dspm_store *st, const char name[DSPM_NAME_MAX])
 	return -ENOENT;
 }
 
+/* Returns the slot of the cluster dataset @id, or -ENOENT. */
+int dspm_ns_find_cluster(struct dspm_store *st, u64 id)
+{
+	u32 slot;
+
+	for (slot = 0; slot < st->table_slots; slot++) {
+		struct dspm_media_dataset *d = dspm_store_slot(st, slot);
+
+		if (d->id && le64_to_cpu(d->cluster_id) == id)
+			return slot;
+	}
+	return -ENOENT;
+}
+
+/* Media offset of page @page (< d->pages) of the dataset in slot @d. */
+u64 dspm_slot_page_offset(struct dspm_store *st,
+			  const struct dspm_media_dataset *d, u64 page)
+{
+	u32 i, n = le32_to_cpu(d->nr_extents);
+	u64 first = 0;
+
+	for (i = 0; i + 1 < n; i++) {
+		u64 count = le64_to_cpu(d->extents[i].count);
+
+		if (page < first + count)
+			break;
+		first += count;
+	}
+	return st->data_offset +
+	       (le64_to_cpu(d->extents[i].start) + page - first) *
+	       DSPM_MEDIA_PAGE;
+}
+
 static int dspm_ns_free_slot(struct dspm_store *st)
 {
 	u32 slot;

@@ -35,6 +35,15 @@ struct dspm_peer_conn {
 	struct task_struct *thread;
 	bool done;			/* the thread waits to be stopped */
 	void *buf;			/* DSPM_WIRE_MAX_MESSAGE bytes */
+	void *reply;			/* DSPM_WIRE_MAX_MESSAGE bytes */
+};
+
+/* A connection this node opened to a peer: one call at a time. */
+struct dspm_peer_out {
+	u32 id;
+	struct mutex lock;		/* conn, buf: a whole call */
+	struct dspm_conn *conn;		/* NULL: connect on the next call */
+	void *buf;			/* DSPM_WIRE_MAX_MESSAGE bytes */
 };
 
 struct dspm_peers {
@@ -45,8 +54,9 @@ struct dspm_peers {
 	struct task_struct *acceptor;
 	struct dentry *debugfs;
 
-	struct mutex lock;		/* conns, nr_conns, ping result */
+	struct mutex lock;		/* conns, nr_conns, ping result, out */
 	struct list_head conns;
+	struct xarray out;		/* node id -> struct dspm_peer_out */
 	unsigned int nr_conns;
 	char ping_result[160];
 
@@ -54,6 +64,7 @@ struct dspm_peers {
 	atomic64_t refused;		/* not a member, wrong key, too many */
 	atomic64_t malformed;		/* messages dropped as invalid */
 	atomic64_t pings;		/* PINGs answered */
+	atomic64_t requests;		/* request ids of calls */
 };
 
 static void dspm_peer_hdr(struct dspm_wire_hdr *h, u16 type, u32 len,
@@ -82,8 +93,9 @@ static int dspm_peer_recv(struct dspm_peers *peers, struct dspm_conn *conn,
 		return ret;
 	type = le16_to_cpu(h->type);
 	len = le32_to_cpu(h->length);
-	if (!dspm_wire_hdr_ok(h, DSPM_WIRE_PEER_TYPE_MIN,
-			      DSPM_WIRE_PEER_TYPE_MAX, 0,
+	if (!dspm_wire_hdr_ok(h, type == DSPM_WIRE_ERROR ? DSPM_WIRE_ERROR :
+			      DSPM_WIRE_PEER_TYPE_MIN, DSPM_WIRE_PEER_TYPE_MAX,
+			      type == DSPM_WIRE_ERROR ? DSPM_WIRE_ERRNO_MAX : 0,
 			      sizeof(*h) + DSPM_WIRE_PING_MAX)) {
 		atomic64_inc(&peers->malformed);
 		return -EPROTO;
@@ -231,21 +243,41 @@ static int dspm_peer_serve(struct dspm_peer_conn *pc, u32 peer_id)
 	int type;
 
 	for (;;) {
+		u32 len;
+
 		type = dspm_peer_recv(peers, pc->conn, pc->buf);
 		if (type < 0)
 			return type;
-		if (type != DSPM_WIRE_PING || le32_to_cpu(h->sender) != peer_id) {
-			atomic64_inc(&peers->malformed);
-			return -EPROTO;
+		if (le32_to_cpu(h->sender) != peer_id)
+			goto bad;
+		switch (type) {
+		case DSPM_WIRE_PING:
+			/* the payload stays in place: the reply is the request */
+			h->type = cpu_to_le16(DSPM_WIRE_PONG);
+			h->sender = cpu_to_le32(self);
+			len = le32_to_cpu(h->length);
+			atomic64_inc(&peers->pings);
+			break;
+		case DSPM_WIRE_PAGE_READ:
+		case DSPM_WIRE_INVALIDATE:
+			len = dspm_coh_serve(peers->link, peer_id, pc->buf,
+					     pc->reply);
+			if (!len)
+				goto bad;
+			h = pc->reply;
+			break;
+		default:
+			goto bad;
 		}
-		/* the payload stays in place: the reply is the request, retyped */
-		h->type = cpu_to_le16(DSPM_WIRE_PONG);
 		h->sender = cpu_to_le32(self);
-		type = peers->ops->send(pc->conn, h, le32_to_cpu(h->length));
+		type = peers->ops->send(pc->conn, h, len);
+		h = pc->buf;
 		if (type)
 			return type;
-		atomic64_inc(&peers->pings);
 	}
+bad:
+	atomic64_inc(&peers->malformed);
+	return -EPROTO;
 }
 
 static int dspm_peer_conn_thread(void *data)
@@ -281,6 +313,7 @@ static void dspm_peer_conn_free(struct dspm_peers *peers,
 	kthread_stop(pc->thread);
 	put_task_struct(pc->thread);
 	peers->ops->close(pc->conn);
+	kvfree(pc->reply);
 	kvfree(pc->buf);
 	kfree(pc);
 }
@@ -312,7 +345,8 @@ static int dspm_peer_start_conn(struct dspm_peers *peers, struct dspm_conn *conn
 	if (!pc)
 		goto close;
 	pc->buf = kvmalloc(DSPM_WIRE_MAX_MESSAGE, GFP_KERNEL);
-	if (!pc->buf)
+	pc->reply = kvmalloc(DSPM_WIRE_MAX_MESSAGE, GFP_KERNEL);
+	if (!pc->buf || !pc->reply)
 		goto free;
 	pc->peers = peers;
 	pc->conn = conn;
@@ -329,6 +363,7 @@ static int dspm_peer_start_conn(struct dspm_peers *peers, struct dspm_conn *conn
 	wake_up_process(pc->thread);
 	return 0;
 free:
+	kvfree(pc->reply);
 	kvfree(pc->buf);
 	kfree(pc);
 close:
@@ -434,6 +469,107 @@ static int dspm_peer_connect(struct dspm_peers *peers, u32 id, void *buf,
 	}
 	*out = conn;
 	return 0;
+}
+
+static struct dspm_peer_out *dspm_peer_out_get(struct dspm_peers *peers, u32 id)
+{
+	struct dspm_peer_out *out, *old;
+
+	mutex_lock(&peers->lock);
+	out = xa_load(&peers->out, id);
+	mutex_unlock(&peers->lock);
+	if (out)
+		return out;
+	out = kzalloc(sizeof(*out), GFP_KERNEL);
+	if (!out)
+		return ERR_PTR(-ENOMEM);
+	out->buf = kvmalloc(DSPM_WIRE_MAX_MESSAGE, GFP_KERNEL);
+	if (!out->buf) {
+		kfree(out);
+		return ERR_PTR(-ENOMEM);
+	}
+	out->id = id;
+	mutex_init(&out->lock);
+	mutex_lock(&peers->lock);
+	old = xa_load(&peers->out, id);
+	if (!old && xa_err(xa_store(&peers->out, id, out, GFP_KERNEL)))
+		old = ERR_PTR(-ENOMEM);
+	mutex_unlock(&peers->lock);
+	if (old) {
+		kvfree(out->buf);
+		kfree(out);
+		return old;
+	}
+	return out;
+}
+
+/*
+ * Send @req (@len bytes, its type set; sender and request id are filled
+ * in) to node @id and receive its @want reply of exactly @reply_len bytes
+ * into @reply, or its ERROR as a negative errno.  One call at a time per
+ * peer; the connection is made on first use and after any failure, which
+ * also fails the call (-EHOSTUNREACH when @id is no live member).
+ */
+int dspm_peer_call(struct dspm_peers *peers, u32 id, void *req, u32 len,
+		   u16 want, void *reply, u32 reply_len)
+{
+	struct dspm_wire_hdr *h = req;
+	const struct dspm_wire_hdr *r;
+	struct dspm_peer_out *out;
+	int ret;
+
+	out = dspm_peer_out_get(peers, id);
+	if (IS_ERR(out))
+		return PTR_ERR(out);
+	mutex_lock(&out->lock);
+	if (!out->conn) {
+		ret = dspm_peer_connect(peers, id, out->buf, &out->conn);
+		if (ret)
+			goto unlock;
+	}
+	r = out->buf;
+	dspm_peer_hdr(h, le16_to_cpu(h->type), len,
+		      READ_ONCE(peers->link->node_id),
+		      atomic64_inc_return(&peers->requests));
+	ret = peers->ops->send(out->conn, h, len);
+	if (!ret)
+		ret = dspm_peer_recv(peers, out->conn, out->buf);
+	if (ret == DSPM_WIRE_ERROR && le32_to_cpu(r->length) ==
+	    sizeof(struct dspm_wire_error) && r->status &&
+	    r->request_id == h->request_id) {
+		ret = -(int)le32_to_cpu(r->status);
+		goto unlock;
+	}
+	if (ret >= 0 && (ret != want || le32_to_cpu(r->length) != reply_len ||
+			 le32_to_cpu(r->sender) != id ||
+			 r->request_id != h->request_id)) {
+		atomic64_inc(&peers->malformed);
+		ret = -EPROTO;
+	}
+	if (ret < 0) {
+		peers->ops->close(out->conn);
+		out->conn = NULL;
+		goto unlock;
+	}
+	memcpy(reply, out->buf, reply_len);
+	ret = 0;
+unlock:
+	mutex_unlock(&out->lock);
+	return ret;
+}
+
+static void dspm_peer_out_close_all(struct dspm_peers *peers)
+{
+	struct dspm_peer_out *out;
+	unsigned long id;
+
+	xa_for_each(&peers->out, id, out) {
+		if (out->conn)
+			peers->ops->close(out->conn);
+		kvfree(out->buf);
+		kfree(out);
+	}
+	xa_destroy(&peers->out);
 }
 
 static int dspm_ns_cmp(const void *a, const void *b)
@@ -569,6 +705,7 @@ struct dspm_peers *dspm_peers_start(struct dspm_link *link)
 	peers->ops = link->ops;
 	mutex_init(&peers->lock);
 	INIT_LIST_HEAD(&peers->conns);
+	xa_init(&peers->out);
 	if (le16_to_cpu(w->family) == DSPM_WIRE_AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&peers->addr;
 
@@ -616,5 +753,6 @@ void dspm_peers_stop(struct dspm_peers *peers)
 	put_task_struct(peers->acceptor);
 	dspm_peer_reap(peers, true);
 	peers->ops->listener_close(peers->listener);
+	dspm_peer_out_close_all(peers);
 	kfree(peers);
 }

@@ -153,7 +153,7 @@ logs_clean() {
 	return $rc
 }
 
-for f in "$ADMIN" "$DISPATCHER" "$PROBE" "$BIN/cluster" "$REPO/driver/dspm.ko"; do
+for f in "$ADMIN" "$DISPATCHER" "$PROBE" "$BIN/cluster" "$BIN/dsio" "$REPO/driver/dspm.ko"; do
 	[ -e "$f" ] || { echo "missing $f (make all)" >&2; exit 2; }
 done
 trap '"$VM" down >/dev/null 2>&1' EXIT
@@ -314,6 +314,69 @@ check "node 2 refused the impostor claiming node ${id[1]} ($refused0 -> $(peer_c
 	test "$(peer_count 2 refused)" -ge $((refused0 + 1))
 check "node 1 still pings node 2 after the garbage" ping_peer 1 2 10 64
 check "node 2 still connected to the dispatcher" wait_table 2 "^${id[2]} connected" 5
+
+# Coherence, first part: pages are read from their home; a commit at the
+# home is seen by every later read anywhere; uncommitted bytes are not.
+DSIO=$BIN/dsio
+g 1 "$ADMIN create coh --size 64K --replicas 1" >/dev/null
+g 1 "$ADMIN --json ls" > "$WORK/ls.coh.json" 2>&1
+home_id=$(python3 -c 'import json,sys; print([d for d in json.load(open(sys.argv[1]))["datasets"] if d["name"] == "coh"][0]["placement"]["chunks"][0][0])' "$WORK/ls.coh.json" 2>/dev/null)
+home=0 others=()
+for node in 1 2 3; do
+	if [ "${id[$node]}" = "$home_id" ]; then home=$node; else others+=("$node"); fi
+done
+wait_file() { # NODE FILE TEXT SECONDS: the guest's FILE comes to hold TEXT
+	local i
+	for i in $(seq 1 $(($4 * 4))); do
+		g "$1" "grep -q '$3' $2" 2>/dev/null && { g "$1" "cat $2" | sed 's/^/# /'; return 0; }
+		sleep 0.25
+	done
+	g "$1" "cat $2" 2>&1 | sed 's/^/# /'
+	return 1
+}
+read_is() { # NODE OFFSET TEXT: dsio reads TEXT there
+	local got
+	got=$(g "$1" "$DSIO read coh $2 ${#3}" 2>&1)
+	[ "$got" = "$3" ] && return 0
+	echo "# node $1 read '$got' at $2, wanted '$3'"
+	return 1
+}
+if [ "$home" -eq 0 ]; then
+	not_ok "dataset 'coh' has a home among the nodes (placement: $(cat "$WORK/ls.coh.json"))"
+else
+	check "node $home (the home of 'coh') writes and commits 'first'" \
+		g "$home" "$DSIO write coh 0 first"
+	for node in "${others[@]}"; do
+		check "node $node reads 'first' from node $home" read_is "$node" 0 first
+	done
+	g "$home" "setsid $DSIO hold coh 100 secret 8 > /tmp/hold.out 2>&1 < /dev/null &"
+	sleep 2
+	for node in "${others[@]}"; do
+		check "node $node does not see node $home's uncommitted bytes" \
+			read_is "$node" 100 "......"
+	done
+	# readers that keep their mapping (and so their cached copy) open
+	for node in "${others[@]}"; do
+		g "$node" "setsid sh -c '$DSIO await coh 0 second 20; echo rc=\$?' \
+			> /tmp/await.out 2>&1 < /dev/null &"
+	done
+	sleep 1
+	check "node $home commits 'second' over 'first'" g "$home" "$DSIO write coh 0 second"
+	for node in "${others[@]}"; do
+		check "node $node's mapped copy was invalidated and refetched: it sees 'second'" \
+			wait_file "$node" /tmp/await.out 'rc=0' 20
+	done
+	for node in "${others[@]}"; do
+		check "node $node reads 'second' afresh" read_is "$node" 0 second
+	done
+	check "a commit away from the home is refused for now (EOPNOTSUPP)" \
+		expect_fail "Operation not supported" g "${others[0]}" "$DSIO write coh 0 third"
+	check "node $home still reads 'second'" read_is "$home" 0 second
+	# the uncommitted holder exits; its bytes were never committed
+	wait_file "$home" /tmp/hold.out 'holding' 1 >/dev/null
+	sleep 6
+	check "node $home's held bytes died with their fd" read_is "${others[1]}" 100 "......"
+fi
 
 for node in 1 2 3; do
 	check "node $node leaves" g "$node" "$ADMIN leave && $ADMIN detach"

@@ -330,8 +330,12 @@ struct dspm_wire_error {
 #define DSPM_WIRE_PEER_AUTH		66
 #define DSPM_WIRE_PING			67
 #define DSPM_WIRE_PONG			68
+#define DSPM_WIRE_PAGE_READ		69
+#define DSPM_WIRE_PAGE_DATA		70
+#define DSPM_WIRE_INVALIDATE		71
+#define DSPM_WIRE_INVALIDATED		72
 #define DSPM_WIRE_PEER_TYPE_MIN		64
-#define DSPM_WIRE_PEER_TYPE_MAX		68
+#define DSPM_WIRE_PEER_TYPE_MAX		72
 
 #define DSPM_WIRE_PING_MAX		0x10000
 
@@ -354,5 +358,55 @@ struct dspm_wire_peer_auth {
 #define DSPM_WIRE_PEER_AUTH_SIZE	64
 
 /* PING and PONG: the header, then the payload (length - header bytes). */
+
+/*
+ * Coherence.  PAGE_READ asks a page's home for its committed bytes; the
+ * home answers PAGE_DATA with them and the version of the dataset at the
+ * home when it read them (each home counts its own commits), and records
+ * the reader as a sharer of the dataset.  After a commit the home sends
+ * INVALIDATE to every sharer with the pages and the new version, and waits
+ * for INVALIDATED: a reader drops its copies of those pages and ignores any
+ * PAGE_DATA older than the version it was told about.
+ */
+#define DSPM_WIRE_PAGE_SIZE		4096
+#define DSPM_WIRE_INVALIDATE_MAX	1024	/* pages of one INVALIDATE */
+
+struct dspm_wire_page_read {
+	struct dspm_wire_hdr hdr;
+	__le64 dataset;		/* cluster-wide id */
+	__le64 page;		/* page index in the dataset */
+};
+
+#define DSPM_WIRE_PAGE_READ_SIZE	48
+
+struct dspm_wire_page_data {
+	struct dspm_wire_hdr hdr;
+	__le64 dataset;
+	__le64 page;
+	__le64 version;
+	__le64 reserved;
+	__u8   data[DSPM_WIRE_PAGE_SIZE];
+};
+
+#define DSPM_WIRE_PAGE_DATA_SIZE	4160
+
+/* length = 56 + count * 8 */
+struct dspm_wire_invalidate {
+	struct dspm_wire_hdr hdr;
+	__le64 dataset;
+	__le64 version;		/* of the dataset at the home after the commit */
+	__le32 count;		/* 1..DSPM_WIRE_INVALIDATE_MAX */
+	__le32 reserved;
+	__le64 pages[];
+};
+
+#define DSPM_WIRE_INVALIDATE_SIZE	56
+
+struct dspm_wire_invalidated {
+	struct dspm_wire_hdr hdr;
+	__le64 dataset;
+};
+
+#define DSPM_WIRE_INVALIDATED_SIZE	40
 
 #endif /* _UAPI_LINUX_DSPM_WIRE_H */
