@@ -23,106 +23,95 @@
 #include <linux/tracepoint.h>
 
 TRACE_EVENT(dspm_fault,
-	TP_PROTO(u64 dataset, u64 pgoff, bool write, bool local,
-		 vm_fault_t result),
-	TP_ARGS(dataset, pgoff, write, local, result),
-	TP_STRUCT__entry(
-		__field(u64, dataset)
-		__field(u64, pgoff)
-		__field(bool, write)
-		__field(bool, local)
-		__field(unsigned int, result)
-	),
-	TP_fast_assign(
-		__entry->dataset = dataset;
-		__entry->pgoff = pgoff;
-		__entry->write = write;
-		__entry->local = local;
-		__entry->result = (__force unsigned int)result;
-	),
-	TP_printk("dataset=%llu pgoff=%llu %s %s result=%#x",
-		  __entry->dataset, __entry->pgoff,
-		  __entry->write ? "write" : "read",
-		  __entry->local ? "local" : "remote", __entry->result)
+	    TP_PROTO(u64 dataset, u64 pgoff, bool write, bool local,
+		     vm_fault_t result),
+	    TP_ARGS(dataset, pgoff, write, local, result),
+	    TP_STRUCT__entry(__field(u64, dataset)
+			     __field(u64, pgoff)
+			     __field(bool, write)
+			     __field(bool, local)
+			     __field(unsigned int, result)
+	    ),
+	    TP_fast_assign(__entry->dataset = dataset;
+			   __entry->pgoff = pgoff;
+			   __entry->write = write;
+			   __entry->local = local;
+			   __entry->result = (__force unsigned int)result;
+	    ),
+	    TP_printk("dataset=%llu pgoff=%llu %s %s result=%#x",
+		      __entry->dataset, __entry->pgoff,
+		      __entry->write ? "write" : "read",
+		      __entry->local ? "local" : "remote", __entry->result)
 );
 
 TRACE_EVENT(dspm_fetch,
-	TP_PROTO(u64 dataset, u64 pgoff, u32 home, u64 ns, int result),
-	TP_ARGS(dataset, pgoff, home, ns, result),
-	TP_STRUCT__entry(
-		__field(u64, dataset)
-		__field(u64, pgoff)
-		__field(u64, ns)
-		__field(u32, home)
-		__field(int, result)
-	),
-	TP_fast_assign(
-		__entry->dataset = dataset;
-		__entry->pgoff = pgoff;
-		__entry->ns = ns;
-		__entry->home = home;
-		__entry->result = result;
-	),
-	TP_printk("dataset=%llu pgoff=%llu home=%u ns=%llu result=%d",
-		  __entry->dataset, __entry->pgoff, __entry->home,
-		  __entry->ns, __entry->result)
+	    TP_PROTO(u64 dataset, u64 pgoff, u32 home, u64 ns, int result),
+	    TP_ARGS(dataset, pgoff, home, ns, result),
+	    TP_STRUCT__entry(__field(u64, dataset)
+			     __field(u64, pgoff)
+			     __field(u64, ns)
+			     __field(u32, home)
+			     __field(int, result)
+	    ),
+	    TP_fast_assign(__entry->dataset = dataset;
+			   __entry->pgoff = pgoff;
+			   __entry->ns = ns;
+			   __entry->home = home;
+			   __entry->result = result;
+	    ),
+	    TP_printk("dataset=%llu pgoff=%llu home=%u ns=%llu result=%d",
+		      __entry->dataset, __entry->pgoff, __entry->home,
+		      __entry->ns, __entry->result)
 );
 
 TRACE_EVENT(dspm_prepare,
-	TP_PROTO(u64 txid, u32 node, u64 pages, int result),
-	TP_ARGS(txid, node, pages, result),
-	TP_STRUCT__entry(
-		__field(u64, txid)
-		__field(u64, pages)
-		__field(u32, node)
-		__field(int, result)
-	),
-	TP_fast_assign(
-		__entry->txid = txid;
-		__entry->pages = pages;
-		__entry->node = node;
-		__entry->result = result;
-	),
-	TP_printk("txid=%llu node=%u pages=%llu result=%d",
-		  __entry->txid, __entry->node, __entry->pages,
-		  __entry->result)
+	    TP_PROTO(u64 txid, u32 node, u64 pages, int result),
+	    TP_ARGS(txid, node, pages, result),
+	    TP_STRUCT__entry(__field(u64, txid)
+			     __field(u64, pages)
+			     __field(u32, node)
+			     __field(int, result)
+	    ),
+	    TP_fast_assign(__entry->txid = txid;
+			   __entry->pages = pages;
+			   __entry->node = node;
+			   __entry->result = result;
+	    ),
+	    TP_printk("txid=%llu node=%u pages=%llu result=%d", __entry->txid,
+		      __entry->node, __entry->pages, __entry->result)
 );
 
 TRACE_EVENT(dspm_commit,
-	TP_PROTO(u64 dataset, u64 pages, u64 bytes, u64 ns, int result),
-	TP_ARGS(dataset, pages, bytes, ns, result),
-	TP_STRUCT__entry(
-		__field(u64, dataset)
-		__field(u64, pages)
-		__field(u64, bytes)
-		__field(u64, ns)
-		__field(int, result)
-	),
-	TP_fast_assign(
-		__entry->dataset = dataset;
-		__entry->pages = pages;
-		__entry->bytes = bytes;
-		__entry->ns = ns;
-		__entry->result = result;
-	),
-	TP_printk("dataset=%llu pages=%llu bytes=%llu ns=%llu result=%d",
-		  __entry->dataset, __entry->pages, __entry->bytes,
-		  __entry->ns, __entry->result)
+	    TP_PROTO(u64 dataset, u64 pages, u64 bytes, u64 ns, int result),
+	    TP_ARGS(dataset, pages, bytes, ns, result),
+	    TP_STRUCT__entry(__field(u64, dataset)
+			     __field(u64, pages)
+			     __field(u64, bytes)
+			     __field(u64, ns)
+			     __field(int, result)
+	    ),
+	    TP_fast_assign(__entry->dataset = dataset;
+			   __entry->pages = pages;
+			   __entry->bytes = bytes;
+			   __entry->ns = ns;
+			   __entry->result = result;
+	    ),
+	    TP_printk("dataset=%llu pages=%llu bytes=%llu ns=%llu result=%d",
+		      __entry->dataset, __entry->pages, __entry->bytes,
+		      __entry->ns, __entry->result)
 );
 
 TRACE_EVENT(dspm_abort,
-	TP_PROTO(u64 dataset, u64 pages),
-	TP_ARGS(dataset, pages),
-	TP_STRUCT__entry(
-		__field(u64, dataset)
-		__field(u64, pages)
-	),
-	TP_fast_assign(
-		__entry->dataset = dataset;
-		__entry->pages = pages;
-	),
-	TP_printk("dataset=%llu pages=%llu", __entry->dataset,
-		  __entry->pages)
+	    TP_PROTO(u64 dataset, u64 pages),
+	    TP_ARGS(dataset, pages),
+	    TP_STRUCT__entry(__field(u64, dataset)
+			     __field(u64, pages)
+	    ),
+	    TP_fast_assign(__entry->dataset = dataset;
+			   __entry->pages = pages;
+	    ),
+	    TP_printk("dataset=%llu pages=%llu", __entry->dataset,
+		      __entry->pages)
 );
 
 #endif /* _DSPM_TRACE_H */
