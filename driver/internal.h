@@ -216,10 +216,14 @@ extern const struct vm_operations_struct dspm_vm_ops;
 u64 dspm_committed_offset(struct dspm_dataset *ds, pgoff_t pgoff);
 void dspm_zap_pages(struct dspm_dataset *ds, pgoff_t first, pgoff_t count);
 
-/* stats.c: counters of the attached store */
+/*
+ * stats.c: counters of the attached store, lock-free.  For the coherence
+ * code: fault_remote per fault served from another node, fetch_done with
+ * each page fetch's duration, conflict per commit failed with EAGAIN,
+ * replicated with the bytes applied for another node's commit.
+ */
 void dspm_stats_fault_local(struct dspm_store *st);
 void dspm_stats_fault_remote(struct dspm_store *st);
-unsigned int dspm_stats_fetch_bucket(u64 ns);
 void dspm_stats_fetch_done(struct dspm_store *st, u64 ns);
 void dspm_stats_conflict(struct dspm_store *st);
 void dspm_stats_committed(struct dspm_store *st, u64 bytes);

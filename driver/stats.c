@@ -24,7 +24,7 @@ void dspm_stats_fault_remote(struct dspm_store *st)
 }
 
 /* Bucket of a fetch that took @ns: 0 below 1 us, i for [2^(i-1), 2^i) us. */
-unsigned int dspm_stats_fetch_bucket(u64 ns)
+static unsigned int dspm_stats_fetch_bucket(u64 ns)
 {
 	u64 us = div_u64(ns, NSEC_PER_USEC);
 
