@@ -28,6 +28,7 @@
 
 #include "cluster.h"
 #include "internal.h"
+#include "trace.h"
 
 #define DSPM_FETCH_ATTEMPTS	8
 #define DSPM_SHARERS_MAX	64
@@ -121,7 +122,9 @@ static int dspm_coh_fetch(struct dspm_dataset *ds, struct dspm_link *link,
 {
 	struct dspm_coh *coh = ds->coh;
 	struct dspm_wire_page_read req = {};
+	u32 home = dspm_coh_chunk(coh, pgoff)[0];
 	struct dspm_wire_page_data *data;
+	u64 start = ktime_get_ns();
 	int attempt, ret;
 	void *inv;
 
@@ -132,7 +135,7 @@ static int dspm_coh_fetch(struct dspm_dataset *ds, struct dspm_link *link,
 		req.hdr.type = cpu_to_le16(DSPM_WIRE_PAGE_READ);
 		req.dataset = cpu_to_le64(coh->cluster_id);
 		req.page = cpu_to_le64(pgoff);
-		ret = dspm_peer_call(link->peers, dspm_coh_chunk(coh, pgoff)[0],
+		ret = dspm_peer_call(link->peers, home,
 				     &req, sizeof(req), DSPM_WIRE_PAGE_DATA,
 				     data, sizeof(*data));
 		if (ret)
@@ -158,6 +161,12 @@ static int dspm_coh_fetch(struct dspm_dataset *ds, struct dspm_link *link,
 		break;
 	}
 	kvfree(data);
+	start = ktime_get_ns() - start;
+	trace_dspm_fetch(coh->cluster_id, pgoff, home, start, ret);
+	if (!ret) {
+		dspm_stats_fault_remote(ds->store);
+		dspm_stats_fetch_done(ds->store, start);
+	}
 	return ret;
 }
 

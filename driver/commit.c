@@ -10,6 +10,7 @@
  * zapped and faults held off by apply_sem, so no fd ever maps a page half
  * applied; after the return every fault sees the new bytes.
  */
+#include <linux/ktime.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -17,6 +18,7 @@
 #include <linux/uaccess.h>
 
 #include "internal.h"
+#include "trace.h"
 
 /* A byte interval [start, end) of the dataset. */
 struct dspm_span {
@@ -269,6 +271,7 @@ static int dspm_commit_locked(struct dspm_file *f, const struct dspm_span *s,
 	struct dspm_visit v = {};
 	struct dspm_txn txn;
 	__le64 version;
+	u64 start = ktime_get_ns(), bytes;
 	int ret;
 
 	lockdep_assert_held(&f->lock);
@@ -301,6 +304,7 @@ static int dspm_commit_locked(struct dspm_file *f, const struct dspm_span *s,
 	dspm_txn_begin(&txn, st);
 	v.txn = &txn;
 	dspm_walk_dirty(f, s, nr, dspm_log_fn, &v);
+	bytes = txn.data_bytes;
 	if (txn.data_bytes > dspm_commit_capacity(st))
 		txn.error = -EFBIG;
 	version = cpu_to_le64(le64_to_cpu(slot->version) + 1);
@@ -311,6 +315,7 @@ static int dspm_commit_locked(struct dspm_file *f, const struct dspm_span *s,
 	ret = dspm_txn_commit(&txn);
 	up_write(&ds->apply_sem);
 	mutex_unlock(&st->log_lock);
+	trace_dspm_commit(ds->id, v.pages, bytes, ktime_get_ns() - start, ret);
 	if (ret) {
 		kvfree(list.pages);
 		return ret;
@@ -321,6 +326,7 @@ static int dspm_commit_locked(struct dspm_file *f, const struct dspm_span *s,
 
 	dspm_walk_dirty(f, s, nr, dspm_settle_fn, NULL);
 	atomic64_inc(&st->commits);
+	dspm_stats_committed(st, bytes);
 	c->version = le64_to_cpu(version);
 	return 0;
 }
@@ -402,6 +408,7 @@ long dspm_abort(struct dspm_file *f, struct dspm_abort __user *uarg)
 	dspm_walk_dirty(f, s, nr, dspm_abort_fn, &v);
 	mutex_unlock(&f->lock);
 	kvfree(s);
+	trace_dspm_abort(f->ds->id, v.pages);
 	if (v.pages || v.restored)
 		atomic64_inc(&f->ds->store->aborts);
 	a.pages = v.pages;
@@ -416,6 +423,8 @@ void dspm_drop_all_dirty(struct dspm_file *f)
 
 	if (f->nr_dirty)
 		atomic64_inc(&f->ds->store->aborts);
+	if (f->nr_dirty)
+		trace_dspm_abort(f->ds->id, f->nr_dirty);
 	xa_for_each(&f->dirty, idx, d)
 		dspm_drop_dirty(f, d, idx);
 	xa_destroy(&f->dirty);

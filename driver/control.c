@@ -43,6 +43,7 @@ static long dspm_ioc_get_info(struct dspm_node *node, void __user *uarg)
 		info.commits = atomic64_read(&st->commits);
 		info.aborts = atomic64_read(&st->aborts);
 		info.recovered = st->recovered;
+		dspm_stats_fill(st, &info);
 	}
 	mutex_unlock(&node->lock);
 	return dspm_copy_arg_out(uarg, &info, sizeof(info));

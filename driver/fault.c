@@ -12,6 +12,7 @@
 #include <linux/slab.h>
 
 #include "internal.h"
+#include "trace.h"
 
 /* Media offset of the committed page @pgoff (< ds->pages) of @ds. */
 u64 dspm_committed_offset(struct dspm_dataset *ds, pgoff_t pgoff)
@@ -75,6 +76,7 @@ static struct dspm_dirty *dspm_make_dirty(struct dspm_file *f, pgoff_t pgoff)
 	if (xa_err(xa_store(&f->dirty, pgoff, d, GFP_KERNEL_ACCOUNT)))
 		goto fail;
 	f->nr_dirty++;
+	dspm_stats_shadowed(ds->store);
 	dspm_zap_pages(ds, pgoff, 1);
 	return d;
 
@@ -118,9 +120,12 @@ static vm_fault_t dspm_fault(struct vm_fault *vmf)
 		down_read(&ds->apply_sem);
 		ret = vmf_insert_pfn(vma, vmf->address,
 				     dspm_committed_pfn(ds, vmf->pgoff));
+		dspm_stats_fault_local(ds->store);
 		up_read(&ds->apply_sem);
 	}
 out:
+	trace_dspm_fault(ds->id, vmf->pgoff, vmf->flags & FAULT_FLAG_WRITE,
+			 true, ret);
 	mutex_unlock(&f->lock);
 	return ret;
 }
@@ -142,6 +147,7 @@ static vm_fault_t dspm_pfn_mkwrite(struct vm_fault *vmf)
 	if (!xa_load(&f->dirty, vmf->pgoff))
 		ret = dspm_make_dirty(f, vmf->pgoff) ? VM_FAULT_NOPAGE
 						     : VM_FAULT_OOM;
+	trace_dspm_fault(f->ds->id, vmf->pgoff, true, true, ret);
 	mutex_unlock(&f->lock);
 	return ret;
 }

@@ -50,6 +50,17 @@ enum dspm_backend {
 	DSPM_BACKEND_DRAM,
 };
 
+/* Counters since attach (stats.c), reported by GET_INFO. */
+struct dspm_stats {
+	atomic64_t faults_local;
+	atomic64_t faults_remote;
+	atomic64_t conflicts;
+	atomic64_t bytes_committed;
+	atomic64_t bytes_replicated;
+	atomic64_t pages_shadowed;
+	atomic64_t fetch_hist[DSPM_INFO_FETCH_BUCKETS];
+};
+
 struct dspm_store {
 	enum dspm_backend backend;
 	void *base;			/* kernel mapping of the whole media */
@@ -76,6 +87,7 @@ struct dspm_store {
 	atomic64_t commits;
 	atomic64_t aborts;
 	u64 recovered;
+	struct dspm_stats stats;
 };
 
 struct dspm_node {
@@ -223,6 +235,21 @@ extern const struct vm_operations_struct dspm_vm_ops;
 void *dspm_committed_page(struct dspm_dataset *ds, pgoff_t pgoff);
 u64 dspm_committed_offset(struct dspm_dataset *ds, pgoff_t pgoff);
 void dspm_zap_pages(struct dspm_dataset *ds, pgoff_t first, pgoff_t count);
+
+/*
+ * stats.c: counters of the attached store, lock-free.  For the coherence
+ * code: fault_remote per fault served from another node, fetch_done with
+ * each page fetch's duration, conflict per commit failed with EAGAIN,
+ * replicated with the bytes applied for another node's commit.
+ */
+void dspm_stats_fault_local(struct dspm_store *st);
+void dspm_stats_fault_remote(struct dspm_store *st);
+void dspm_stats_fetch_done(struct dspm_store *st, u64 ns);
+void dspm_stats_conflict(struct dspm_store *st);
+void dspm_stats_committed(struct dspm_store *st, u64 bytes);
+void dspm_stats_replicated(struct dspm_store *st, u64 bytes);
+void dspm_stats_shadowed(struct dspm_store *st);
+void dspm_stats_fill(struct dspm_store *st, struct dspm_info *info);
 
 /* commit.c */
 long dspm_commit(struct dspm_file *f, struct dspm_commit __user *uarg);

@@ -24,7 +24,8 @@ using dspm::test::zero_bytes;
 }  // namespace
 
 TEST(Abi, Ver0SizesMatchStructs) {
-  EXPECT_EQ(sizeof(dspm_info), DSPM_INFO_SIZE_VER0);
+  EXPECT_EQ(offsetof(dspm_info, faults_local), std::size_t{DSPM_INFO_SIZE_VER0});
+  EXPECT_EQ(sizeof(dspm_info), DSPM_INFO_SIZE_VER1);
   EXPECT_EQ(sizeof(dspm_attach), DSPM_ATTACH_SIZE_VER0);
   EXPECT_EQ(sizeof(dspm_detach), DSPM_DETACH_SIZE_VER0);
   EXPECT_EQ(sizeof(dspm_create), DSPM_CREATE_SIZE_VER0);
@@ -66,7 +67,7 @@ TEST(Abi, ZeroedSetsSizeAndNothingElse) {
 
 TEST(Abi, SimpleBuildersAreZeroedWithSize) {
   const auto info = dabi::make_info();
-  EXPECT_EQ(info.size, DSPM_INFO_SIZE_VER0);
+  EXPECT_EQ(info.size, DSPM_INFO_SIZE_VER1);
   EXPECT_TRUE(zero_bytes(info, 4));
   const auto stat = dabi::make_stat();
   EXPECT_EQ(stat.size, DSPM_STAT_SIZE_VER0);
@@ -254,6 +255,61 @@ TEST(Abi, DecodeInfoAttachedVolatile) {
   EXPECT_EQ(info.commits, 10U);
   EXPECT_EQ(info.aborts, 2U);
   EXPECT_EQ(info.recovered, 1U);
+}
+
+TEST(Abi, DecodeInfoCounters) {
+  auto raw = dabi::make_info();
+  raw.flags = DSPM_INFO_ATTACHED;
+  raw.faults_local = 11;
+  raw.faults_remote = 12;
+  raw.conflicts = 13;
+  raw.bytes_committed = 1ULL << 40;
+  raw.bytes_replicated = 15;
+  raw.pages_shadowed = 16;
+  for (std::size_t i = 0; i < DSPM_INFO_FETCH_BUCKETS; ++i) raw.fetch_hist[i] = 100 + i;
+  raw.fetch_hist[DSPM_INFO_FETCH_BUCKETS - 1] = ~0ULL;
+  const dspm::Info info = dabi::decode_info(raw);
+  EXPECT_TRUE(info.has_counters);
+  EXPECT_EQ(info.faults_local, 11U);
+  EXPECT_EQ(info.faults_remote, 12U);
+  EXPECT_EQ(info.conflicts, 13U);
+  EXPECT_EQ(info.bytes_committed, 1ULL << 40);
+  EXPECT_EQ(info.bytes_replicated, 15U);
+  EXPECT_EQ(info.pages_shadowed, 16U);
+  for (std::size_t i = 0; i + 1 < DSPM_INFO_FETCH_BUCKETS; ++i)
+    EXPECT_EQ(info.fetch_hist[i], 100 + i) << i;
+  EXPECT_EQ(info.fetch_hist.back(), ~0ULL);
+}
+
+// A kernel that knows only VER0 writes 168 bytes and says so: no counters, whatever the rest holds.
+TEST(Abi, DecodeInfoFromVer0Kernel) {
+  auto raw = dabi::make_info();
+  raw.size = DSPM_INFO_SIZE_VER0;
+  raw.flags = DSPM_INFO_ATTACHED;
+  raw.commits = 4;
+  raw.faults_local = 99;
+  raw.fetch_hist[0] = 5;
+  const dspm::Info info = dabi::decode_info(raw);
+  EXPECT_FALSE(info.has_counters);
+  EXPECT_EQ(info.commits, 4U);
+  EXPECT_EQ(info.faults_local, 0U);
+  EXPECT_EQ(info.fetch_hist[0], 0U);
+}
+
+TEST(Abi, FetchBucketRanges) {
+  EXPECT_EQ(dspm::fetch_bucket_range(0).low_us, 0U);
+  EXPECT_EQ(dspm::fetch_bucket_range(0).high_us, 1U);
+  EXPECT_EQ(dspm::fetch_bucket_range(1).low_us, 1U);
+  EXPECT_EQ(dspm::fetch_bucket_range(1).high_us, 2U);
+  EXPECT_EQ(dspm::fetch_bucket_range(5).low_us, 16U);
+  EXPECT_EQ(dspm::fetch_bucket_range(5).high_us, 32U);
+  EXPECT_EQ(dspm::fetch_bucket_range(14).low_us, 8192U);
+  EXPECT_EQ(dspm::fetch_bucket_range(14).high_us, 16384U);
+  EXPECT_EQ(dspm::fetch_bucket_range(15).low_us, 16384U);
+  EXPECT_EQ(dspm::fetch_bucket_range(15).high_us, 0U);  // open-ended
+  // consecutive buckets tile the line
+  for (std::size_t i = 1; i + 1 < DSPM_INFO_FETCH_BUCKETS; ++i)
+    EXPECT_EQ(dspm::fetch_bucket_range(i).high_us, dspm::fetch_bucket_range(i + 1).low_us);
 }
 
 TEST(Abi, DecodeInfoFlags) {

@@ -73,6 +73,12 @@ TEST(Cli, Info) {
   EXPECT_FALSE(cmd.json);
 }
 
+TEST(Cli, Stats) {
+  EXPECT_EQ(command({"stats"}).verb, admin::Verb::stats);
+  EXPECT_TRUE(command({"stats", "--json"}).json);
+  EXPECT_TRUE(command({"--json", "stats"}).json);
+}
+
 TEST(Cli, JsonBeforeOrAfterTheSubcommand) {
   EXPECT_TRUE(command({"--json", "info"}).json);
   EXPECT_TRUE(command({"info", "--json"}).json);

@@ -163,6 +163,21 @@ dspm::Info sample_info() {
   return info;
 }
 
+dspm::Info sample_stats() {
+  auto info = sample_info();
+  info.has_counters = true;
+  info.faults_local = 1234;
+  info.faults_remote = 5;
+  info.conflicts = 2;
+  info.bytes_committed = 8192;
+  info.bytes_replicated = 100;
+  info.pages_shadowed = 40;
+  info.fetch_hist[0] = 7;
+  info.fetch_hist[3] = 120;
+  info.fetch_hist[15] = 1;
+  return info;
+}
+
 dspm::DatasetInfo sample_dataset(std::uint64_t id, std::string name, std::uint64_t length) {
   dspm::DatasetInfo d;
   d.id = id;
@@ -206,6 +221,44 @@ TEST(Json, LargeValuesStayExact) {
   info.capacity = std::numeric_limits<std::uint64_t>::max();
   const json j = json::parse(admin::info_json(info).dump());
   EXPECT_EQ(j.at("capacity").get<std::uint64_t>(), std::numeric_limits<std::uint64_t>::max());
+}
+
+TEST(Json, StatsExactNumbersAndBuckets) {
+  auto info = sample_stats();
+  info.bytes_committed = std::numeric_limits<std::uint64_t>::max();
+  const json j = json::parse(admin::stats_json(info).dump());
+  EXPECT_EQ(j.at("attached"), true);
+  EXPECT_EQ(j.at("counters_reported"), true);
+  EXPECT_EQ(j.at("commits"), 17);
+  EXPECT_EQ(j.at("aborts"), 3);
+  EXPECT_EQ(j.at("faults_local"), 1234);
+  EXPECT_EQ(j.at("faults_remote"), 5);
+  EXPECT_EQ(j.at("conflicts"), 2);
+  EXPECT_EQ(j.at("bytes_committed").get<std::uint64_t>(),
+            std::numeric_limits<std::uint64_t>::max());
+  EXPECT_EQ(j.at("bytes_replicated"), 100);
+  EXPECT_EQ(j.at("pages_shadowed"), 40);
+  const auto& hist = j.at("fetch_hist");
+  ASSERT_TRUE(hist.is_array());
+  ASSERT_EQ(hist.size(), std::size_t{DSPM_INFO_FETCH_BUCKETS});
+  EXPECT_EQ(hist[0].at("low_us"), 0);
+  EXPECT_EQ(hist[0].at("high_us"), 1);
+  EXPECT_EQ(hist[0].at("count"), 7);
+  EXPECT_EQ(hist[3].at("low_us"), 4);
+  EXPECT_EQ(hist[3].at("high_us"), 8);
+  EXPECT_EQ(hist[3].at("count"), 120);
+  EXPECT_EQ(hist[15].at("low_us"), 16384);
+  EXPECT_TRUE(hist[15].at("high_us").is_null());
+  EXPECT_EQ(hist[15].at("count"), 1);
+}
+
+TEST(Json, StatsNotReportedAreNull) {
+  const json j = json::parse(admin::stats_json(sample_info()).dump());
+  EXPECT_EQ(j.at("counters_reported"), false);
+  EXPECT_EQ(j.at("commits"), 17);
+  EXPECT_TRUE(j.at("faults_local").is_null());
+  EXPECT_TRUE(j.at("bytes_committed").is_null());
+  EXPECT_TRUE(j.at("fetch_hist")[0].at("count").is_null());
 }
 
 TEST(Json, DatasetFields) {
@@ -290,6 +343,40 @@ TEST(Human, InfoDetachedIsShort) {
   dspm::Info info;
   info.abi_version = 1;
   EXPECT_EQ(admin::render_info(info), "state:       detached\nabi version: 1\n");
+}
+
+TEST(Human, StatsCountersAndHistogram) {
+  const std::string text = admin::render_stats(sample_stats());
+  const auto ls = lines(text);
+  ASSERT_EQ(ls.size(), 8U + 1U + DSPM_INFO_FETCH_BUCKETS) << text;
+  EXPECT_EQ(ls[0], "commits:          17");
+  EXPECT_EQ(ls[1], "aborts:           3");
+  EXPECT_EQ(ls[2], "conflicts:        2");
+  EXPECT_EQ(ls[3], "faults local:     1234");
+  EXPECT_EQ(ls[4], "faults remote:    5");
+  EXPECT_EQ(ls[5], "pages shadowed:   40");
+  EXPECT_EQ(ls[6], "bytes committed:  8.0 KiB (8192 bytes)");
+  EXPECT_EQ(ls[7], "bytes replicated: 100 B");
+  EXPECT_EQ(ls[8], "fetch latency:");
+  EXPECT_EQ(ls[9], "  < 1 us              7");
+  EXPECT_EQ(ls[10], "  [1, 2) us           0");
+  EXPECT_EQ(ls[12], "  [4, 8) us         120");
+  EXPECT_EQ(ls[23], "  [8192, 16384) us    0");
+  EXPECT_EQ(ls[24], "  >= 16384 us         1");
+}
+
+TEST(Human, StatsWithoutCountersOrDetached) {
+  EXPECT_EQ(admin::render_stats(sample_info()),
+            "commits:  17\naborts:   3\ncounters: not reported by this kernel\n");
+  dspm::Info detached;
+  EXPECT_EQ(admin::render_stats(detached), "state: detached\n");
+}
+
+TEST(Human, BucketLabels) {
+  EXPECT_EQ(admin::format_bucket(0), "< 1 us");
+  EXPECT_EQ(admin::format_bucket(1), "[1, 2) us");
+  EXPECT_EQ(admin::format_bucket(11), "[1024, 2048) us");
+  EXPECT_EQ(admin::format_bucket(15), ">= 16384 us");
 }
 
 TEST(Human, Stat) {

@@ -29,7 +29,8 @@ struct ioc_desc {
 	enum ioc_op op;
 	unsigned long cmd;
 	bool on_dataset;	/* a dataset-fd ioctl */
-	size_t ksize;		/* struct size in this header == VER0 */
+	size_t ksize;		/* struct size in this header */
+	size_t ver0;		/* its VER0 size when smaller, else 0 */
 	bool output;		/* the kernel fills the struct in */
 	bool flags_input;	/* flags is an input field */
 	__u32 valid_flags;
@@ -39,7 +40,8 @@ struct ioc_desc {
 
 static const struct ioc_desc d_get_info = {
 	.name = "GET_INFO", .op = OP_GET_INFO, .cmd = DSPM_IOC_GET_INFO,
-	.ksize = DSPM_INFO_SIZE_VER0, .output = true,
+	.ksize = DSPM_INFO_SIZE_VER1, .ver0 = DSPM_INFO_SIZE_VER0,
+	.output = true,
 };
 
 static const struct ioc_desc d_attach = {
@@ -378,11 +380,16 @@ TEST_F(ioc, size_zero)
 	ioc_expect_err(_metadata, self, d, u.b, EINVAL, "size 0");
 }
 
+static size_t ioc_ver0(const struct ioc_desc *d)
+{
+	return d->ver0 ?: d->ksize;
+}
+
 TEST_F(ioc, size_below_ver0)
 {
 	const struct ioc_desc *d = variant->d;
-	const __u32 sizes[] = { 1, 4, 7, 8, 16, d->ksize / 2, d->ksize - 8,
-				d->ksize - 1 };
+	const size_t v0 = ioc_ver0(d);
+	const __u32 sizes[] = { 1, 4, 7, 8, 16, v0 / 2, v0 - 8, v0 - 1 };
 	union bigbuf u;
 	char what[64];
 	size_t i;
@@ -399,14 +406,47 @@ TEST_F(ioc, size_below_ver0)
 TEST_F(ioc, size_ver0_exact)
 {
 	const struct ioc_desc *d = variant->d;
+	const size_t v0 = ioc_ver0(d);
 	union bigbuf u;
 
 	memset(u.b, 0xa5, sizeof(u.b));
 	ioc_prepare(_metadata, self, d, u.b);
+	memset(u.b + v0, 0xa5, sizeof(u.b) - v0);
+	*(__u32 *)u.b = v0;
 	ioc_expect_ok(_metadata, self, d, u.b, "size VER0 and junk after it");
-	ASSERT_EQ(d->ksize, *(__u32 *)u.b);
-	ASSERT_TRUE(all_bytes(u.b + d->ksize, 0xa5, 512))
+	ASSERT_EQ(v0, *(__u32 *)u.b);
+	ASSERT_TRUE(all_bytes(u.b + v0, 0xa5, 512))
 		TH_LOG("%s wrote past the caller's size", d->name);
+}
+
+/*
+ * A struct that grew: every size from VER0 to the current one works (an
+ * older caller's), the kernel writes exactly what the caller has room for
+ * and says so in size.
+ */
+TEST_F(ioc, size_between_versions)
+{
+	const struct ioc_desc *d = variant->d;
+	const size_t v0 = ioc_ver0(d);
+	size_t sz;
+	union bigbuf u;
+	char what[64];
+
+	if (v0 == d->ksize)
+		SKIP(return, "%s has one version", d->name);
+	for (sz = v0; sz <= d->ksize; sz += 8) {
+		memset(u.b, 0xa5, sizeof(u.b));
+		ioc_prepare(_metadata, self, d, u.b);
+		memset(u.b + sz, 0xa5, sizeof(u.b) - sz);
+		*(__u32 *)u.b = sz;
+		snprintf(what, sizeof(what), "size %zu", sz);
+		ioc_expect_ok(_metadata, self, d, u.b, what);
+		if (d->output)
+			ASSERT_EQ(sz, *(__u32 *)u.b) TH_LOG("%s", what);
+		ASSERT_TRUE(all_bytes(u.b + sz, 0xa5, 512))
+			TH_LOG("%s wrote past the caller's size %zu", d->name,
+			       sz);
+	}
 }
 
 /* Larger than the kernel's struct, zero tail: works like openat2. */
@@ -669,6 +709,42 @@ TEST_F(ctl, info_fields_attached)
 	ASSERT_EQ(0, info.recovered);
 	for (i = 0; i < 8; i++)
 		ASSERT_EQ(0, info.reserved[i]);
+	/* VER1: counters from attach */
+	ASSERT_EQ(DSPM_INFO_SIZE_VER1, info.size);
+	ASSERT_EQ(0, info.faults_local);
+	ASSERT_EQ(0, info.faults_remote);
+	ASSERT_EQ(0, info.conflicts);
+	ASSERT_EQ(0, info.bytes_committed);
+	ASSERT_EQ(0, info.bytes_replicated);
+	ASSERT_EQ(0, info.pages_shadowed);
+	for (i = 0; i < DSPM_INFO_FETCH_BUCKETS; i++)
+		ASSERT_EQ(0, info.fetch_hist[i]);
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, info.reserved1[i]);
+}
+
+/* A VER0 caller gets the VER0 fields, and nothing written after them. */
+TEST_F(ctl, info_ver0_caller)
+{
+	union {
+		struct dspm_info info;
+		unsigned char b[sizeof(struct dspm_info) + 64];
+	} u;
+	struct dspm_info now;
+
+	memset(&u, 0x5a, sizeof(u));
+	memset(&u.info, 0, DSPM_INFO_SIZE_VER0);
+	u.info.size = DSPM_INFO_SIZE_VER0;
+	ASSERT_EQ(0, dspm_ioctl(self->e.ctl, DSPM_IOC_GET_INFO, &u.info));
+	ASSERT_EQ(DSPM_INFO_SIZE_VER0, u.info.size);
+	ASSERT_TRUE(u.info.flags & DSPM_INFO_ATTACHED);
+	ASSERT_EQ(DSPM_ABI_VERSION, u.info.abi_version);
+	ASSERT_EQ(0, dspm_get_info(self->e.ctl, &now));
+	ASSERT_EQ(now.capacity, u.info.capacity);
+	ASSERT_EQ(now.free, u.info.free);
+	ASSERT_TRUE(all_bytes(u.b + DSPM_INFO_SIZE_VER0, 0x5a,
+			      sizeof(u) - DSPM_INFO_SIZE_VER0))
+		TH_LOG("GET_INFO wrote past a VER0 caller's struct");
 }
 
 TEST_F(ctl, info_detached)

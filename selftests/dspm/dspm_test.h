@@ -49,8 +49,13 @@
 #define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, val)	__atomic_store_n(&(x), (val), __ATOMIC_RELAXED)
 
-/* The ABI says every VER0 size is the size of the struct in this header. */
-static_assert(sizeof(struct dspm_info) == DSPM_INFO_SIZE_VER0, "info");
+/*
+ * The ABI says every VER0 size is the size of the struct in this header,
+ * or its latest VER for a struct that grew.
+ */
+static_assert(sizeof(struct dspm_info) == DSPM_INFO_SIZE_VER1, "info");
+static_assert(offsetof(struct dspm_info, faults_local) == DSPM_INFO_SIZE_VER0,
+	      "info VER1 starts after VER0");
 static_assert(sizeof(struct dspm_attach) == DSPM_ATTACH_SIZE_VER0, "attach");
 static_assert(sizeof(struct dspm_detach) == DSPM_DETACH_SIZE_VER0, "detach");
 static_assert(sizeof(struct dspm_create) == DSPM_CREATE_SIZE_VER0, "create");

@@ -1340,6 +1340,77 @@ TEST_F(sem, info_list_stat_fields)
 	ASSERT_EQ(di.id, st.id);
 }
 
+/*
+ * The node's counters (GET_INFO VER1) across reads, stores, a commit and
+ * an abort: a read fault on a page not yet mapped maps the committed page
+ * (faults_local), the first store to a page makes a shadow (pages_shadowed),
+ * a commit adds the bytes it changed (bytes_committed).  Nothing here
+ * fetches, conflicts or replicates.
+ */
+TEST_F(sem, info_counters)
+{
+	struct dspm_info i0, i1;
+	struct dspm_commit c;
+	__u64 pages;
+	struct ds d;
+	int i;
+
+	env_create(_metadata, &self->e, "cnt", 4 * PG, 0600);
+	ds_open(_metadata, &self->e, "cnt", DSPM_OPEN_WRITE, 4 * PG, &d);
+	ASSERT_EQ(0, dspm_get_info(self->e.ctl, &i0));
+	ASSERT_EQ(DSPM_INFO_SIZE_VER1, i0.size);
+
+	/* two read faults, one per page; reading again faults no more */
+	ASSERT_TRUE(range_is(d.m, 0, 16));
+	ASSERT_TRUE(range_is(d.m + PG, 0, 16));
+	ASSERT_TRUE(range_is(d.m, 0, PG));
+	ASSERT_EQ(0, dspm_get_info(self->e.ctl, &i1));
+	ASSERT_EQ(i0.faults_local + 2, i1.faults_local);
+	ASSERT_EQ(i0.pages_shadowed, i1.pages_shadowed);
+
+	/* a store to a mapped page and one to an unmapped page: 2 shadows */
+	memset(d.m + 10, 0x5a, 100);
+	memset(d.m + 2 * PG, 0xa5, 50);
+	ASSERT_EQ(2, dirty_of(_metadata, d.fd));
+	ASSERT_EQ(0, dspm_get_info(self->e.ctl, &i1));
+	ASSERT_EQ(i0.faults_local + 2, i1.faults_local);
+	ASSERT_EQ(i0.pages_shadowed + 2, i1.pages_shadowed);
+	ASSERT_EQ(i0.commits, i1.commits);
+	ASSERT_EQ(i0.bytes_committed, i1.bytes_committed);
+
+	ASSERT_EQ(0, dspm_commit(d.fd, NULL, 0, &c));
+	ASSERT_EQ(2, c.pages);
+	ASSERT_EQ(0, dspm_get_info(self->e.ctl, &i1));
+	ASSERT_EQ(i0.commits + 1, i1.commits);
+	ASSERT_EQ(i0.bytes_committed + 150, i1.bytes_committed);
+	ASSERT_EQ(i0.pages_shadowed + 2, i1.pages_shadowed);
+	ASSERT_EQ(i0.aborts, i1.aborts);
+
+	/* the commit zapped page 0: reading it faults the new bytes in */
+	ASSERT_TRUE(range_is(d.m + 10, 0x5a, 100));
+	ASSERT_EQ(0, dspm_get_info(self->e.ctl, &i1));
+	ASSERT_EQ(i0.faults_local + 3, i1.faults_local);
+
+	/* a store to page 1 and its abort */
+	WRITE_ONCE(d.m[PG + 1], 7);
+	ASSERT_EQ(0, dspm_abort(d.fd, NULL, 0, &pages));
+	ASSERT_EQ(1, pages);
+	ASSERT_EQ(0, dspm_get_info(self->e.ctl, &i1));
+	ASSERT_EQ(i0.aborts + 1, i1.aborts);
+	ASSERT_EQ(i0.commits + 1, i1.commits);
+	ASSERT_EQ(i0.bytes_committed + 150, i1.bytes_committed);
+	ASSERT_EQ(i0.pages_shadowed + 3, i1.pages_shadowed);
+	ASSERT_EQ(i0.faults_local + 3, i1.faults_local);
+
+	/* single node: nothing remote */
+	ASSERT_EQ(i0.faults_remote, i1.faults_remote);
+	ASSERT_EQ(i0.conflicts, i1.conflicts);
+	ASSERT_EQ(i0.bytes_replicated, i1.bytes_replicated);
+	for (i = 0; i < DSPM_INFO_FETCH_BUCKETS; i++)
+		ASSERT_EQ(i0.fetch_hist[i], i1.fetch_hist[i]);
+	ds_close(&self->e, &d);
+}
+
 TEST_F(sem, info_counts_datasets)
 {
 	struct dspm_info i0, i1;

@@ -78,6 +78,7 @@ ParseResult parse(int argc, const char* const* argv, std::ostream& out, std::ost
 
   auto* detach = app.add_subcommand("detach", "Detach the backing device");
   auto* info = app.add_subcommand("info", "Show the node's state");
+  auto* stats = app.add_subcommand("stats", "Show the node's counters and fetch latencies");
 
   auto* create = app.add_subcommand("create", "Create a dataset");
   create->add_option("name", cmd.name, "Dataset name")->required()->type_name("NAME");
@@ -134,6 +135,8 @@ ParseResult parse(int argc, const char* const* argv, std::ostream& out, std::ost
       cmd.verb = Verb::detach;
     } else if (info->parsed()) {
       cmd.verb = Verb::info;
+    } else if (stats->parsed()) {
+      cmd.verb = Verb::stats;
     } else if (create->parsed()) {
       cmd.verb = Verb::create;
       cmd.size = parse_size(size);
@@ -191,6 +194,14 @@ void do_execute(const Command& cmd, std::ostream& out, std::ostream& err) {
         print_json(out, info_json(info));
       else
         out << render_info(info);
+      break;
+    }
+    case Verb::stats: {
+      const Info info = dev.info();
+      if (cmd.json)
+        print_json(out, stats_json(info));
+      else
+        out << render_stats(info);
       break;
     }
     case Verb::create: {

@@ -10,7 +10,7 @@
 
 namespace dspm::admin {
 
-enum class Verb { attach, detach, info, create, ls, stat, rm, join, leave, nodes };
+enum class Verb { attach, detach, info, stats, create, ls, stat, rm, join, leave, nodes };
 
 // What one invocation asks for, fully parsed and validated.
 struct Command {

@@ -144,6 +144,35 @@ nlohmann::json info_json(const Info& info) {
   };
 }
 
+nlohmann::json stats_json(const Info& info) {
+  const bool known = info.has_counters;
+  const auto counter = [known](std::uint64_t value) -> nlohmann::json {
+    return known ? nlohmann::json(value) : nlohmann::json(nullptr);
+  };
+  auto hist = nlohmann::json::array();
+  for (std::size_t i = 0; i < info.fetch_hist.size(); ++i) {
+    const auto range = fetch_bucket_range(i);
+    hist.push_back({
+        {"low_us", range.low_us},
+        {"high_us", range.high_us ? nlohmann::json(range.high_us) : nlohmann::json(nullptr)},
+        {"count", counter(info.fetch_hist[i])},
+    });
+  }
+  return {
+      {"attached", info.attached},
+      {"counters_reported", known},
+      {"commits", info.commits},
+      {"aborts", info.aborts},
+      {"faults_local", counter(info.faults_local)},
+      {"faults_remote", counter(info.faults_remote)},
+      {"conflicts", counter(info.conflicts)},
+      {"bytes_committed", counter(info.bytes_committed)},
+      {"bytes_replicated", counter(info.bytes_replicated)},
+      {"pages_shadowed", counter(info.pages_shadowed)},
+      {"fetch_hist", std::move(hist)},
+  };
+}
+
 nlohmann::json dataset_json(const DatasetInfo& d) {
   return {
       {"id", d.id},
@@ -325,6 +354,49 @@ std::string render_stat(const Stat& s) {
       {"dirty pages", std::to_string(s.dirty_pages)},
   };
   return key_values(lines);
+}
+
+std::string format_bucket(std::size_t bucket) {
+  const auto range = fetch_bucket_range(bucket);
+  if (bucket == 0) return "< 1 us";
+  if (!range.high_us) return ">= " + std::to_string(range.low_us) + " us";
+  return "[" + std::to_string(range.low_us) + ", " + std::to_string(range.high_us) + ") us";
+}
+
+std::string render_stats(const Info& info) {
+  if (!info.attached) return key_values({{"state", "detached"}});
+  Lines lines = {
+      {"commits", std::to_string(info.commits)},
+      {"aborts", std::to_string(info.aborts)},
+  };
+  if (!info.has_counters) {
+    lines.emplace_back("counters", "not reported by this kernel");
+    return key_values(lines);
+  }
+  const Lines more = {
+      {"conflicts", std::to_string(info.conflicts)},
+      {"faults local", std::to_string(info.faults_local)},
+      {"faults remote", std::to_string(info.faults_remote)},
+      {"pages shadowed", std::to_string(info.pages_shadowed)},
+      {"bytes committed", size_both(info.bytes_committed)},
+      {"bytes replicated", size_both(info.bytes_replicated)},
+  };
+  lines.insert(lines.end(), more.begin(), more.end());
+  std::string out = key_values(lines);
+  out += "fetch latency:\n";
+  std::vector<std::string> labels, counts;
+  std::size_t label_width = 0, count_width = 0;
+  for (std::size_t i = 0; i < info.fetch_hist.size(); ++i) {
+    labels.push_back(format_bucket(i));
+    counts.push_back(std::to_string(info.fetch_hist[i]));
+    label_width = std::max(label_width, labels.back().size());
+    count_width = std::max(count_width, counts.back().size());
+  }
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    out += "  " + labels[i] + std::string(label_width - labels[i].size(), ' ') + "  ";
+    out += std::string(count_width - counts[i].size(), ' ') + counts[i] + '\n';
+  }
+  return out;
 }
 
 namespace {

@@ -37,6 +37,11 @@ std::string format_time(std::uint64_t ns_since_epoch);
 
 // Machine-readable renderings: sizes are exact byte counts.
 nlohmann::json info_json(const Info& info);
+// The node's counters: {"attached", "counters_reported", "commits", "aborts", "faults_local",
+// "faults_remote", "conflicts", "bytes_committed", "bytes_replicated", "pages_shadowed",
+// "fetch_hist": [{"low_us", "high_us" (null for the last bucket), "count"}, ...]}; the
+// counters a kernel did not report (counters_reported false) are null.
+nlohmann::json stats_json(const Info& info);
 nlohmann::json dataset_json(const DatasetInfo& dataset);
 nlohmann::json stat_json(const Stat& stat);
 // The nodes of each cluster dataset's chunks, by dataset name (empty outside a cluster).
@@ -56,6 +61,11 @@ nlohmann::json nodes_json(const Cluster& cluster);
 // and the node table.
 std::string render_info(const Info& info);
 std::string render_stat(const Stat& stat);
+// The counters as a "key: value" block, then "fetch latency:" and one line per histogram
+// bucket, "  [1, 2) us  COUNT" with the ranges and counts aligned ("  >= 16384 us" last).
+std::string render_stats(const Info& info);
+// "< 1 us", "[1, 2) us", ..., ">= 16384 us".
+std::string format_bucket(std::size_t bucket);
 // With @placement, a CHUNKS column: each chunk's nodes, home first ("1+2 2+3"), up to four
 // chunks, then the count of the rest.
 std::string render_list(std::vector<DatasetInfo> datasets, const PlacementMap& placement = {});

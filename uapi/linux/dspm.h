@@ -57,6 +57,9 @@
 #define DSPM_INFO_ATTACHED	0x1U	/* a backing device is attached */
 #define DSPM_INFO_VOLATILE	0x2U	/* DRAM backend: lost on reboot */
 
+/* Buckets of dspm_info.fetch_hist. */
+#define DSPM_INFO_FETCH_BUCKETS	16
+
 struct dspm_info {
 	__u32 size;
 	__u32 flags;
@@ -73,9 +76,24 @@ struct dspm_info {
 	__u64 aborts;		/* aborted page sets since attach */
 	__u64 recovered;	/* log records replayed at attach */
 	__u64 reserved[8];
+	/* VER1: counters of this node since attach */
+	__u64 faults_local;	/* read faults served from this node's media */
+	__u64 faults_remote;	/* faults served by fetching from another node */
+	__u64 conflicts;	/* commits failed with EAGAIN */
+	__u64 bytes_committed;	/* payload bytes of commits applied here */
+	__u64 bytes_replicated;	/* bytes applied on behalf of other nodes */
+	__u64 pages_shadowed;	/* copy-on-write shadow pages made */
+	/*
+	 * Remote page fetches by latency: bucket 0 counts those under 1 us,
+	 * bucket i (1..14) those in [2^(i-1), 2^i) us, the last one those of
+	 * 2^14 us (16.384 ms) and more.
+	 */
+	__u64 fetch_hist[DSPM_INFO_FETCH_BUCKETS];
+	__u64 reserved1[8];
 };
 
 #define DSPM_INFO_SIZE_VER0	168
+#define DSPM_INFO_SIZE_VER1	408
 
 /* ------------------------------------------------------------------ */
 /* DSPM_IOC_ATTACH: control fd, CAP_SYS_ADMIN.                         */

@@ -262,6 +262,16 @@ Info decode_info(const dspm_info& in) {
   out.commits = in.commits;
   out.aborts = in.aborts;
   out.recovered = in.recovered;
+  // the kernel says in size how much it wrote: an older one stops before the counters
+  out.has_counters = in.size >= DSPM_INFO_SIZE_VER1;
+  if (!out.has_counters) return out;
+  out.faults_local = in.faults_local;
+  out.faults_remote = in.faults_remote;
+  out.conflicts = in.conflicts;
+  out.bytes_committed = in.bytes_committed;
+  out.bytes_replicated = in.bytes_replicated;
+  out.pages_shadowed = in.pages_shadowed;
+  std::copy(std::begin(in.fetch_hist), std::end(in.fetch_hist), out.fetch_hist.begin());
   return out;
 }
 

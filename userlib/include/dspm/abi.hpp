@@ -51,7 +51,7 @@ DSPM_API KeyFile read_key_file(const std::string& path);
 namespace abi {
 
 // Every ABI struct, and the size the kernel of ABI version 1 expects of it.
-static_assert(sizeof(dspm_info) == DSPM_INFO_SIZE_VER0);
+static_assert(sizeof(dspm_info) == DSPM_INFO_SIZE_VER1);
 static_assert(sizeof(dspm_attach) == DSPM_ATTACH_SIZE_VER0);
 static_assert(sizeof(dspm_detach) == DSPM_DETACH_SIZE_VER0);
 static_assert(sizeof(dspm_create) == DSPM_CREATE_SIZE_VER0);

@@ -3,6 +3,8 @@
 
 #include <linux/dspm.h>
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -52,8 +54,33 @@ struct Info {
   std::uint64_t aborts = 0;        // since attach
   std::uint64_t recovered = 0;     // log records replayed at attach
 
+  // Counters since attach (dspm_info VER1).  A kernel that does not report them leaves them 0
+  // and has_counters false.
+  bool has_counters = false;
+  std::uint64_t faults_local = 0;      // read faults served from this node's media
+  std::uint64_t faults_remote = 0;     // faults served by fetching from another node
+  std::uint64_t conflicts = 0;         // commits failed with EAGAIN
+  std::uint64_t bytes_committed = 0;   // payload bytes of commits applied here
+  std::uint64_t bytes_replicated = 0;  // bytes applied on behalf of other nodes
+  std::uint64_t pages_shadowed = 0;    // copy-on-write shadow pages made
+  // Remote fetches by latency: [0] under 1 us, [i] in [2^(i-1), 2^i) us, the last open-ended
+  // (fetch_bucket_range()).
+  std::array<std::uint64_t, DSPM_INFO_FETCH_BUCKETS> fetch_hist{};
+
   friend bool operator==(const Info&, const Info&) = default;
 };
+
+// The latencies Info::fetch_hist[bucket] counts, in microseconds: [low, high); high is 0 for
+// the last, open-ended bucket.
+struct BucketRange {
+  std::uint64_t low_us = 0;
+  std::uint64_t high_us = 0;
+};
+constexpr BucketRange fetch_bucket_range(std::size_t bucket) noexcept {
+  if (bucket == 0) return {0, 1};
+  const std::uint64_t low = std::uint64_t{1} << (bucket - 1);
+  return {low, bucket + 1 >= DSPM_INFO_FETCH_BUCKETS ? 0 : low * 2};
+}
 
 // One dataset, decoded from struct dspm_dataset_info (DSPM_IOC_LIST).
 struct DatasetInfo {
