@@ -180,7 +180,7 @@ for node in 1 2 3; do
 	out=$(g "$node" "DSPM_TEST_DISPATCHER=$ADDR DSPM_TEST_KEY_FILE=$KEY \
 		DSPM_TEST_TRANSPORT=$TRANSPORT $BIN/cluster" 2>&1)
 	rc=$?
-	echo "$out" | grep -E '^(not )?ok |# (FAIL|SKIP)' | sed "s/^/# node $node: /"
+	echo "$out" | grep -E '^(not )?ok |# (FAIL|SKIP)|cluster\.c:[0-9]+:' | sed "s/^/# node $node: /"
 	if [ $rc -eq 0 ] && ! echo "$out" | grep -q '# SKIP'; then
 		ok "node $node: cluster kselftest over $TRANSPORT ($(echo "$out" | grep -c '^ok ') cases)"
 	else
@@ -334,6 +334,14 @@ wait_file() { # NODE FILE TEXT SECONDS: the guest's FILE comes to hold TEXT
 	g "$1" "cat $2" 2>&1 | sed 's/^/# /'
 	return 1
 }
+remote_faults_counted() { # NODE: dspm-admin stats shows remote faults
+	g "$1" "$ADMIN stats --json" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+n = sum(b["count"] for b in s["fetch_hist"])
+print("# faults_remote %s, fetches in the histogram %s" % (s["faults_remote"], n))
+sys.exit(0 if s["faults_remote"] >= 1 and n == s["faults_remote"] else 1)'
+}
 read_is() { # NODE OFFSET TEXT: dsio reads TEXT there
 	local got
 	got=$(g "$1" "$DSIO read coh $2 ${#3}" 2>&1)
@@ -349,6 +357,8 @@ else
 	for node in "${others[@]}"; do
 		check "node $node reads 'first' from node $home" read_is "$node" 0 first
 	done
+	check "node ${others[0]} counted its remote faults and their fetch latency" \
+		remote_faults_counted "${others[0]}"
 	g "$home" "setsid $DSIO hold coh 100 secret 8 > /tmp/hold.out 2>&1 < /dev/null &"
 	sleep 2
 	for node in "${others[@]}"; do
