@@ -21,8 +21,8 @@ static int dspm_addr_check(const struct dspm_addr *a)
 	return a->family == DSPM_AF_INET6 ? 0 : -EINVAL;
 }
 
-static void dspm_addr_to_sockaddr(const struct dspm_addr *a,
-				  struct sockaddr_storage *ss)
+void dspm_addr_to_sockaddr(const struct dspm_addr *a,
+			   struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
 	if (a->family == DSPM_AF_INET) {

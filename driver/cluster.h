@@ -81,6 +81,10 @@ bool dspm_auth_mac_equal(const u8 *a, const u8 *b);
 #define DSPM_PEER_PORT_DEFAULT	7411
 
 /* link.c */
+void dspm_wire_hdr_init(struct dspm_wire_hdr *h, u16 type, u32 len, u32 sender,
+			u64 request);
+void dspm_wire_addr_to_uapi(const struct dspm_wire_addr *w,
+			    struct dspm_addr *a);
 bool dspm_wire_hdr_ok(const struct dspm_wire_hdr *h, u16 type_min,
 		      u16 type_max, u32 status_max, u32 len_max);
 void dspm_sockaddr_to_wire(const struct sockaddr_storage *ss, u16 port,
@@ -117,6 +121,8 @@ int dspm_cluster_ns_list(struct dspm_node *node, u32 capacity,
 long dspm_cluster_placement(struct dspm_node *node, void __user *uarg);
 
 /* cluster.c */
+void dspm_addr_to_sockaddr(const struct dspm_addr *a,
+			   struct sockaddr_storage *ss);
 long dspm_cluster_join(struct dspm_node *node, void __user *uarg);
 long dspm_cluster_leave(struct dspm_node *node, void __user *uarg);
 long dspm_cluster_nodes(struct dspm_node *node, void __user *uarg);

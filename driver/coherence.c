@@ -193,22 +193,28 @@ int dspm_coh_ready(struct dspm_dataset *ds, pgoff_t pgoff)
 	return ret;
 }
 
-/* Can a commit of @pgoff be made coherent here (see the top)? */
-int dspm_coh_commit_check(struct dspm_dataset *ds, pgoff_t pgoff)
+/* Can a commit of these @n pages be made coherent here (see the top)? */
+int dspm_coh_commit_check(struct dspm_dataset *ds, const u64 *pages, u32 n)
 {
 	struct dspm_node *node = ds->node;
 	struct dspm_link *link;
+	u32 self, i;
 	int ret = 0;
 
 	if (!ds->coh)
 		return 0;
 	down_read(&node->cluster_sem);
 	link = dspm_coh_link(node);
-	if (!link)
+	if (!link) {
 		ret = -ENOTCONN;
-	else if (ds->coh->replicas != 1 ||
-		 dspm_coh_chunk(ds->coh, pgoff)[0] != READ_ONCE(link->node_id))
-		ret = -EOPNOTSUPP;
+		goto out;
+	}
+	self = READ_ONCE(link->node_id);
+	for (i = 0; i < n && !ret; i++)
+		if (ds->coh->replicas != 1 ||
+		    dspm_coh_chunk(ds->coh, pages[i])[0] != self)
+			ret = -EOPNOTSUPP;
+out:
 	up_read(&node->cluster_sem);
 	return ret;
 }
@@ -325,31 +331,22 @@ static struct dspm_dataset *dspm_coh_find(struct dspm_node *node, u64 id)
 	return found;
 }
 
-static u32 dspm_coh_error(void *reply, u16 type, int err)
+/* The reply's header: same request id; the serving loop sets the sender. */
+static void dspm_coh_reply_hdr(void *reply, const struct dspm_wire_hdr *req,
+			       u16 type, u32 len)
+{
+	dspm_wire_hdr_init(reply, type, len, 0, le64_to_cpu(req->request_id));
+}
+
+static u32 dspm_coh_error(void *reply, const struct dspm_wire_hdr *req, int err)
 {
 	struct dspm_wire_error *e = reply;
 
 	memset(e, 0, sizeof(*e));
-	e->hdr.magic = cpu_to_le32(DSPM_WIRE_MAGIC);
-	e->hdr.version = cpu_to_le16(DSPM_WIRE_VERSION);
-	e->hdr.type = cpu_to_le16(DSPM_WIRE_ERROR);
-	e->hdr.length = cpu_to_le32(sizeof(*e));
+	dspm_coh_reply_hdr(e, req, DSPM_WIRE_ERROR, sizeof(*e));
 	e->hdr.status = cpu_to_le32(-err);
-	e->request_type = cpu_to_le16(type);
+	e->request_type = req->type;
 	return sizeof(*e);
-}
-
-static void dspm_coh_reply_hdr(void *reply, const struct dspm_wire_hdr *req,
-			       u16 type, u32 len)
-{
-	struct dspm_wire_hdr *h = reply;
-
-	memset(h, 0, sizeof(*h));
-	h->magic = cpu_to_le32(DSPM_WIRE_MAGIC);
-	h->version = cpu_to_le16(DSPM_WIRE_VERSION);
-	h->type = cpu_to_le16(type);
-	h->length = cpu_to_le32(len);
-	h->request_id = req->request_id;
 }
 
 /* PAGE_READ: this node's committed bytes of the page, as its home. */
@@ -382,7 +379,7 @@ static u32 dspm_coh_page_read(struct dspm_link *link, u32 peer,
 	d = dspm_store_slot(node->store, slot);
 	if (page >= le64_to_cpu(d->pages)) {
 		mutex_unlock(&node->lock);
-		return dspm_coh_error(data, DSPM_WIRE_PAGE_READ, -EINVAL);
+		return dspm_coh_error(data, &req->hdr, -EINVAL);
 	}
 	/* recorded first: a commit after this read will invalidate the copy */
 	dspm_sharers_add(link, id, peer);

@@ -168,7 +168,6 @@ static void dspm_count_fn(struct dspm_file *f, struct dspm_dirty *d,
 struct dspm_page_list {
 	u64 *pages;
 	u32 nr;
-	int error;
 };
 
 static void dspm_list_fn(struct dspm_file *f, struct dspm_dirty *d,
@@ -176,11 +175,8 @@ static void dspm_list_fn(struct dspm_file *f, struct dspm_dirty *d,
 {
 	struct dspm_page_list *l = ctx;
 
-	if (l->nr && l->pages[l->nr - 1] == pgoff)
-		return;
-	l->pages[l->nr++] = pgoff;
-	if (!l->error)
-		l->error = dspm_coh_commit_check(f->ds, pgoff);
+	if (!l->nr || l->pages[l->nr - 1] != pgoff)
+		l->pages[l->nr++] = pgoff;
 }
 
 static void dspm_zap_fn(struct dspm_file *f, struct dspm_dirty *d,
@@ -286,9 +282,10 @@ static int dspm_commit_locked(struct dspm_file *f, const struct dspm_span *s,
 		if (!list.pages)
 			return -ENOMEM;
 		dspm_walk_dirty(f, s, nr, dspm_list_fn, &list);
-		if (list.error) {
+		ret = dspm_coh_commit_check(ds, list.pages, list.nr);
+		if (ret) {
 			kvfree(list.pages);
-			return list.error;
+			return ret;
 		}
 	} else if (ds->replicas > 1) {
 		/* a node outside a cluster holds one copy */

@@ -31,6 +31,7 @@
 #define _DSPM_INTERNAL_H
 
 #include <linux/kref.h>
+#include <linux/kthread.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/types.h>
@@ -135,6 +136,17 @@ struct dspm_file {
 	bool writable;
 };
 
+/* A kthread with nothing left to do waits here for kthread_stop(). */
+static inline void dspm_wait_for_kthread_stop(void)
+{
+	while (!kthread_should_stop()) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (!kthread_should_stop())
+			schedule();
+		__set_current_state(TASK_RUNNING);
+	}
+}
+
 /* main.c */
 int dspm_copy_arg_in(void *karg, size_t ksize, size_t ver0,
 		     const void __user *uarg);
@@ -225,7 +237,7 @@ struct dspm_coh *dspm_coh_new(const struct dspm_wire_dataset_reply *r,
 			      u64 pages);
 void dspm_coh_free(struct dspm_coh *coh);
 int dspm_coh_ready(struct dspm_dataset *ds, pgoff_t pgoff);
-int dspm_coh_commit_check(struct dspm_dataset *ds, pgoff_t pgoff);
+int dspm_coh_commit_check(struct dspm_dataset *ds, const u64 *pages, u32 n);
 void dspm_coh_committed(struct dspm_dataset *ds, const u64 *pages, u32 n,
 			u64 version);
 extern const struct file_operations dspm_dataset_fops;

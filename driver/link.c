@@ -23,9 +23,11 @@
 #define DSPM_BACKOFF_MIN_MS	500
 #define DSPM_BACKOFF_MAX_MS	10000
 
-static void dspm_wire_hdr_init(struct dspm_wire_hdr *h, u16 type, u32 len,
-			       u32 sender, u64 request)
+/* A header with status and reserved zero; the body is the caller's. */
+void dspm_wire_hdr_init(struct dspm_wire_hdr *h, u16 type, u32 len, u32 sender,
+			u64 request)
 {
+	memset(h, 0, sizeof(*h));
 	h->magic = cpu_to_le32(DSPM_WIRE_MAGIC);
 	h->version = cpu_to_le16(DSPM_WIRE_VERSION);
 	h->type = cpu_to_le16(type);
@@ -260,8 +262,8 @@ int dspm_link_connect(struct dspm_link *link, struct dspm_conn **out)
 	return 0;
 }
 
-static void dspm_wire_addr_to_uapi(const struct dspm_wire_addr *w,
-				   struct dspm_addr *a)
+void dspm_wire_addr_to_uapi(const struct dspm_wire_addr *w,
+			    struct dspm_addr *a)
 {
 	u16 family = le16_to_cpu(w->family);
 
@@ -465,14 +467,6 @@ static void dspm_link_drop(struct dspm_link *link)
 	dspm_link_fail_calls(link, -ECONNRESET);
 }
 
-static void dspm_link_wait_stop(void)
-{
-	set_current_state(TASK_INTERRUPTIBLE);
-	if (!kthread_should_stop())
-		schedule();
-	__set_current_state(TASK_RUNNING);
-}
-
 /* Rejoin with the id this node holds, backing off while that fails. */
 static void dspm_link_reconnect(struct dspm_link *link, unsigned int *backoff)
 {
@@ -515,7 +509,7 @@ static int dspm_link_thread(void *data)
 
 	while (!kthread_should_stop()) {
 		if (READ_ONCE(link->leaving)) {
-			dspm_link_wait_stop();
+			dspm_wait_for_kthread_stop();
 			continue;
 		}
 		mutex_lock(&link->conn_lock);

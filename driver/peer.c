@@ -67,18 +67,6 @@ struct dspm_peers {
 	atomic64_t requests;		/* request ids of calls */
 };
 
-static void dspm_peer_hdr(struct dspm_wire_hdr *h, u16 type, u32 len,
-			  u32 sender, u64 request)
-{
-	memset(h, 0, sizeof(*h));
-	h->magic = cpu_to_le32(DSPM_WIRE_MAGIC);
-	h->version = cpu_to_le16(DSPM_WIRE_VERSION);
-	h->type = cpu_to_le16(type);
-	h->length = cpu_to_le32(len);
-	h->sender = cpu_to_le32(sender);
-	h->request_id = cpu_to_le64(request);
-}
-
 /* One peer message into @buf; its type, or -EPROTO (counted), or an error. */
 static int dspm_peer_recv(struct dspm_peers *peers, struct dspm_conn *conn,
 			  void *buf)
@@ -208,8 +196,8 @@ static int dspm_peer_accept_handshake(struct dspm_peer_conn *pc, u32 *peer_id)
 	}
 	memcpy(nonce_c, hello->nonce, sizeof(nonce_c));
 
-	dspm_peer_hdr(&ch.hdr, DSPM_WIRE_PEER_CHALLENGE, sizeof(ch), self,
-		      le64_to_cpu(hello->hdr.request_id));
+	dspm_wire_hdr_init(&ch.hdr, DSPM_WIRE_PEER_CHALLENGE, sizeof(ch), self,
+			   le64_to_cpu(hello->hdr.request_id));
 	get_random_bytes(ch.nonce, sizeof(ch.nonce));
 	ret = dspm_peer_mac(link, "dspm-a", nonce_c, ch.nonce, id, self, ch.mac);
 	if (!ret)
@@ -297,12 +285,7 @@ static int dspm_peer_conn_thread(void *data)
 	/* the peer hears of it now; closing and freeing wait for the reaper */
 	peers->ops->shutdown(pc->conn);
 	WRITE_ONCE(pc->done, true);
-	while (!kthread_should_stop()) {
-		set_current_state(TASK_INTERRUPTIBLE);
-		if (!kthread_should_stop())
-			schedule();
-		__set_current_state(TASK_RUNNING);
-	}
+	dspm_wait_for_kthread_stop();
 	return ret;
 }
 
@@ -394,12 +377,7 @@ static int dspm_peer_acceptor(void *data)
 		}
 		dspm_peer_start_conn(peers, conn);
 	}
-	while (!kthread_should_stop()) {
-		set_current_state(TASK_INTERRUPTIBLE);
-		if (!kthread_should_stop())
-			schedule();
-		__set_current_state(TASK_RUNNING);
-	}
+	dspm_wait_for_kthread_stop();
 	return 0;
 }
 
@@ -413,33 +391,20 @@ static int dspm_peer_connect(struct dspm_peers *peers, u32 id, void *buf,
 	struct dspm_wire_peer_auth auth;
 	u32 self = READ_ONCE(link->node_id);
 	u8 mac[DSPM_WIRE_MAC_SIZE];
-	struct sockaddr_storage ss = {};
+	struct sockaddr_storage ss;
 	struct dspm_addr addr;
 	struct dspm_conn *conn;
 	int ret;
 
-	if (id == self || !dspm_peer_member(link, id, &addr))
+	if (id == self || !dspm_peer_member(link, id, &addr) ||
+	    (addr.family != DSPM_AF_INET && addr.family != DSPM_AF_INET6))
 		return -EHOSTUNREACH;
-	if (addr.family == DSPM_AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(addr.port);
-		memcpy(&sin->sin_addr, addr.addr, 4);
-	} else if (addr.family == DSPM_AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(addr.port);
-		memcpy(&sin6->sin6_addr, addr.addr, 16);
-	} else {
-		return -EHOSTUNREACH;
-	}
+	dspm_addr_to_sockaddr(&addr, &ss);
 	ret = peers->ops->connect(&ss, DSPM_PEER_HANDSHAKE_MS, &conn);
 	if (ret)
 		return ret;
 
-	dspm_peer_hdr(&hello.hdr, DSPM_WIRE_PEER_HELLO, sizeof(hello), self, 1);
+	dspm_wire_hdr_init(&hello.hdr, DSPM_WIRE_PEER_HELLO, sizeof(hello), self, 1);
 	hello.target = cpu_to_le32(id);
 	hello.reserved = 0;
 	get_random_bytes(hello.nonce, sizeof(hello.nonce));
@@ -456,8 +421,8 @@ static int dspm_peer_connect(struct dspm_peers *peers, u32 id, void *buf,
 		ret = -EACCES;
 	}
 	if (!ret) {
-		dspm_peer_hdr(&auth.hdr, DSPM_WIRE_PEER_AUTH, sizeof(auth), self,
-			      2);
+		dspm_wire_hdr_init(&auth.hdr, DSPM_WIRE_PEER_AUTH, sizeof(auth), self,
+				   2);
 		ret = dspm_peer_mac(link, "dspm-c", ch->nonce, hello.nonce,
 				    self, id, auth.mac);
 	}
@@ -528,9 +493,9 @@ int dspm_peer_call(struct dspm_peers *peers, u32 id, void *req, u32 len,
 			goto unlock;
 	}
 	r = out->buf;
-	dspm_peer_hdr(h, le16_to_cpu(h->type), len,
-		      READ_ONCE(peers->link->node_id),
-		      atomic64_inc_return(&peers->requests));
+	dspm_wire_hdr_init(h, le16_to_cpu(h->type), len,
+			   READ_ONCE(peers->link->node_id),
+			   atomic64_inc_return(&peers->requests));
 	ret = peers->ops->send(out->conn, h, len);
 	if (!ret)
 		ret = dspm_peer_recv(peers, out->conn, out->buf);
@@ -600,8 +565,8 @@ static int dspm_peer_ping(struct dspm_peers *peers, u32 id, u32 count,
 	for (i = 0; i < count && !ret; i++) {
 		u64 start;
 
-		dspm_peer_hdr(req, DSPM_WIRE_PING, sizeof(*req) + size, self,
-			      i + 3);
+		dspm_wire_hdr_init(req, DSPM_WIRE_PING, sizeof(*req) + size, self,
+				   i + 3);
 		get_random_bytes(req + 1, min_t(u32, size, 64));
 		start = ktime_get_ns();
 		ret = peers->ops->send(conn, req, sizeof(*req) + size);
@@ -694,8 +659,8 @@ static const struct file_operations dspm_peer_fops = {
 /* Listen where this node told the dispatcher peers reach it. */
 struct dspm_peers *dspm_peers_start(struct dspm_link *link)
 {
-	const struct dspm_wire_addr *w = &link->self;
 	struct dspm_peers *peers;
+	struct dspm_addr self;
 	int ret;
 
 	peers = kzalloc(sizeof(*peers), GFP_KERNEL);
@@ -706,19 +671,8 @@ struct dspm_peers *dspm_peers_start(struct dspm_link *link)
 	mutex_init(&peers->lock);
 	INIT_LIST_HEAD(&peers->conns);
 	xa_init(&peers->out);
-	if (le16_to_cpu(w->family) == DSPM_WIRE_AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&peers->addr;
-
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, w->addr, 4);
-		sin->sin_port = htons(le16_to_cpu(w->port));
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&peers->addr;
-
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, w->addr, 16);
-		sin6->sin6_port = htons(le16_to_cpu(w->port));
-	}
+	dspm_wire_addr_to_uapi(&link->self, &self);
+	dspm_addr_to_sockaddr(&self, &peers->addr);
 	ret = peers->ops->listen(&peers->addr, &peers->listener);
 	if (ret) {
 		pr_err("dspm: cannot listen for peers on %pISpc (%s): %d\n",

@@ -35,6 +35,7 @@
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 
+#include "internal.h"
 #include "transport.h"
 
 #define DSPM_BENCH_MAX_SIZE	65536
@@ -200,12 +201,7 @@ static int dspm_echo_thread(void *arg)
 		e->ops->close(conn);
 	}
 	/* kthread_stop() joins us */
-	while (!kthread_should_stop()) {
-		set_current_state(TASK_INTERRUPTIBLE);
-		if (!kthread_should_stop())
-			schedule();
-		__set_current_state(TASK_RUNNING);
-	}
+	dspm_wait_for_kthread_stop();
 	return 0;
 }
 
