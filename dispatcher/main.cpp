@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   long heartbeat_ms = mc.heartbeat.count();
   long suspect_ms = mc.suspect_after.count();
   long dead_ms = mc.dead_after.count();
+  std::uint64_t chunk_size = Namespace::default_chunk_size;
   app.add_option("--listen", listen, "Address and port to serve nodes on (ADDR:PORT, port 0: any)")
       ->capture_default_str();
   app.add_option("--transport", transport,
@@ -42,6 +43,11 @@ int main(int argc, char** argv) {
   app.add_option("--dead-ms", dead_ms, "Silence before a node is dead")
       ->check(CLI::Range(1L, 86400000L))
       ->capture_default_str();
+  app.add_option("--chunk-size", chunk_size,
+                 "Bytes per chunk of new datasets (a power of 2, 4096 or more); each chunk has "
+                 "its own home and replicas")
+      ->check(CLI::Range(std::uint64_t{DSPM_WIRE_CHUNK_SIZE_MIN}, std::uint64_t{DSPM_WIRE_CHUNK_SIZE_MAX}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   // A closed stderr or peer socket must not kill the service (sockets use MSG_NOSIGNAL too).
@@ -59,6 +65,7 @@ int main(int argc, char** argv) {
     config.membership.heartbeat = std::chrono::milliseconds(heartbeat_ms);
     config.membership.suspect_after = std::chrono::milliseconds(suspect_ms);
     config.membership.dead_after = std::chrono::milliseconds(dead_ms);
+    config.chunk_size = chunk_size;
     config.handle_signals = true;
     Server server(std::move(config));
     server.run();

@@ -128,7 +128,7 @@ Server::Server(ServerConfig config)
     : config_(std::move(config)),
       state_(std::make_unique<State>(config_.state)),
       membership_(config_.membership),
-      namespace_(*state_) {
+      namespace_(*state_, config_.chunk_size) {
   if (config_.key.size() < key_size_min || config_.key.size() > key_size_max) {
     fail(EINVAL, "the cluster key must have " + std::to_string(key_size_min) + " to " +
                      std::to_string(key_size_max) + " bytes");

@@ -63,6 +63,11 @@ struct dspm_link {
 	struct mutex sharers_lock;	/* sharers */
 	struct xarray sharers;		/* dataset id -> readers (coherence.c) */
 
+	struct delayed_work resolve;	/* finishes stalled commits */
+	struct dentry *copy_file;	/* debug_copy.c */
+	u64 copy_dataset;
+	u64 copy_page;
+
 	atomic64_t malformed;		/* messages dropped as invalid */
 	void *rxbuf;			/* DSPM_WIRE_MAX_MESSAGE bytes */
 };
@@ -104,6 +109,8 @@ int dspm_peer_call(struct dspm_peers *peers, u32 id, void *req, u32 len,
 /* coherence.c */
 u32 dspm_coh_serve(struct dspm_link *link, u32 peer, void *req, void *reply);
 void dspm_coh_link_exit(struct dspm_link *link);
+void dspm_coh_invalidate_sharers(struct dspm_link *link, u64 cluster_id,
+				 const u64 *pages, u32 n, u64 version);
 
 /* cluster_ns.c: callers hold node->lock and have checked node->link */
 struct dspm_create;
@@ -112,7 +119,7 @@ struct dspm_dataset_info;
 int dspm_cluster_ns_create(struct dspm_node *node, struct dspm_create *arg);
 int dspm_cluster_ns_delete(struct dspm_node *node,
 			   const struct dspm_delete *arg);
-int dspm_cluster_ns_slot(struct dspm_node *node,
+int dspm_cluster_ns_slot(struct dspm_node *node, struct dspm_link *link,
 			 const char name[DSPM_NAME_MAX],
 			 struct dspm_wire_dataset_reply **placement);
 int dspm_cluster_ns_list(struct dspm_node *node, u32 capacity,

@@ -186,7 +186,8 @@ int dspm_cluster_ns_delete(struct dspm_node *node, const struct dspm_delete *arg
  * the cluster's owner, mode and id; a copy left over from an earlier
  * dataset of that name is replaced.
  */
-int dspm_cluster_ns_slot(struct dspm_node *node, const char name[DSPM_NAME_MAX],
+int dspm_cluster_ns_slot(struct dspm_node *node, struct dspm_link *link,
+			 const char name[DSPM_NAME_MAX],
 			 struct dspm_wire_dataset_reply **placement)
 {
 	struct dspm_wire_dataset_reply *r;
@@ -196,7 +197,7 @@ int dspm_cluster_ns_slot(struct dspm_node *node, const char name[DSPM_NAME_MAX],
 	int slot, ret;
 
 	lockdep_assert_held(&node->lock);
-	ret = dspm_cluster_lookup(node->link, name, &r);
+	ret = dspm_cluster_lookup(link, name, &r);
 	if (ret)
 		return ret;
 	owner.uid = le32_to_cpu(r->dataset.uid);

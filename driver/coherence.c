@@ -1,21 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Coherence of cluster datasets, first part: remote read faults and
- * invalidation (dspm_wire.h, "Coherence").
+ * Coherence of cluster datasets: remote read faults and invalidation
+ * (dspm_wire.h, "Coherence").  Commits are two-phase (coordinator.c).
  *
  * A node that is not among the holders (home and replicas) of a page's
  * chunk fetches the page from its home on the first fault, keeps the bytes
  * in its own copy of the dataset (a cache: a bitmap says which pages are
  * valid) and maps them read-only like any committed page.  The home records
- * every reader as a sharer of the dataset; after a commit at the home it
- * sends INVALIDATE for the committed pages to every sharer and waits for
- * the acknowledgements before the commit returns, so every later fault on
- * any node sees the new bytes.  A PAGE_DATA older than an invalidation the
- * reader has seen for that page is dropped and fetched again.
- *
- * Commits are accepted where this part can make them coherent: at the home,
- * for datasets with one replica.  Anything else fails with EOPNOTSUPP until
- * the two-phase commit with replication lands.
+ * every reader as a sharer of the dataset; when a commit is applied there
+ * (participant.c) it sends INVALIDATE for the committed pages to every
+ * sharer and waits for the acknowledgements before answering, so every
+ * later fault on any node sees the new bytes.  A PAGE_DATA older than an
+ * invalidation the reader has seen for that page is dropped and fetched
+ * again.
  *
  * Lock order: dspm_file.lock, then dspm_node.cluster_sem (read: the data
  * path uses node->link), then dspm_node.lock, then dspm_dataset.apply_sem,
@@ -28,6 +25,7 @@
 
 #include "cluster.h"
 #include "internal.h"
+#include "lane.h"
 #include "trace.h"
 
 #define DSPM_FETCH_ATTEMPTS	8
@@ -193,30 +191,20 @@ int dspm_coh_ready(struct dspm_dataset *ds, pgoff_t pgoff)
 	return ret;
 }
 
-/* Can a commit of these @n pages be made coherent here (see the top)? */
-int dspm_coh_commit_check(struct dspm_dataset *ds, const u64 *pages, u32 n)
+/*
+ * The nodes holding @pgoff (home first) and how many; the coordinator's
+ * participants.  The placement is fixed while the dataset is open.
+ */
+const u32 *dspm_coh_holders(const struct dspm_coh *coh, pgoff_t pgoff,
+			    u32 *nr)
 {
-	struct dspm_node *node = ds->node;
-	struct dspm_link *link;
-	u32 self, i;
-	int ret = 0;
+	*nr = coh->replicas;
+	return dspm_coh_chunk(coh, pgoff);
+}
 
-	if (!ds->coh)
-		return 0;
-	down_read(&node->cluster_sem);
-	link = dspm_coh_link(node);
-	if (!link) {
-		ret = -ENOTCONN;
-		goto out;
-	}
-	self = READ_ONCE(link->node_id);
-	for (i = 0; i < n && !ret; i++)
-		if (ds->coh->replicas != 1 ||
-		    dspm_coh_chunk(ds->coh, pages[i])[0] != self)
-			ret = -EOPNOTSUPP;
-out:
-	up_read(&node->cluster_sem);
-	return ret;
+u64 dspm_coh_cluster_id(const struct dspm_coh *coh)
+{
+	return coh->cluster_id;
 }
 
 static void dspm_sharers_add(struct dspm_link *link, u64 dataset, u32 id)
@@ -257,59 +245,52 @@ void dspm_coh_link_exit(struct dspm_link *link)
 }
 
 /*
- * After a commit of @pages (ascending) at the home: every sharer drops its
- * copies before the commit returns.  A sharer that cannot be reached is
- * reported; its copy is unreachable to the cluster anyway until it rejoins,
- * and it refetches everything when it opens the dataset again.
+ * After a commit applied here: every reader this node served drops its
+ * copies of @pages before the commit returns.  A reader that cannot be
+ * reached is reported; it refetches everything when it opens the dataset
+ * again.  Called without cluster_sem: the link outlives its callers.
  */
-void dspm_coh_committed(struct dspm_dataset *ds, const u64 *pages, u32 n,
-			u64 version)
+void dspm_coh_invalidate_sharers(struct dspm_link *link, u64 cluster_id,
+				 const u64 *pages, u32 n, u64 version)
 {
-	struct dspm_node *node = ds->node;
 	struct dspm_wire_invalidate *req;
 	struct dspm_wire_invalidated ack;
 	struct dspm_sharers snap = {};
 	struct dspm_sharers *sh;
-	struct dspm_link *link;
 	u32 i, done, count;
 	int ret;
 
-	if (!ds->coh || !n)
-		return;
-	req = kvmalloc(struct_size(req, pages, DSPM_WIRE_INVALIDATE_MAX),
-		       GFP_KERNEL);
-	down_read(&node->cluster_sem);
-	link = dspm_coh_link(node);
-	if (!link || !req)
-		goto out;
 	mutex_lock(&link->sharers_lock);
-	sh = xa_load(&link->sharers, ds->coh->cluster_id);
+	sh = xa_load(&link->sharers, cluster_id);
 	if (sh)
 		snap = *sh;
 	mutex_unlock(&link->sharers_lock);
+	if (!snap.nr || !n)
+		return;
+	req = kvmalloc(struct_size(req, pages, DSPM_WIRE_INVALIDATE_MAX),
+		       GFP_KERNEL);
+	if (!req)
+		return;
 	for (i = 0; i < snap.nr; i++) {
 		for (done = 0; done < n; done += count) {
 			count = min_t(u32, n - done, DSPM_WIRE_INVALIDATE_MAX);
 			memset(req, 0, sizeof(*req));
 			req->hdr.type = cpu_to_le16(DSPM_WIRE_INVALIDATE);
-			req->dataset = cpu_to_le64(ds->coh->cluster_id);
+			req->dataset = cpu_to_le64(cluster_id);
 			req->version = cpu_to_le64(version);
 			req->count = cpu_to_le32(count);
 			memcpy(req->pages, pages + done, count * sizeof(u64));
-			ret = dspm_peer_call(link->peers, snap.ids[i], req,
-					     struct_size(req, pages, count),
-					     DSPM_WIRE_INVALIDATED, &ack,
-					     sizeof(ack));
+			ret = dspm_txn_call(link, snap.ids[i], req,
+					    struct_size(req, pages, count),
+					    DSPM_WIRE_INVALIDATED, &ack,
+					    sizeof(ack));
 			if (ret) {
 				pr_warn_ratelimited("dspm: node %u did not take an invalidation of dataset %llu (%d)\n",
-						    snap.ids[i],
-						    ds->coh->cluster_id, ret);
+						    snap.ids[i], cluster_id, ret);
 				break;
 			}
 		}
 	}
-out:
-	up_read(&node->cluster_sem);
 	kvfree(req);
 }
 
@@ -395,8 +376,12 @@ static u32 dspm_coh_page_read(struct dspm_link *link, u32 peer,
 	return sizeof(*data);
 }
 
-/* INVALIDATE: drop this node's copies of the pages. */
-static u32 dspm_coh_invalidate(struct dspm_link *link,
+/*
+ * INVALIDATE: drop this node's copies of the pages.  Only a page's home
+ * serves it, so only the home's version numbers mean anything for the
+ * PAGE_DATA still in flight; the other holders' invalidations just drop.
+ */
+static u32 dspm_coh_invalidate(struct dspm_link *link, u32 peer,
 			       const struct dspm_wire_invalidate *req,
 			       struct dspm_wire_invalidated *ack)
 {
@@ -418,8 +403,9 @@ static u32 dspm_coh_invalidate(struct dspm_link *link,
 			spin_lock(&ds->coh->lock);
 			clear_bit(page, ds->coh->valid);
 			spin_unlock(&ds->coh->lock);
-			xa_store(&ds->coh->inval, page, xa_mk_value(version),
-				 GFP_KERNEL);
+			if (dspm_coh_chunk(ds->coh, page)[0] == peer)
+				xa_store(&ds->coh->inval, page,
+					 xa_mk_value(version), GFP_KERNEL);
 			dspm_zap_pages(ds, page, 1);
 		}
 		up_write(&ds->apply_sem);
@@ -442,7 +428,7 @@ u32 dspm_coh_serve(struct dspm_link *link, u32 peer, void *req, void *reply)
 	case DSPM_WIRE_PAGE_READ:
 		return dspm_coh_page_read(link, peer, req, reply);
 	case DSPM_WIRE_INVALIDATE:
-		return dspm_coh_invalidate(link, req, reply);
+		return dspm_coh_invalidate(link, peer, req, reply);
 	default:
 		return 0;
 	}

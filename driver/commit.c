@@ -16,6 +16,7 @@
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/uaccess.h>
+#include <linux/xxhash.h>
 
 #include "internal.h"
 #include "trace.h"
@@ -164,21 +165,6 @@ static void dspm_count_fn(struct dspm_file *f, struct dspm_dirty *d,
 	dspm_visit_page(f, ctx, pgoff, false);
 }
 
-/* The pages a cluster commit touches, for the coherence checks. */
-struct dspm_page_list {
-	u64 *pages;
-	u32 nr;
-};
-
-static void dspm_list_fn(struct dspm_file *f, struct dspm_dirty *d,
-			 pgoff_t pgoff, u32 a, u32 b, void *ctx)
-{
-	struct dspm_page_list *l = ctx;
-
-	if (!l->nr || l->pages[l->nr - 1] != pgoff)
-		l->pages[l->nr++] = pgoff;
-}
-
 static void dspm_zap_fn(struct dspm_file *f, struct dspm_dirty *d,
 			pgoff_t pgoff, u32 a, u32 b, void *ctx)
 {
@@ -190,14 +176,11 @@ static bool has_zero_byte(u64 v)
 	return (v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL;
 }
 
-/* Log the runs of bytes in [a, b) where the shadow differs from its twin. */
-static void dspm_log_fn(struct dspm_file *f, struct dspm_dirty *d,
-			pgoff_t pgoff, u32 a, u32 b, void *ctx)
+/* Call @emit for each run of bytes in [a, b) where @sh differs from @tw. */
+static void dspm_diff_runs(const u8 *sh, const u8 *tw, u32 a, u32 b,
+			   void (*emit)(void *ctx, u32 start, u32 len),
+			   void *ctx)
 {
-	struct dspm_visit *v = ctx;
-	const u8 *sh = page_address(d->shadow);
-	const u8 *tw = page_address(d->twin);
-	u64 target = dspm_committed_offset(f->ds, pgoff);
 	u32 i = a, start;
 
 	while (i < b) {
@@ -219,8 +202,110 @@ static void dspm_log_fn(struct dspm_file *f, struct dspm_dirty *d,
 					      *(const u64 *)(tw + i)))
 				i += 8;
 		}
-		dspm_txn_add(v->txn, target + start, sh + start, i - start);
+		emit(ctx, start, i - start);
 	}
+}
+
+struct dspm_log_page {
+	struct dspm_txn *txn;
+	u64 target;
+	const u8 *shadow;
+};
+
+static void dspm_log_run(void *ctx, u32 start, u32 len)
+{
+	struct dspm_log_page *lp = ctx;
+
+	dspm_txn_add(lp->txn, lp->target + start, lp->shadow + start, len);
+}
+
+/* Log the runs of bytes in [a, b) where the shadow differs from its twin. */
+static void dspm_log_fn(struct dspm_file *f, struct dspm_dirty *d,
+			pgoff_t pgoff, u32 a, u32 b, void *ctx)
+{
+	struct dspm_visit *v = ctx;
+	struct dspm_log_page lp = {
+		.txn = v->txn,
+		.target = dspm_committed_offset(f->ds, pgoff),
+		.shadow = page_address(d->shadow),
+	};
+
+	dspm_diff_runs(lp.shadow, page_address(d->twin), a, b, dspm_log_run,
+		       &lp);
+}
+
+/* Validation: has a page the commit writes changed under its twin? */
+static void dspm_stale_fn(struct dspm_file *f, struct dspm_dirty *d,
+			  pgoff_t pgoff, u32 a, u32 b, void *ctx)
+{
+	bool *stale = ctx;
+
+	if (memcmp(page_address(d->twin), dspm_committed_page(f->ds, pgoff),
+		   PAGE_SIZE))
+		*stale = true;
+}
+
+/* A cluster commit's changes, for the coordinator. */
+struct dspm_changes {
+	struct dspm_change *ch;
+	u32 nr;
+	u32 cap;
+	bool validate;
+	int error;
+	/* the page being added */
+	pgoff_t page;
+	u64 hash;
+	const u8 *shadow;
+};
+
+static void dspm_change_add(struct dspm_changes *cs, u32 start, u32 len)
+{
+	struct dspm_change *c;
+
+	if (cs->error)
+		return;
+	if (cs->nr == cs->cap) {
+		u32 cap = max(64U, cs->cap * 2);
+
+		c = kvmalloc_array(cap, sizeof(*c), GFP_KERNEL);
+		if (!c) {
+			cs->error = -ENOMEM;
+			return;
+		}
+		if (cs->nr)
+			memcpy(c, cs->ch, cs->nr * sizeof(*c));
+		kvfree(cs->ch);
+		cs->ch = c;
+		cs->cap = cap;
+	}
+	c = &cs->ch[cs->nr++];
+	c->page = cs->page;
+	c->offset = start;
+	c->length = len;
+	c->base_hash = cs->hash;
+	c->bytes = cs->shadow + start;
+}
+
+static void dspm_change_run(void *ctx, u32 start, u32 len)
+{
+	dspm_change_add(ctx, start, len);
+}
+
+static void dspm_change_fn(struct dspm_file *f, struct dspm_dirty *d,
+			   pgoff_t pgoff, u32 a, u32 b, void *ctx)
+{
+	struct dspm_changes *cs = ctx;
+	bool first = !cs->nr || cs->ch[cs->nr - 1].page != pgoff;
+
+	cs->page = pgoff;
+	cs->shadow = page_address(d->shadow);
+	if (first && cs->validate) {
+		/* every page written is validated, changed bytes or not */
+		cs->hash = xxh64(page_address(d->twin), PAGE_SIZE, 0);
+		dspm_change_add(cs, 0, 0);
+	}
+	dspm_diff_runs(cs->shadow, page_address(d->twin), a, b,
+		       dspm_change_run, cs);
 }
 
 static void dspm_drop_dirty(struct dspm_file *f, struct dspm_dirty *d,
@@ -257,17 +342,64 @@ static void dspm_settle_fn(struct dspm_file *f, struct dspm_dirty *d,
 	dspm_drop_dirty(f, d, pgoff);
 }
 
+/* Zap every mapping of the pages: no store reaches them during the commit. */
+static void dspm_commit_zap(struct dspm_file *f, const struct dspm_span *s,
+			    u32 nr)
+{
+	struct dspm_visit v = {};
+
+	dspm_walk_dirty(f, s, nr, dspm_zap_fn, &v);
+	dspm_visit_done(f, &v);
+}
+
+/* A cluster dataset: two-phase, on every holder (coordinator.c). */
+static int dspm_commit_cluster(struct dspm_file *f, const struct dspm_span *s,
+			       u32 nr, struct dspm_commit *c)
+{
+	struct dspm_dataset *ds = f->ds;
+	struct dspm_changes cs = { .validate = c->flags & DSPM_COMMIT_VALIDATE };
+	u64 start = ktime_get_ns(), bytes = 0, version = 0;
+	u32 i;
+	int ret;
+
+	down_write(&ds->apply_sem);
+	dspm_commit_zap(f, s, nr);
+	up_write(&ds->apply_sem);
+	dspm_walk_dirty(f, s, nr, dspm_change_fn, &cs);
+	ret = cs.error;
+	for (i = 0; i < cs.nr; i++)
+		bytes += cs.ch[i].length;
+	if (!ret) {
+		down_read(&ds->node->cluster_sem);
+		ret = dspm_coordinate(ds, cs.ch, cs.nr, cs.validate, &version);
+		up_read(&ds->node->cluster_sem);
+	}
+	kvfree(cs.ch);
+	trace_dspm_commit(ds->id, c->pages, bytes, ktime_get_ns() - start, ret);
+	if (ret) {
+		if (ret == -EAGAIN)
+			dspm_stats_conflict(ds->store);
+		return ret;
+	}
+	dspm_walk_dirty(f, s, nr, dspm_settle_fn, NULL);
+	f->txn = false;
+	atomic64_inc(&ds->store->commits);
+	dspm_stats_committed(ds->store, bytes);
+	c->version = version;
+	return 0;
+}
+
 static int dspm_commit_locked(struct dspm_file *f, const struct dspm_span *s,
 			      u32 nr, struct dspm_commit *c)
 {
 	struct dspm_dataset *ds = f->ds;
 	struct dspm_store *st = ds->store;
 	struct dspm_media_dataset *slot = dspm_store_slot(st, ds->slot);
-	struct dspm_page_list list = {};
 	struct dspm_visit v = {};
 	struct dspm_txn txn;
 	__le64 version;
 	u64 start = ktime_get_ns(), bytes;
+	bool stale = false;
 	int ret;
 
 	lockdep_assert_held(&f->lock);
@@ -276,29 +408,25 @@ static int dspm_commit_locked(struct dspm_file *f, const struct dspm_span *s,
 	c->version = le64_to_cpu(READ_ONCE(slot->version));
 	if (!v.pages)
 		return 0;
-	if (ds->coh) {
-		/* which pages, and may this node commit them (coherence.c) */
-		list.pages = kvmalloc_array(v.pages, sizeof(u64), GFP_KERNEL);
-		if (!list.pages)
-			return -ENOMEM;
-		dspm_walk_dirty(f, s, nr, dspm_list_fn, &list);
-		ret = dspm_coh_commit_check(ds, list.pages, list.nr);
-		if (ret) {
-			kvfree(list.pages);
-			return ret;
-		}
-	} else if (ds->replicas > 1) {
-		/* a node outside a cluster holds one copy */
-		return -EIO;
-	}
+	if (ds->coh)
+		return dspm_commit_cluster(f, s, nr, c);
+	if (ds->replicas > 1)
+		return -EIO;	/* a node outside a cluster holds one copy */
 
 	mutex_lock(&st->log_lock);
 	down_write(&ds->apply_sem);
-	memset(&v, 0, sizeof(v));
-	dspm_walk_dirty(f, s, nr, dspm_zap_fn, &v);
-	dspm_visit_done(f, &v);
+	dspm_commit_zap(f, s, nr);
+	if (c->flags & DSPM_COMMIT_VALIDATE)
+		dspm_walk_dirty(f, s, nr, dspm_stale_fn, &stale);
+	if (stale) {
+		up_write(&ds->apply_sem);
+		mutex_unlock(&st->log_lock);
+		dspm_stats_conflict(st);
+		return -EAGAIN;
+	}
 
 	dspm_txn_begin(&txn, st);
+	memset(&v, 0, sizeof(v));
 	v.txn = &txn;
 	dspm_walk_dirty(f, s, nr, dspm_log_fn, &v);
 	bytes = txn.data_bytes;
@@ -312,16 +440,12 @@ static int dspm_commit_locked(struct dspm_file *f, const struct dspm_span *s,
 	ret = dspm_txn_commit(&txn);
 	up_write(&ds->apply_sem);
 	mutex_unlock(&st->log_lock);
-	trace_dspm_commit(ds->id, v.pages, bytes, ktime_get_ns() - start, ret);
-	if (ret) {
-		kvfree(list.pages);
+	trace_dspm_commit(ds->id, c->pages, bytes, ktime_get_ns() - start, ret);
+	if (ret)
 		return ret;
-	}
-	/* before the return: every other copy of these pages is dropped */
-	dspm_coh_committed(ds, list.pages, list.nr, le64_to_cpu(version));
-	kvfree(list.pages);
 
 	dspm_walk_dirty(f, s, nr, dspm_settle_fn, NULL);
+	f->txn = false;
 	atomic64_inc(&st->commits);
 	dspm_stats_committed(st, bytes);
 	c->version = le64_to_cpu(version);
@@ -338,7 +462,7 @@ long dspm_commit(struct dspm_file *f, struct dspm_commit __user *uarg)
 	ret = dspm_copy_arg_in(&c, sizeof(c), DSPM_COMMIT_SIZE_VER0, uarg);
 	if (ret)
 		return ret;
-	if (c.flags || c.reserved0 ||
+	if (c.flags & ~DSPM_COMMIT_FLAGS_ALL || c.reserved0 ||
 	    !dspm_is_zero(c.reserved, sizeof(c.reserved)))
 		return -EINVAL;
 	if (!f->writable)
@@ -403,6 +527,7 @@ long dspm_abort(struct dspm_file *f, struct dspm_abort __user *uarg)
 		return ret;
 	mutex_lock(&f->lock);
 	dspm_walk_dirty(f, s, nr, dspm_abort_fn, &v);
+	f->txn = false;
 	mutex_unlock(&f->lock);
 	kvfree(s);
 	trace_dspm_abort(f->ds->id, v.pages);
@@ -410,6 +535,30 @@ long dspm_abort(struct dspm_file *f, struct dspm_abort __user *uarg)
 		atomic64_inc(&f->ds->store->aborts);
 	a.pages = v.pages;
 	return dspm_copy_arg_out(uarg, &a, sizeof(a));
+}
+
+long dspm_begin(struct dspm_file *f, struct dspm_begin __user *uarg)
+{
+	struct dspm_begin b;
+	int ret;
+
+	ret = dspm_copy_arg_in(&b, sizeof(b), DSPM_BEGIN_SIZE_VER0, uarg);
+	if (ret)
+		return ret;
+	if (b.flags || b.ranges || b.nr_ranges || b.reserved0 ||
+	    !dspm_is_zero(b.reserved, sizeof(b.reserved)))
+		return -EINVAL;
+	if (!f->writable)
+		return -EBADF;
+	if (le32_to_cpu(dspm_store_slot(f->ds->store, f->ds->slot)->model) ==
+	    DSPM_MODEL_MRSW)
+		return -EOPNOTSUPP;
+	mutex_lock(&f->lock);
+	f->txn = true;
+	/* pages already mapped must fault again, to be copied at first use */
+	dspm_zap_pages(f->ds, 0, f->ds->pages);
+	mutex_unlock(&f->lock);
+	return 0;
 }
 
 /* On release: no mapping is left, so the pages just go. */

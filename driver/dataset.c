@@ -176,7 +176,8 @@ int dspm_dataset_open(struct dspm_node *node, const struct dspm_open *arg)
 		ret = -ENODEV;
 		goto unlock;
 	}
-	slot = node->link ? dspm_cluster_ns_slot(node, arg->name, &placement)
+	slot = node->link ? dspm_cluster_ns_slot(node, node->link, arg->name,
+						  &placement)
 			  : dspm_ns_find(node->store, arg->name);
 	if (slot < 0) {
 		ret = slot;
@@ -285,6 +286,8 @@ static long dspm_dataset_ioctl(struct file *file, unsigned int cmd,
 		return dspm_abort(f, uarg);
 	case DSPM_IOC_STAT:
 		return dspm_dataset_stat(f, uarg);
+	case DSPM_IOC_BEGIN:
+		return dspm_begin(f, uarg);
 	default:
 		return -ENOTTY;
 	}

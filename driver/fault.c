@@ -102,7 +102,8 @@ static vm_fault_t dspm_fault(struct vm_fault *vmf)
 
 	mutex_lock(&f->lock);
 	d = xa_load(&f->dirty, vmf->pgoff);
-	if (!d && (vmf->flags & FAULT_FLAG_WRITE)) {
+	/* in a transaction a read takes the page's snapshot as well */
+	if (!d && (vmf->flags & FAULT_FLAG_WRITE || f->txn)) {
 		d = dspm_make_dirty(f, vmf->pgoff);
 		if (!d) {
 			ret = VM_FAULT_OOM;

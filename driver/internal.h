@@ -41,6 +41,7 @@
 #include "layout.h"
 
 struct dax_device;
+struct dspm_lanes;
 struct dspm_link;
 struct file;
 struct inode;
@@ -84,6 +85,8 @@ struct dspm_store {
 
 	struct mutex log_lock;		/* lock order 3: the redo log */
 	u64 log_seq;			/* last sequence used */
+
+	struct dspm_lanes *lanes;	/* two-phase commit (lane.c) */
 
 	atomic64_t commits;
 	atomic64_t aborts;
@@ -134,6 +137,7 @@ struct dspm_file {
 	struct xarray dirty;		/* dataset page -> struct dspm_dirty */
 	unsigned long nr_dirty;
 	bool writable;
+	bool txn;			/* BEGIN: reads take private copies too */
 };
 
 /* A kthread with nothing left to do waits here for kthread_stop(). */
@@ -178,6 +182,8 @@ void dspm_debug_apply_stall(void);
 /* log.c */
 struct dspm_txn {
 	struct dspm_store *st;
+	void *payload;			/* where entries go: the log or a lane */
+	u64 capacity;
 	u64 used;			/* payload bytes written */
 	u64 data_bytes;			/* of which entry data */
 	u32 nr_entries;
@@ -189,6 +195,11 @@ void dspm_txn_begin(struct dspm_txn *txn, struct dspm_store *st);
 void dspm_txn_add(struct dspm_txn *txn, u64 target, const void *src, u32 len);
 int dspm_txn_commit(struct dspm_txn *txn);
 u64 dspm_txn_capacity(struct dspm_store *st);
+u64 dspm_lane_bytes(struct dspm_store *st);
+bool dspm_log_target_ok(struct dspm_store *st, u64 target, u32 len);
+int dspm_log_walk(struct dspm_store *st, void *p, u64 capacity,
+		  u64 payload_bytes, u32 nr_entries, u32 csum, bool apply,
+		  bool stall);
 u64 dspm_commit_capacity(struct dspm_store *st);
 int dspm_log_recover(struct dspm_store *st);
 
@@ -237,9 +248,21 @@ struct dspm_coh *dspm_coh_new(const struct dspm_wire_dataset_reply *r,
 			      u64 pages);
 void dspm_coh_free(struct dspm_coh *coh);
 int dspm_coh_ready(struct dspm_dataset *ds, pgoff_t pgoff);
-int dspm_coh_commit_check(struct dspm_dataset *ds, const u64 *pages, u32 n);
-void dspm_coh_committed(struct dspm_dataset *ds, const u64 *pages, u32 n,
-			u64 version);
+const u32 *dspm_coh_holders(const struct dspm_coh *coh, pgoff_t pgoff,
+			    u32 *nr);
+u64 dspm_coh_cluster_id(const struct dspm_coh *coh);
+
+/* coordinator.c: one page's share of a cluster commit */
+struct dspm_change {
+	u64 page;
+	u32 offset;
+	u32 length;			/* 0: the page is only validated */
+	u64 base_hash;			/* xxh64 of the twin */
+	const u8 *bytes;
+};
+
+int dspm_coordinate(struct dspm_dataset *ds, const struct dspm_change *ch,
+		    u32 nr, bool validate, u64 *version);
 extern const struct file_operations dspm_dataset_fops;
 
 /* fault.c */
@@ -266,6 +289,7 @@ void dspm_stats_fill(struct dspm_store *st, struct dspm_info *info);
 /* commit.c */
 long dspm_commit(struct dspm_file *f, struct dspm_commit __user *uarg);
 long dspm_abort(struct dspm_file *f, struct dspm_abort __user *uarg);
+long dspm_begin(struct dspm_file *f, struct dspm_begin __user *uarg);
 void dspm_drop_all_dirty(struct dspm_file *f);
 
 #endif /* _DSPM_INTERNAL_H */

@@ -98,12 +98,41 @@ struct dspm_media_log_entry {
 
 #define DSPM_LOG_HEADER_BYTES	64U
 
+/*
+ * The second half of the redo log area holds DSPM_LANES lanes of equal
+ * size for the two-phase commit of cluster datasets (txn.c): a
+ * participant's prepared entries, or a coordinator's decision.  A lane
+ * counts when its state is DSPM_LANE_STATE(txn, kind), written and flushed
+ * after everything else; any other value is a free lane.
+ */
+#define DSPM_LANES		16U
+#define DSPM_LANE_MAGIC		0x316e6c2d6d707364ULL	/* "dspm-ln1" */
+#define DSPM_LANE_KIND_PREPARED	1U	/* entries logged, outcome unknown */
+#define DSPM_LANE_KIND_COMMITTED	2U	/* decided commit: apply, set version */
+#define DSPM_LANE_KIND_DECISION	3U	/* coordinator: participants follow */
+#define DSPM_LANE_STATE(txn, kind) \
+	(DSPM_LANE_MAGIC ^ (txn) ^ ((u64)(kind) << 56))
+
+struct dspm_media_lane_header {
+	__le64 state;
+	__le64 txn;
+	__le64 payload_bytes;	/* entries and bytes, or __le32 node ids */
+	__le32 nr_entries;
+	__le32 csum;		/* crc32c of the payload */
+	__le32 coordinator;	/* node id */
+	__le32 slot;		/* the dataset's table slot (participant) */
+	__le64 cluster_id;
+	__le64 version;		/* COMMITTED: the dataset's version after it */
+	__le64 reserved;
+};
+
 static inline void dspm_layout_build_checks(void)
 {
 	BUILD_BUG_ON(sizeof(struct dspm_media_sb) > DSPM_MEDIA_PAGE);
 	BUILD_BUG_ON(sizeof(struct dspm_media_dataset) != DSPM_SLOT_SIZE);
 	BUILD_BUG_ON(sizeof(struct dspm_media_log_header) != DSPM_LOG_HEADER_BYTES);
 	BUILD_BUG_ON(sizeof(struct dspm_media_log_entry) != 16);
+	BUILD_BUG_ON(sizeof(struct dspm_media_lane_header) != DSPM_LOG_HEADER_BYTES);
 }
 
 #endif /* _DSPM_LAYOUT_H */

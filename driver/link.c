@@ -15,6 +15,7 @@
 
 #include "cluster.h"
 #include "internal.h"
+#include "lane.h"
 #include "transport.h"
 
 #define DSPM_LINK_TIMEOUT_MS	5000
@@ -585,11 +586,15 @@ int dspm_link_start(struct dspm_link *link)
 	}
 	queue_delayed_work(system_wq, &link->heartbeat,
 			   msecs_to_jiffies(link->heartbeat_ms));
+	dspm_resolver_start(link);
+	dspm_debug_copy_start(link);
 	return 0;
 }
 
 void dspm_link_stop(struct dspm_link *link)
 {
+	dspm_debug_copy_stop(link);
+	dspm_resolver_stop(link);
 	dspm_peers_stop(link->peers);
 	mutex_lock(&link->conn_lock);
 	link->leaving = true;

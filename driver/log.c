@@ -24,9 +24,16 @@ static void *dspm_log_payload(struct dspm_store *st)
 	return st->base + st->log_offset + DSPM_LOG_HEADER_BYTES;
 }
 
+/* The lanes take the second half of the log area (layout.h). */
+u64 dspm_lane_bytes(struct dspm_store *st)
+{
+	return round_down(st->log_bytes / 2 / DSPM_LANES, DSPM_MEDIA_PAGE);
+}
+
 u64 dspm_txn_capacity(struct dspm_store *st)
 {
-	return st->log_bytes - DSPM_LOG_HEADER_BYTES;
+	return st->log_bytes - DSPM_LANES * dspm_lane_bytes(st) -
+	       DSPM_LOG_HEADER_BYTES;
 }
 
 /*
@@ -46,6 +53,8 @@ void dspm_txn_begin(struct dspm_txn *txn, struct dspm_store *st)
 {
 	lockdep_assert_held(&st->log_lock);
 	txn->st = st;
+	txn->payload = dspm_log_payload(st);
+	txn->capacity = dspm_txn_capacity(st);
 	txn->used = 0;
 	txn->data_bytes = 0;
 	txn->nr_entries = 0;
@@ -59,7 +68,6 @@ void dspm_txn_begin(struct dspm_txn *txn, struct dspm_store *st)
  */
 void dspm_txn_add(struct dspm_txn *txn, u64 target, const void *src, u32 len)
 {
-	struct dspm_store *st = txn->st;
 	struct dspm_media_log_entry e = {
 		.target = cpu_to_le64(target),
 		.length = cpu_to_le32(len),
@@ -69,11 +77,11 @@ void dspm_txn_add(struct dspm_txn *txn, u64 target, const void *src, u32 len)
 
 	if (txn->error)
 		return;
-	if (need > dspm_txn_capacity(st) - txn->used) {
+	if (need > txn->capacity - txn->used) {
 		txn->error = -EFBIG;
 		return;
 	}
-	p = dspm_log_payload(st) + txn->used;
+	p = txn->payload + txn->used;
 	dspm_persist(p, &e, sizeof(e));
 	dspm_persist(p + sizeof(e), src, len);
 	/* checksum what reached the log, not the source, which may move */
@@ -84,7 +92,7 @@ void dspm_txn_add(struct dspm_txn *txn, u64 target, const void *src, u32 len)
 }
 
 /* Targets may be the superblock's counters, the table, bitmap or data. */
-static bool dspm_log_target_ok(struct dspm_store *st, u64 target, u32 len)
+bool dspm_log_target_ok(struct dspm_store *st, u64 target, u32 len)
 {
 	u64 end = target + len;
 	u64 counters = offsetof(struct dspm_media_sb, free_pages);
@@ -101,18 +109,18 @@ static bool dspm_log_target_ok(struct dspm_store *st, u64 target, u32 len)
 }
 
 /*
- * Walk a sealed record: check it (@apply false) or apply it, optionally
- * with the crash tests' stall half-way (@stall).
+ * Walk a sealed record at @p of @capacity bytes: check it (@apply false)
+ * or apply it, optionally with the crash tests' stall half-way (@stall).
  */
-static int dspm_log_walk(struct dspm_store *st, u64 payload_bytes,
-			 u32 nr_entries, u32 csum, bool apply, bool stall)
+int dspm_log_walk(struct dspm_store *st, void *p, u64 capacity,
+		  u64 payload_bytes, u32 nr_entries, u32 csum, bool apply,
+		  bool stall)
 {
-	void *p = dspm_log_payload(st);
 	u64 off = 0;
 	u32 sum = ~0U;
 	u32 i;
 
-	if (payload_bytes > dspm_txn_capacity(st))
+	if (payload_bytes > capacity)
 		return -EUCLEAN;
 	for (i = 0; i < nr_entries; i++) {
 		struct dspm_media_log_entry *e = p + off;
@@ -180,7 +188,8 @@ int dspm_txn_commit(struct dspm_txn *txn)
 	dspm_persist(&dspm_log_header(st)->state, &state, sizeof(state));
 	pmem_wmb();
 
-	dspm_log_walk(st, txn->used, txn->nr_entries, txn->csum, true, true);
+	dspm_log_walk(st, txn->payload, txn->capacity, txn->used,
+		      txn->nr_entries, txn->csum, true, true);
 	dspm_log_retire(st);
 	return 0;
 }
@@ -203,12 +212,14 @@ int dspm_log_recover(struct dspm_store *st)
 		pr_err("dspm: sealed log record with a bad magic\n");
 		return -EUCLEAN;
 	}
-	ret = dspm_log_walk(st, payload, nr, csum, false, false);
+	ret = dspm_log_walk(st, dspm_log_payload(st), dspm_txn_capacity(st),
+			    payload, nr, csum, false, false);
 	if (ret) {
 		pr_err("dspm: sealed log record %llu fails its checks\n", seq);
 		return ret;
 	}
-	dspm_log_walk(st, payload, nr, csum, true, false);
+	dspm_log_walk(st, dspm_log_payload(st), dspm_txn_capacity(st),
+		      payload, nr, csum, true, false);
 	dspm_log_retire(st);
 	st->recovered = 1;
 	pr_info("dspm: replayed log record %llu (%u entries)\n", seq, nr);

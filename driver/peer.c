@@ -4,7 +4,7 @@
  * which accepts only members of the dispatcher's node table that prove the
  * cluster key (dspm_wire.h, "Node to node"), a thread per accepted
  * connection serving requests, and the connecting side of the handshake.
- * Requests served so far: PING.  Everything received is checked before it
+ * Requests served: PING, the coherence and commit ones.  Everything received is checked before it
  * is used; a malformed message or a failed handshake is counted and drops
  * the connection, nothing else.
  *
@@ -23,6 +23,7 @@
 
 #include "cluster.h"
 #include "internal.h"
+#include "lane.h"
 #include "transport.h"
 
 #define DSPM_PEER_HANDSHAKE_MS	5000
@@ -250,6 +251,15 @@ static int dspm_peer_serve(struct dspm_peer_conn *pc, u32 peer_id)
 		case DSPM_WIRE_INVALIDATE:
 			len = dspm_coh_serve(peers->link, peer_id, pc->buf,
 					     pc->reply);
+			if (!len)
+				goto bad;
+			h = pc->reply;
+			break;
+		case DSPM_WIRE_PREPARE:
+		case DSPM_WIRE_DECIDE:
+		case DSPM_WIRE_TXN_QUERY:
+			len = dspm_part_serve(peers->link, peer_id, pc->buf,
+					      pc->reply);
 			if (!len)
 				goto bad;
 			h = pc->reply;

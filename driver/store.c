@@ -16,6 +16,7 @@
 
 #include "compat.h"
 #include "internal.h"
+#include "lane.h"
 
 #define DSPM_MEDIA_BYTES_MIN	(8ULL << 20)
 
@@ -182,10 +183,14 @@ static int dspm_store_open_layout(struct dspm_store *st, bool format)
 	ret = dspm_store_check_sb(st);
 	if (ret)
 		return ret;
+	if (format)
+		dspm_lanes_format(st);
 	ret = dspm_log_recover(st);
-	if (ret)
-		return ret;
-	return dspm_alloc_verify(st);
+	if (!ret)
+		ret = dspm_lanes_init(st);
+	if (!ret)
+		ret = dspm_alloc_verify(st);
+	return ret;
 }
 
 int dspm_store_attach_dram(u64 bytes, struct dspm_store **out)
@@ -273,6 +278,7 @@ int dspm_store_attach_pmem(const char *path, bool format,
 
 void dspm_store_release(struct dspm_store *st)
 {
+	dspm_lanes_free(st);
 	if (st->backend == DSPM_BACKEND_DRAM) {
 		vfree(st->base);
 	} else {

@@ -93,7 +93,7 @@ static const struct ioc_desc d_list = {
 static const struct ioc_desc d_commit = {
 	.name = "COMMIT", .op = OP_COMMIT, .cmd = DSPM_IOC_COMMIT,
 	.on_dataset = true, .ksize = DSPM_COMMIT_SIZE_VER0, .output = true,
-	.flags_input = true,
+	.flags_input = true, .valid_flags = DSPM_COMMIT_FLAGS_ALL,
 	.rsv = { { offsetof(struct dspm_commit, reserved0),
 		   sizeof(((struct dspm_commit *)0)->reserved0) },
 		 { offsetof(struct dspm_commit, reserved),
@@ -2200,7 +2200,7 @@ static const unsigned long ds_unknown[] = {
 	_IO(DSPM_IOC_MAGIC, 0x02), _IO(DSPM_IOC_MAGIC, 0x03),
 	_IO(DSPM_IOC_MAGIC, 0x04), _IO(DSPM_IOC_MAGIC, 0x05),
 	_IO(DSPM_IOC_MAGIC, 0x06), _IO(DSPM_IOC_MAGIC, 0x1f),
-	_IO(DSPM_IOC_MAGIC, 0x23), _IO(DSPM_IOC_MAGIC, 0x3f),
+	_IO(DSPM_IOC_MAGIC, 0x24), _IO(DSPM_IOC_MAGIC, 0x3f),
 	_IO(DSPM_IOC_MAGIC, 0x40), _IO(DSPM_IOC_MAGIC, 0xff),
 	_IOWR(DSPM_IOC_MAGIC, 0x20, struct dspm_commit),
 	_IOWR(DSPM_IOC_MAGIC, 0x22, struct dspm_stat),

@@ -58,6 +58,7 @@ g() { "$VM" run --timeout "${GUEST_TIMEOUT:-120}" "$@"; }
 start_dispatcher() {
 	g 1 "nohup $DISPATCHER --listen $ADDR --transport $TRANSPORT --state /tmp/dispatcher.db \
 		--key-file $KEY --heartbeat-ms 500 --suspect-ms 2000 --dead-ms 4000 \
+		--chunk-size 1048576 \
 		>> $WORK/dispatcher.log 2>&1 & echo \$! > /tmp/dispatcher.pid"
 	local i
 	for i in $(seq 1 50); do
@@ -325,10 +326,11 @@ home=0 others=()
 for node in 1 2 3; do
 	if [ "${id[$node]}" = "$home_id" ]; then home=$node; else others+=("$node"); fi
 done
-wait_file() { # NODE FILE TEXT SECONDS: the guest's FILE comes to hold TEXT
+wait_file() { # NODE FILE TEXT SECONDS [END]: FILE comes to hold TEXT (or END: give up)
 	local i
 	for i in $(seq 1 $(($4 * 4))); do
 		g "$1" "grep -q '$3' $2" 2>/dev/null && { g "$1" "cat $2" | sed 's/^/# /'; return 0; }
+		[ -n "${5:-}" ] && g "$1" "grep -q '$5' $2" 2>/dev/null && break
 		sleep 0.25
 	done
 	g "$1" "cat $2" 2>&1 | sed 's/^/# /'
@@ -379,14 +381,102 @@ else
 	for node in "${others[@]}"; do
 		check "node $node reads 'second' afresh" read_is "$node" 0 second
 	done
-	check "a commit away from the home is refused for now (EOPNOTSUPP)" \
-		expect_fail "Operation not supported" g "${others[0]}" "$DSIO write coh 0 third"
-	check "node $home still reads 'second'" read_is "$home" 0 second
+	check "node ${others[0]}, not the home, commits 'third' (two-phase, through node $home)" \
+		g "${others[0]}" "$DSIO write coh 0 third"
+	for node in 1 2 3; do
+		check "node $node reads 'third'" read_is "$node" 0 third
+	done
 	# the uncommitted holder exits; its bytes were never committed
 	wait_file "$home" /tmp/hold.out 'holding' 1 >/dev/null
 	sleep 6
 	check "node $home's held bytes died with their fd" read_is "${others[1]}" 100 "......"
 fi
+
+# Two-phase commit across homes with replication degree 2: 'bank' has three
+# 1 MiB chunks, each on two of the three nodes.
+BANK=$BIN/dsbank
+K=${DSPM_COUNTER_K:-300}
+g 1 "$ADMIN create bank --size 3M --replicas 2" >/dev/null
+g 1 "$ADMIN --json ls" > "$WORK/ls.bank.json" 2>&1
+bank_id=$(python3 -c 'import json,sys; print([d for d in json.load(open(sys.argv[1]))["datasets"] if d["name"] == "bank"][0]["id"])' "$WORK/ls.bank.json" 2>/dev/null)
+holders() { # CHUNK: the node numbers (1..3) holding it
+	python3 -c '
+import json, sys
+d = [d for d in json.load(open(sys.argv[1]))["datasets"] if d["name"] == "bank"][0]
+ids = d["placement"]["chunks"][int(sys.argv[2])]
+print(" ".join(str(n) for n in range(1, 4) if int(sys.argv[2 + n]) in ids))' \
+		"$WORK/ls.bank.json" "$1" "${id[1]}" "${id[2]}" "${id[3]}"
+}
+copy_is() { # NODE PAGE TEXT: the node's own pmem copy of bank's PAGE starts with TEXT
+	local got
+	got=$(g "$1" "echo '$bank_id $2' > /sys/kernel/debug/dspm/copy && cat /sys/kernel/debug/dspm/copy" 2>&1)
+	case "$got" in "$bank_id $2 $3"*) return 0 ;; esac
+	echo "# node $1: $got"
+	return 1
+}
+c0=$(holders 0)
+non=$(for n in 1 2 3; do case " $c0 " in *" $n "*) ;; *) echo "$n" ;; esac; done)
+check "node $non (holding no copy of chunk 0) commits 'replicated' to page 0" \
+	g "$non" "$BIN/dsio write bank 8 replicated"
+for node in $c0; do
+	check "the bytes are in node $node's pmem (a holder of chunk 0)" copy_is "$node" 0 "........replicated"
+done
+check "node $non keeps no copy of chunk 0 of its own" \
+	expect_fail "" copy_is "$non" 0 "........replicated"
+for node in $c0; do
+	g "$node" "$ADMIN stats --json" > "$WORK/stats.$node.json" 2>&1
+done
+check "the holders of chunk 0 counted the bytes they applied for node $non" \
+	python3 -c '
+import json, sys
+sys.exit(0 if all(json.load(open(f))["bytes_replicated"] >= 10 for f in sys.argv[1:]) else 1)' \
+	$(for node in $c0; do echo "$WORK/stats.$node.json"; done)
+g 1 "$BIN/dsio write bank 8 ........ >/dev/null"
+
+for node in 1 2 3; do
+	g "$node" "setsid sh -c '$BANK add bank $K; echo rc=\$?' > /tmp/add.out 2>&1 < /dev/null &"
+done
+for node in 1 2 3; do
+	check "node $node added 1 to the shared counter $K times (validated, retrying on EAGAIN)" \
+		wait_file "$node" /tmp/add.out 'rc=0' 600 'rc='
+done
+for node in 1 2 3; do
+	check "node $node reads the counter as exactly 3K = $((3 * K))" \
+		test "$(g "$node" "$BANK get bank 0" 2>&1)" = "$((3 * K))"
+done
+
+N=6
+check "six accounts of 1000 over the three chunks" g 1 "$BANK init bank $N 1000"
+for node in 1 2 3; do
+	g "$node" "setsid sh -c '$BANK transfer bank $N 20; echo rc=\$?' > /tmp/transfer.out 2>&1 < /dev/null &"
+done
+for node in 2 3; do
+	g "$node" "setsid sh -c '$BANK audit bank $N 6000 20; echo rc=\$?' > /tmp/audit.out 2>&1 < /dev/null &"
+done
+for node in 1 2 3; do
+	check "node $node's transfers ran" wait_file "$node" /tmp/transfer.out 'rc=0' 300 'rc='
+done
+for node in 2 3; do
+	check "node $node's snapshots while transfers ran all summed to 6000" \
+		wait_file "$node" /tmp/audit.out 'rc=0' 300 'rc='
+done
+for node in 1 2 3; do
+	check "node $node: the sum is 6000 at the end" g "$node" "$BANK audit bank $N 6000 0"
+done
+g 2 "$ADMIN stats --json" > "$WORK/stats.2.json" 2>&1
+check "conflicts are counted" python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1])); print("# node 2: conflicts %s" % s["conflicts"])' "$WORK/stats.2.json"
+
+check "node 1 leaves; node 2's commit to a chunk node 1 holds fails (EIO)" \
+	g 1 "$ADMIN leave"
+sleep 5
+c1=""
+for c in 0 1 2; do case " $(holders $c) " in *" 1 "*) c1=$c; break ;; esac; done
+check "a commit that needs node 1 (chunk $c1) fails with EIO while it is away" \
+	expect_fail "Input/output error" g 2 "$BIN/dsio write bank $((c1 * 1048576 + 64)) x"
+check "node 1 rejoins" join 1
+check "the same commit works again" g 2 "$BIN/dsio write bank $((c1 * 1048576 + 64)) x"
 
 for node in 1 2 3; do
 	check "node $node leaves" g "$node" "$ADMIN leave && $ADMIN detach"

@@ -362,7 +362,7 @@ struct dspm_range {
  */
 struct dspm_commit {
 	__u32 size;
-	__u32 flags;		/* none defined */
+	__u32 flags;		/* DSPM_COMMIT_* */
 	__u64 ranges;		/* user pointer to struct dspm_range[] */
 	__u32 nr_ranges;	/* 0..DSPM_RANGES_MAX */
 	__u32 reserved0;
@@ -372,6 +372,39 @@ struct dspm_commit {
 };
 
 #define DSPM_COMMIT_SIZE_VER0	56
+
+/*
+ * Validated commit: fail with EAGAIN, committing nothing, when any page the
+ * commit writes was changed by another commit since this fd first wrote
+ * it (the bytes it started from are no longer the committed ones).  With
+ * it, read-modify-write of a page is safe under concurrent writers: retry
+ * after ABORT, reading again.
+ */
+#define DSPM_COMMIT_VALIDATE	0x1U
+#define DSPM_COMMIT_FLAGS_ALL	DSPM_COMMIT_VALIDATE
+
+/*
+ * DSPM_IOC_BEGIN: dataset fd opened with DSPM_OPEN_WRITE, on an MRMW
+ * dataset: start a validated transaction.  From now on the first access of
+ * any kind to a page - a read too - gives the fd its private copy of the
+ * page as committed then, so everything the fd reads is a snapshot of each
+ * page at its first access.  The next DSPM_IOC_COMMIT with
+ * DSPM_COMMIT_VALIDATE fails with EAGAIN, committing nothing, when any page
+ * the transaction read or wrote has been committed by someone else since;
+ * otherwise the commit is serialisable with every other.  COMMIT (success)
+ * and ABORT end the transaction.  MRSW write ownership (ranges) is not
+ * implemented yet: EOPNOTSUPP on MRSW datasets.
+ */
+struct dspm_begin {
+	__u32 size;
+	__u32 flags;		/* none defined */
+	__u64 ranges;		/* MRSW (not yet): 0 */
+	__u32 nr_ranges;	/* MRSW (not yet): 0 */
+	__u32 reserved0;
+	__u64 reserved[3];
+};
+
+#define DSPM_BEGIN_SIZE_VER0	48
 
 /* DSPM_IOC_ABORT: drop this fd's uncommitted bytes in @ranges (or all). */
 struct dspm_abort {
@@ -430,6 +463,7 @@ struct dspm_stat {
 #define DSPM_IOC_COMMIT		_IO(DSPM_IOC_MAGIC, 0x20)
 #define DSPM_IOC_ABORT		_IO(DSPM_IOC_MAGIC, 0x21)
 #define DSPM_IOC_STAT		_IO(DSPM_IOC_MAGIC, 0x22)
-/* 0x23-0x3f reserved for the dataset fd (begin, lock, barrier) */
+#define DSPM_IOC_BEGIN		_IO(DSPM_IOC_MAGIC, 0x23)
+/* 0x24-0x3f reserved for the dataset fd (lock, barrier) */
 
 #endif /* _UAPI_LINUX_DSPM_H */

@@ -334,8 +334,14 @@ struct dspm_wire_error {
 #define DSPM_WIRE_PAGE_DATA		70
 #define DSPM_WIRE_INVALIDATE		71
 #define DSPM_WIRE_INVALIDATED		72
+#define DSPM_WIRE_PREPARE		73
+#define DSPM_WIRE_PREPARED		74
+#define DSPM_WIRE_DECIDE		75
+#define DSPM_WIRE_DECIDED		76
+#define DSPM_WIRE_TXN_QUERY		77
+#define DSPM_WIRE_TXN_STATE		78
 #define DSPM_WIRE_PEER_TYPE_MIN		64
-#define DSPM_WIRE_PEER_TYPE_MAX		72
+#define DSPM_WIRE_PEER_TYPE_MAX		78
 
 #define DSPM_WIRE_PING_MAX		0x10000
 
@@ -408,5 +414,96 @@ struct dspm_wire_invalidated {
 };
 
 #define DSPM_WIRE_INVALIDATED_SIZE	40
+
+/*
+ * Commit of a cluster dataset: two phases, coordinated by the committing
+ * node C, with every holder (home and replicas) of every page it changes
+ * as a participant P (C may be one of them).
+ *   C -> P  PREPARE ...      the entries for pages P holds, in one or more
+ *                            messages; the last carries PREPARE_LAST.  P
+ *                            locks the pages (another transaction holds
+ *                            one: ERROR EAGAIN), checks VALIDATE hashes
+ *                            (a page changed: ERROR EAGAIN), writes the
+ *                            entries to a prepare lane of its pmem and
+ *                            seals it, then answers PREPARED.
+ *   C                        writes its decision (the participants) to a
+ *                            lane of its own pmem.
+ *   C -> P  DECIDE commit    P marks its lane committed, applies it, bumps
+ *                            its version of the dataset, has every reader
+ *                            it served drop its copies (INVALIDATE),
+ *                            unlocks, answers DECIDED.
+ * Any failure before the decision: DECIDE abort to every participant that
+ * may have prepared.  A participant with a lane and no decision (after its
+ * own restart, or when C went silent) asks C with TXN_QUERY; C answers
+ * TXN_STATE: commit while it keeps the decision, pending while the
+ * transaction is in flight, abort otherwise (presumed abort).
+ */
+#define DSPM_WIRE_PREPARE_MAX		0x10000	/* bytes of one PREPARE */
+#define DSPM_WIRE_PREPARE_LAST		0x1U
+#define DSPM_WIRE_PREPARE_VALIDATE	0x2U
+#define DSPM_WIRE_COMMIT		1
+#define DSPM_WIRE_ABORT			2
+#define DSPM_WIRE_PENDING		3
+
+/* length = 120 + the entries, each followed by its bytes padded to 8 */
+struct dspm_wire_prepare {
+	struct dspm_wire_hdr hdr;
+	__le64 txn;		/* coordinator-chosen, unique cluster-wide */
+	__le64 dataset;		/* cluster-wide id */
+	char   name[DSPM_WIRE_NAME_MAX];	/* to make the local copy */
+	__le32 flags;		/* DSPM_WIRE_PREPARE_* */
+	__le32 count;		/* entries, 0..; pages ascending */
+};
+
+#define DSPM_WIRE_PREPARE_SIZE		120
+
+struct dspm_wire_prepare_entry {
+	__le64 page;		/* page index in the dataset */
+	__le64 base_hash;	/* VALIDATE: xxh64 of the page as C read it */
+	__le32 offset;		/* in the page */
+	__le32 length;		/* bytes that follow; 0 only with VALIDATE */
+};
+
+#define DSPM_WIRE_PREPARE_ENTRY_SIZE	24
+
+struct dspm_wire_prepared {
+	struct dspm_wire_hdr hdr;
+	__le64 txn;
+};
+
+#define DSPM_WIRE_PREPARED_SIZE		40
+
+struct dspm_wire_decide {
+	struct dspm_wire_hdr hdr;
+	__le64 txn;
+	__le32 decision;	/* DSPM_WIRE_COMMIT or DSPM_WIRE_ABORT */
+	__le32 reserved;
+};
+
+#define DSPM_WIRE_DECIDE_SIZE		48
+
+struct dspm_wire_decided {
+	struct dspm_wire_hdr hdr;
+	__le64 txn;
+	__le64 version;		/* of the dataset here after a commit, or 0 */
+};
+
+#define DSPM_WIRE_DECIDED_SIZE		48
+
+struct dspm_wire_txn_query {
+	struct dspm_wire_hdr hdr;
+	__le64 txn;
+};
+
+#define DSPM_WIRE_TXN_QUERY_SIZE	40
+
+struct dspm_wire_txn_state {
+	struct dspm_wire_hdr hdr;
+	__le64 txn;
+	__le32 decision;	/* COMMIT, ABORT or PENDING */
+	__le32 reserved;
+};
+
+#define DSPM_WIRE_TXN_STATE_SIZE	48
 
 #endif /* _UAPI_LINUX_DSPM_WIRE_H */

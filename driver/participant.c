@@ -1,0 +1,517 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The participant side of the two-phase commit (dspm_wire.h, "Commit of a
+ * cluster dataset"), and the resolver that finishes transactions whose
+ * decision did not arrive: it asks their coordinator, and tells the
+ * participants of this node's own decisions again until each has applied.
+ *
+ * Requests come from the peer serving threads, or directly from this
+ * node's coordinator when it holds pages itself.  Lock order (internal.h):
+ * node->lock, then log_lock, then the dataset's apply_sem; lanes->lock is
+ * taken alone.  Nothing here takes cluster_sem: the link is alive while
+ * its serving threads and its resolver run.
+ */
+#include <linux/jiffies.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/workqueue.h>
+#include <linux/xxhash.h>
+
+#include "cluster.h"
+#include "internal.h"
+#include "lane.h"
+
+#define DSPM_RESOLVE_PERIOD_MS	1000
+#define DSPM_RESOLVE_AFTER_MS	3000
+
+static void dspm_part_reply_hdr(void *reply, const struct dspm_wire_hdr *req,
+				u16 type, u32 len)
+{
+	dspm_wire_hdr_init(reply, type, len, 0, le64_to_cpu(req->request_id));
+}
+
+static u32 dspm_part_error(void *reply, const struct dspm_wire_hdr *req,
+			   int err)
+{
+	struct dspm_wire_error *e = reply;
+
+	memset(e, 0, sizeof(*e));
+	dspm_part_reply_hdr(e, req, DSPM_WIRE_ERROR, sizeof(*e));
+	e->hdr.status = cpu_to_le32(-err);
+	e->request_type = req->type;
+	return sizeof(*e);
+}
+
+/* Entries of a PREPARE: in bounds, pages ascending; their count, or < 0. */
+static int dspm_part_check_entries(const struct dspm_wire_prepare *req)
+{
+	u32 len = le32_to_cpu(req->hdr.length), flags = le32_to_cpu(req->flags);
+	u32 count = le32_to_cpu(req->count), i, n;
+	const void *p = req + 1, *end = (const void *)req + len;
+	u64 prev = 0;
+
+	if (len < sizeof(*req) || len > DSPM_WIRE_PREPARE_MAX ||
+	    flags & ~(DSPM_WIRE_PREPARE_LAST | DSPM_WIRE_PREPARE_VALIDATE) ||
+	    !req->dataset || !req->txn)
+		return -EINVAL;
+	for (i = 0; i < count; i++) {
+		const struct dspm_wire_prepare_entry *e = p;
+		u64 page;
+		u32 off;
+
+		if (end - p < sizeof(*e))
+			return -EINVAL;
+		page = le64_to_cpu(e->page);
+		off = le32_to_cpu(e->offset);
+		n = le32_to_cpu(e->length);
+		if (off >= DSPM_WIRE_PAGE_SIZE || n > DSPM_WIRE_PAGE_SIZE - off ||
+		    (!n && !(flags & DSPM_WIRE_PREPARE_VALIDATE)) ||
+		    (i && page < prev) ||
+		    end - p - sizeof(*e) < round_up(n, 8))
+			return -EINVAL;
+		prev = page;
+		p += sizeof(*e) + round_up(n, 8);
+	}
+	return p == end ? count : -EINVAL;
+}
+
+/* Does the placement in @r put a copy of @page on node @self? */
+static bool dspm_part_holds(const struct dspm_wire_dataset_reply *r, u64 page,
+			    u32 self)
+{
+	u64 chunk = div64_u64(page * DSPM_WIRE_PAGE_SIZE,
+			      le64_to_cpu(r->dataset.chunk_size));
+	u32 k;
+
+	if (chunk >= le32_to_cpu(r->dataset.chunks))
+		return false;
+	for (k = 0; k < le32_to_cpu(r->dataset.replicas); k++)
+		if (le32_to_cpu(r->chunks[chunk].node[k]) == self)
+			return true;
+	return false;
+}
+
+/*
+ * The table slot of the dataset a PREPARE names, made on first use; every
+ * page of the request must be one this node holds.
+ */
+static int dspm_part_slot(struct dspm_link *link,
+			  const struct dspm_wire_prepare *req, u32 count)
+{
+	struct dspm_node *node = link->node;
+	const struct dspm_wire_dataset_reply *r;
+	struct dspm_wire_dataset_reply *placement = NULL;
+	const void *p = req + 1;
+	char name[DSPM_NAME_MAX];
+	int slot;
+	u32 i;
+
+	memcpy(name, req->name, DSPM_NAME_MAX);
+	if (dspm_name_check(name))
+		return -EINVAL;
+	mutex_lock(&node->lock);
+	slot = node->store ? dspm_ns_find_cluster(node->store,
+						 le64_to_cpu(req->dataset))
+			   : -ENODEV;
+	if (slot < 0 && slot != -ENODEV)
+		slot = dspm_cluster_ns_slot(node, link, name, &placement);
+	mutex_unlock(&node->lock);
+	if (slot < 0)
+		return slot;
+	/* known here: the pages are checked against the dataset's size */
+	if (!placement)
+		return slot;
+	r = placement;
+	if (le64_to_cpu(r->dataset.id) != le64_to_cpu(req->dataset))
+		slot = -ENOENT;
+	for (i = 0; i < count && slot >= 0; i++) {
+		const struct dspm_wire_prepare_entry *e = p;
+
+		if (!dspm_part_holds(r, le64_to_cpu(e->page), link->node_id))
+			slot = -EINVAL;
+		p += sizeof(*e) + round_up(le32_to_cpu(e->length), 8);
+	}
+	kvfree(placement);
+	return slot;
+}
+
+/* Lanes of @st are in use for @txn: give them up (pages unlocked). */
+static void dspm_part_drop(struct dspm_store *st, u64 txn)
+{
+	struct dspm_lane *l;
+
+	mutex_lock(&st->lanes->lock);
+	l = dspm_lane_find(st, txn, false);
+	if (l && !l->busy && (l->use == DSPM_LANE_FILLING_UNSEALED ||
+			      l->use == DSPM_LANE_PREPARED))
+		dspm_lane_release(st, l);
+	mutex_unlock(&st->lanes->lock);
+}
+
+/* PREPARE: lock, validate, log the entries; PREPARED when the last came. */
+static u32 dspm_part_prepare(struct dspm_link *link, u32 peer,
+			     const struct dspm_wire_prepare *req, void *reply)
+{
+	struct dspm_store *st = link->store;
+	struct dspm_wire_prepared *ok = reply;
+	u32 flags = le32_to_cpu(req->flags), i, count;
+	u64 txn = le64_to_cpu(req->txn), pages, prev_page = U64_MAX;
+	struct dspm_media_dataset *d;
+	struct dspm_lane *l;
+	struct dspm_txn t;
+	const void *p;
+	int ret, slot;
+
+	ret = dspm_part_check_entries(req);
+	if (ret < 0)
+		return 0;
+	count = ret;
+	if (dspm_lane_bytes(st) <= DSPM_LOG_HEADER_BYTES)
+		return dspm_part_error(reply, &req->hdr, -EFBIG);
+	slot = dspm_part_slot(link, req, count);
+	if (slot < 0)
+		return dspm_part_error(reply, &req->hdr, slot);
+	d = dspm_store_slot(st, slot);
+	pages = le64_to_cpu(d->pages);
+
+	mutex_lock(&st->lanes->lock);
+	l = dspm_lane_find(st, txn, false);
+	if (!l) {
+		l = dspm_lane_alloc(st, txn, DSPM_LANE_FILLING_UNSEALED, peer);
+		if (l) {
+			l->slot = slot;
+			l->cluster_id = le64_to_cpu(req->dataset);
+		}
+	}
+	ret = 0;
+	if (!l)
+		ret = -EAGAIN;		/* every lane busy: try again */
+	else if (l->use != DSPM_LANE_FILLING_UNSEALED || l->busy ||
+		 l->coordinator != peer || l->slot != slot)
+		ret = -EINVAL;
+	for (i = 0, p = req + 1; i < count && !ret; i++) {
+		const struct dspm_wire_prepare_entry *e = p;
+		u64 page = le64_to_cpu(e->page);
+
+		if (page >= pages)
+			ret = -EINVAL;
+		else
+			ret = dspm_lane_lock_page(st, l,
+						  dspm_slot_page_offset(st, d, page) /
+						  DSPM_MEDIA_PAGE, page);
+		p += sizeof(*e) + round_up(le32_to_cpu(e->length), 8);
+	}
+	if (l && !ret)
+		l->busy = true;
+	mutex_unlock(&st->lanes->lock);
+	if (ret)
+		goto fail;
+
+	/* the pages are ours now: nothing else changes them */
+	dspm_lane_txn_begin(st, l, &t);
+	for (i = 0, p = req + 1; i < count; i++) {
+		const struct dspm_wire_prepare_entry *e = p;
+		u64 page = le64_to_cpu(e->page);
+		u64 at = dspm_slot_page_offset(st, d, page);
+		u32 n = le32_to_cpu(e->length);
+
+		if (flags & DSPM_WIRE_PREPARE_VALIDATE && page != prev_page &&
+		    xxh64(st->base + at, DSPM_MEDIA_PAGE, 0) !=
+		    le64_to_cpu(e->base_hash)) {
+			t.error = -EAGAIN;
+			break;
+		}
+		prev_page = page;
+		if (n)
+			dspm_txn_add(&t, at + le32_to_cpu(e->offset), e + 1, n);
+		p += sizeof(*e) + round_up(n, 8);
+	}
+	ret = t.error;
+	mutex_lock(&st->lanes->lock);
+	dspm_lane_txn_end(l, &t);
+	l->busy = false;
+	l->stamp = jiffies;
+	mutex_unlock(&st->lanes->lock);
+	if (ret)
+		goto fail;
+	if (flags & DSPM_WIRE_PREPARE_LAST) {
+		dspm_lane_prepare(st, l);
+		mutex_lock(&st->lanes->lock);
+		l->use = DSPM_LANE_PREPARED;
+		l->sorted = false;
+		mutex_unlock(&st->lanes->lock);
+	}
+	dspm_part_reply_hdr(ok, &req->hdr, DSPM_WIRE_PREPARED, sizeof(*ok));
+	ok->txn = req->txn;
+	return sizeof(*ok);
+fail:
+	dspm_part_drop(st, txn);
+	return dspm_part_error(reply, &req->hdr, ret);
+}
+
+/*
+ * Finish lane @l (marked busy by the caller): apply it when @commit, then
+ * free it.  Returns the dataset's version here after a commit, else 0.
+ */
+static u64 dspm_part_finish(struct dspm_link *link, struct dspm_lane *l,
+			    bool commit)
+{
+	struct dspm_node *node = link->node;
+	struct dspm_store *st = link->store;
+	struct dspm_dataset *ds = NULL;
+	u64 version = 0, *pages = NULL, cluster_id = l->cluster_id;
+	u32 i, n = 0;
+
+	if (commit) {
+		mutex_lock(&node->lock);
+		ds = xa_load(&node->open, l->slot);
+		mutex_lock(&st->log_lock);
+		version = le64_to_cpu(dspm_store_slot(st, l->slot)->version) + 1;
+		dspm_lane_commit(st, l, version);
+		if (ds) {
+			down_write(&ds->apply_sem);
+			for (i = 0; i < l->nr_mpages; i++)
+				if (l->dpages[i] != U64_MAX)
+					dspm_zap_pages(ds, l->dpages[i], 1);
+		}
+		dspm_lane_apply(st, l, version);
+		if (ds)
+			up_write(&ds->apply_sem);
+		mutex_unlock(&st->log_lock);
+		mutex_unlock(&node->lock);
+		if (l->coordinator != link->node_id)
+			dspm_stats_replicated(st, l->data_bytes);
+		/* the readers this node served drop their copies */
+		pages = kvmalloc_array(max(l->nr_mpages, 1U), sizeof(u64),
+				       GFP_KERNEL);
+		for (i = 0; pages && i < l->nr_mpages; i++)
+			if (l->dpages[i] != U64_MAX)
+				pages[n++] = l->dpages[i];
+	}
+	mutex_lock(&st->lanes->lock);
+	dspm_lane_release(st, l);
+	mutex_unlock(&st->lanes->lock);
+	if (n)
+		dspm_coh_invalidate_sharers(link, cluster_id, pages, n, version);
+	kvfree(pages);
+	return version;
+}
+
+/* DECIDE: apply or drop the prepared entries, then DECIDED. */
+static u32 dspm_part_decide(struct dspm_link *link, u32 peer,
+			    const struct dspm_wire_decide *req, void *reply)
+{
+	struct dspm_store *st = link->store;
+	struct dspm_wire_decided *done = reply;
+	u32 decision = le32_to_cpu(req->decision);
+	u64 txn = le64_to_cpu(req->txn), version = 0;
+	struct dspm_lane *l;
+
+	if (le32_to_cpu(req->hdr.length) != sizeof(*req) || req->reserved ||
+	    (decision != DSPM_WIRE_COMMIT && decision != DSPM_WIRE_ABORT))
+		return 0;
+	mutex_lock(&st->lanes->lock);
+	l = dspm_lane_find(st, txn, false);
+	if (l && (l->coordinator != peer ||
+		  (l->use != DSPM_LANE_PREPARED &&
+		   l->use != DSPM_LANE_FILLING_UNSEALED))) {
+		l = NULL;
+	} else if (l && l->busy) {
+		mutex_unlock(&st->lanes->lock);
+		return dspm_part_error(reply, &req->hdr, -EBUSY);
+	} else if (l && decision == DSPM_WIRE_COMMIT &&
+		   l->use != DSPM_LANE_PREPARED) {
+		mutex_unlock(&st->lanes->lock);
+		return dspm_part_error(reply, &req->hdr, -EPROTO);
+	}
+	if (l)
+		l->busy = true;
+	mutex_unlock(&st->lanes->lock);
+	/* no lane: aborted before it was prepared, or applied already */
+	if (l)
+		version = dspm_part_finish(link, l, decision == DSPM_WIRE_COMMIT);
+	dspm_part_reply_hdr(done, &req->hdr, DSPM_WIRE_DECIDED, sizeof(*done));
+	done->txn = req->txn;
+	done->version = cpu_to_le64(version);
+	return sizeof(*done);
+}
+
+/* TXN_QUERY, as a coordinator: what became of a transaction of ours? */
+static u32 dspm_part_query(struct dspm_link *link,
+			   const struct dspm_wire_txn_query *req, void *reply)
+{
+	struct dspm_store *st = link->store;
+	struct dspm_wire_txn_state *s = reply;
+	u32 decision = DSPM_WIRE_ABORT;	/* presumed: no decision kept */
+	struct dspm_lane *l;
+
+	if (le32_to_cpu(req->hdr.length) != sizeof(*req))
+		return 0;
+	mutex_lock(&st->lanes->lock);
+	l = dspm_lane_find(st, le64_to_cpu(req->txn), true);
+	if (l && l->use == DSPM_LANE_DECIDED)
+		decision = DSPM_WIRE_COMMIT;
+	else if (l && l->use == DSPM_LANE_INFLIGHT)
+		decision = DSPM_WIRE_PENDING;
+	mutex_unlock(&st->lanes->lock);
+	memset(s, 0, sizeof(*s));
+	dspm_part_reply_hdr(s, &req->hdr, DSPM_WIRE_TXN_STATE, sizeof(*s));
+	s->txn = req->txn;
+	s->decision = cpu_to_le32(decision);
+	return sizeof(*s);
+}
+
+u32 dspm_part_serve(struct dspm_link *link, u32 peer, void *req, void *reply)
+{
+	const struct dspm_wire_hdr *h = req;
+
+	if (!link->store || !link->store->lanes)
+		return dspm_part_error(reply, h, -ENODEV);
+	switch (le16_to_cpu(h->type)) {
+	case DSPM_WIRE_PREPARE:
+		return dspm_part_prepare(link, peer, req, reply);
+	case DSPM_WIRE_DECIDE:
+		return dspm_part_decide(link, peer, req, reply);
+	case DSPM_WIRE_TXN_QUERY:
+		return dspm_part_query(link, req, reply);
+	default:
+		return 0;
+	}
+}
+
+/* One lane that waited too long, as the resolver found it. */
+struct dspm_resolve_item {
+	u64 txn;
+	u32 coordinator;
+	bool decided;			/* ours: participants to tell */
+};
+
+/* A participant's lane with no decision: ask its coordinator. */
+static void dspm_resolve_doubt(struct dspm_link *link, u64 txn, u32 coordinator)
+{
+	struct dspm_store *st = link->store;
+	struct dspm_wire_txn_query q = {};
+	struct dspm_wire_txn_state s;
+	struct dspm_lane *l;
+	int ret;
+
+	q.hdr.type = cpu_to_le16(DSPM_WIRE_TXN_QUERY);
+	q.txn = cpu_to_le64(txn);
+	ret = dspm_txn_call(link, coordinator, &q, sizeof(q),
+			    DSPM_WIRE_TXN_STATE, &s, sizeof(s));
+	if (ret || le64_to_cpu(s.txn) != txn ||
+	    le32_to_cpu(s.decision) == DSPM_WIRE_PENDING ||
+	    (le32_to_cpu(s.decision) != DSPM_WIRE_COMMIT &&
+	     le32_to_cpu(s.decision) != DSPM_WIRE_ABORT))
+		return;
+	mutex_lock(&st->lanes->lock);
+	l = dspm_lane_find(st, txn, false);
+	if (l && (l->busy || l->coordinator != coordinator ||
+		  (l->use != DSPM_LANE_PREPARED &&
+		   l->use != DSPM_LANE_FILLING_UNSEALED)))
+		l = NULL;
+	if (l && le32_to_cpu(s.decision) == DSPM_WIRE_COMMIT &&
+	    l->use != DSPM_LANE_PREPARED)
+		l = NULL;
+	if (l)
+		l->busy = true;
+	mutex_unlock(&st->lanes->lock);
+	if (!l)
+		return;
+	pr_info("dspm: transaction %llx of node %u resolved: %s\n", txn,
+		coordinator, le32_to_cpu(s.decision) == DSPM_WIRE_COMMIT ?
+		"commit" : "abort");
+	dspm_part_finish(link, l, le32_to_cpu(s.decision) == DSPM_WIRE_COMMIT);
+}
+
+/* Our decision: tell the participants that have not applied it yet. */
+static void dspm_resolve_decided(struct dspm_link *link, u64 txn)
+{
+	struct dspm_store *st = link->store;
+	struct dspm_wire_decide req;
+	struct dspm_wire_decided done;
+	struct dspm_lane *l;
+	bool all = true;
+	u32 i, id;
+
+	for (i = 0;; i++) {
+		mutex_lock(&st->lanes->lock);
+		l = dspm_lane_find(st, txn, true);
+		if (!l || l->use != DSPM_LANE_DECIDED || i >= l->nr_nodes) {
+			if (l && l->use == DSPM_LANE_DECIDED && all) {
+				dspm_lane_release(st, l);
+				pr_info("dspm: transaction %llx: every participant has applied it\n",
+					txn);
+			}
+			mutex_unlock(&st->lanes->lock);
+			return;
+		}
+		id = l->acked[i] ? 0 : l->nodes[i];
+		mutex_unlock(&st->lanes->lock);
+		if (!id)
+			continue;
+		memset(&req, 0, sizeof(req));
+		req.hdr.type = cpu_to_le16(DSPM_WIRE_DECIDE);
+		req.txn = cpu_to_le64(txn);
+		req.decision = cpu_to_le32(DSPM_WIRE_COMMIT);
+		if (dspm_txn_call(link, id, &req, sizeof(req), DSPM_WIRE_DECIDED,
+				  &done, sizeof(done))) {
+			all = false;
+			continue;
+		}
+		mutex_lock(&st->lanes->lock);
+		l = dspm_lane_find(st, txn, true);
+		if (l && l->use == DSPM_LANE_DECIDED && i < l->nr_nodes)
+			l->acked[i] = true;
+		mutex_unlock(&st->lanes->lock);
+	}
+}
+
+static void dspm_resolver(struct work_struct *work)
+{
+	struct dspm_link *link = container_of(to_delayed_work(work),
+					      struct dspm_link, resolve);
+	struct dspm_store *st = link->store;
+	struct dspm_resolve_item items[DSPM_LANES];
+	unsigned long old = msecs_to_jiffies(DSPM_RESOLVE_AFTER_MS);
+	u32 i, n = 0;
+
+	mutex_lock(&st->lanes->lock);
+	for (i = 0; i < DSPM_LANES; i++) {
+		struct dspm_lane *l = &st->lanes->lane[i];
+
+		if (l->busy || time_before(jiffies, l->stamp + old))
+			continue;
+		if (l->use == DSPM_LANE_DECIDED ||
+		    l->use == DSPM_LANE_PREPARED ||
+		    l->use == DSPM_LANE_FILLING_UNSEALED) {
+			l->stamp = jiffies;
+			items[n].txn = l->txn;
+			items[n].coordinator = l->coordinator;
+			items[n++].decided = l->use == DSPM_LANE_DECIDED;
+		}
+	}
+	mutex_unlock(&st->lanes->lock);
+	for (i = 0; i < n; i++) {
+		if (items[i].decided)
+			dspm_resolve_decided(link, items[i].txn);
+		else
+			dspm_resolve_doubt(link, items[i].txn,
+					   items[i].coordinator);
+	}
+	queue_delayed_work(system_wq, &link->resolve,
+			   msecs_to_jiffies(DSPM_RESOLVE_PERIOD_MS));
+}
+
+void dspm_resolver_start(struct dspm_link *link)
+{
+	INIT_DELAYED_WORK(&link->resolve, dspm_resolver);
+	if (link->store->lanes)
+		queue_delayed_work(system_wq, &link->resolve,
+				   msecs_to_jiffies(DSPM_RESOLVE_PERIOD_MS));
+}
+
+void dspm_resolver_stop(struct dspm_link *link)
+{
+	cancel_delayed_work_sync(&link->resolve);
+}
