@@ -58,12 +58,15 @@ cluster: driver user selftests
 	$(REPO)/selftests/dspm/cluster_test.sh tcp
 	$(REPO)/selftests/dspm/cluster_test.sh rdma
 
-crash: driver selftests
+crash: driver user selftests
 	$(REPO)/selftests/dspm/crash_test.sh
+	$(REPO)/selftests/dspm/cluster_crash_test.sh 10 tcp
 
 soak: deps
 	@$(MAKE) --no-print-directory all
 	DSPM_CRASH_ROUNDS=$${DSPM_CRASH_ROUNDS:-200} $(REPO)/selftests/dspm/crash_test.sh
+	$(REPO)/selftests/dspm/cluster_crash_test.sh $${DSPM_CLUSTER_CRASH_ROUNDS:-50} tcp
+	$(REPO)/selftests/dspm/cluster_crash_test.sh $${DSPM_CLUSTER_CRASH_ROUNDS:-50} rdma
 	DSPM_GARBAGE_COUNT=$${DSPM_GARBAGE_COUNT:-20000} $(REPO)/tests/dispatcher/vm_transport_test.sh
 
 # The run command: a power failure on a virtual node, and what survives it.

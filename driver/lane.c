@@ -39,13 +39,18 @@ u64 dspm_lane_capacity(struct dspm_store *st)
 	return dspm_lane_bytes(st) - DSPM_LOG_HEADER_BYTES;
 }
 
-/* Write the header; its state word last, after a fence, seals it. */
+/*
+ * Write the header but its state word, then - after a fence - the state,
+ * which seals it.  The old state stays until then: a PREPARED lane turning
+ * COMMITTED is never free in between.
+ */
 static void dspm_lane_seal(struct dspm_store *st, struct dspm_lane *l, u32 kind,
 			   u64 payload_bytes, u32 nr_entries, u32 csum,
 			   u64 version)
 {
 	struct dspm_media_lane_header h = {};
 	__le64 state = cpu_to_le64(DSPM_LANE_STATE(l->txn, kind));
+	const size_t skip = sizeof(h.state);
 
 	h.txn = cpu_to_le64(l->txn);
 	h.payload_bytes = cpu_to_le64(payload_bytes);
@@ -55,7 +60,9 @@ static void dspm_lane_seal(struct dspm_store *st, struct dspm_lane *l, u32 kind,
 	h.slot = cpu_to_le32(l->slot);
 	h.cluster_id = cpu_to_le64(l->cluster_id);
 	h.version = cpu_to_le64(version);
-	dspm_persist(dspm_lane_header(st, l->index), &h, sizeof(h));
+	BUILD_BUG_ON(offsetof(struct dspm_media_lane_header, state) != 0);
+	dspm_persist((void *)dspm_lane_header(st, l->index) + skip,
+		     (void *)&h + skip, sizeof(h) - skip);
 	pmem_wmb();
 	dspm_persist(&dspm_lane_header(st, l->index)->state, &state,
 		     sizeof(state));
@@ -123,6 +130,7 @@ struct dspm_lane *dspm_lane_alloc(struct dspm_store *st, u64 txn,
 		l->txn = txn;
 		l->coordinator = coordinator;
 		l->stamp = jiffies;
+		l->csum = ~0U;		/* the redo log's crc32c seed */
 		return l;
 	}
 	return NULL;

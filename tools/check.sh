@@ -5,7 +5,7 @@
 # exiting non-zero on any failure.  Stages: host unit tests (ctest), style,
 # static kernel checks, kselftests inside a VM, the dispatcher over TCP and
 # RDMA in 2 VMs, the 3-VM cluster test over TCP and over RDMA, the crash
-# test inside a VM.  A
+# test inside a VM, node crashes during cluster commits in 3 VMs.  A
 # stage that dies without its own summary counts as one failure.
 set -u
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -67,6 +67,10 @@ for transport in tcp rdma; do
 done
 stage crash '^crash: ([0-9]+) passed, ([0-9]+) failed$' \
 	"$repo/selftests/dspm/crash_test.sh"
+# Nodes losing power during two-phase commits: 10 rounds here, more in
+# `make soak`.
+stage cluster-crash-tcp '^cluster-crash-tcp: ([0-9]+) passed, ([0-9]+) failed$' \
+	"$repo/selftests/dspm/cluster_crash_test.sh" "${DSPM_CLUSTER_CRASH_ROUNDS:-10}" tcp
 
 echo "=== summary"
 printf '%s\n' "${stage_report[@]}"

@@ -24,12 +24,12 @@ TRANSPORT=${2:-tcp}
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 VM=$REPO/tools/vm/dspm-vm
 BIN=${DSPM_SELFTESTS_BIN:-$REPO/build/selftests}
-ADMIN=${DSPM_ADMIN:-$REPO/build/user/tools/dspm-admin}
-DISPATCHER=${DSPM_DISPATCHER:-$REPO/build/user/dispatcher/dspm-dispatcher}
+ADMIN=$REPO/build/user/tools/dspm-admin/dspm-admin
+DISPATCHER=$REPO/build/user/dispatcher/dspm-dispatcher
 export DSPM_VM_DIR=${DSPM_VM_DIR:-$REPO/build/vm-crash-$TRANSPORT}
 WORK=$DSPM_VM_DIR/work
 KEY=$WORK/cluster.key
-ADDR=10.0.2.1:7470
+ADDR=10.77.0.1:7400
 PMEM=/dev/pmem0
 N=6
 TOTAL=6000
@@ -53,10 +53,10 @@ join() { g "$1" "$ADMIN --json join --dispatcher $ADDR --transport $TRANSPORT --
 wait_file() { # NODE FILE TEXT SECONDS: FILE comes to hold TEXT; "rc=" ends the wait
 	local i
 	for i in $(seq 1 $(($4 * 2))); do
-		g "$1" "grep -q '$3' $2" 2>/dev/null && return 0
 		g "$1" "grep -q 'rc=' $2" 2>/dev/null && break
 		sleep 0.5
 	done
+	g "$1" "grep -q '$3' $2" 2>/dev/null && return 0
 	g "$1" "cat $2" 2>&1 | sed 's/^/# /'
 	return 1
 }

@@ -333,6 +333,7 @@ wait_file() { # NODE FILE TEXT SECONDS [END]: FILE comes to hold TEXT (or END: g
 		[ -n "${5:-}" ] && g "$1" "grep -q '$5' $2" 2>/dev/null && break
 		sleep 0.25
 	done
+	g "$1" "grep -q '$3' $2" 2>/dev/null && { g "$1" "cat $2" | sed 's/^/# /'; return 0; }
 	g "$1" "cat $2" 2>&1 | sed 's/^/# /'
 	return 1
 }
@@ -464,9 +465,13 @@ for node in 1 2 3; do
 	check "node $node: the sum is 6000 at the end" g "$node" "$BANK audit bank $N 6000 0"
 done
 g 2 "$ADMIN stats --json" > "$WORK/stats.2.json" 2>&1
-check "conflicts are counted" python3 -c '
-import json, sys
-s = json.load(open(sys.argv[1])); print("# node 2: conflicts %s" % s["conflicts"])' "$WORK/stats.2.json"
+g 2 "cat /tmp/add.out /tmp/transfer.out /tmp/audit.out" > "$WORK/retries.2.txt" 2>&1
+check "node 2 counted one conflict per EAGAIN its commits returned" python3 -c '
+import json, re, sys
+s = json.load(open(sys.argv[1]))
+seen = sum(int(n) for n in re.findall(r"(\d+) retries after EAGAIN", open(sys.argv[2]).read()))
+print("# node 2: conflicts %s, EAGAIN returned %s" % (s["conflicts"], seen))
+sys.exit(0 if seen >= 1 and s["conflicts"] == seen else 1)' "$WORK/stats.2.json" "$WORK/retries.2.txt"
 
 check "node 1 leaves; node 2's commit to a chunk node 1 holds fails (EIO)" \
 	g 1 "$ADMIN leave"
