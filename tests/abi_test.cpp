@@ -35,6 +35,7 @@ TEST(Abi, Ver0SizesMatchStructs) {
   EXPECT_EQ(sizeof(dspm_list), DSPM_LIST_SIZE_VER0);
   EXPECT_EQ(sizeof(dspm_commit), DSPM_COMMIT_SIZE_VER0);
   EXPECT_EQ(sizeof(dspm_abort), DSPM_ABORT_SIZE_VER0);
+  EXPECT_EQ(sizeof(dspm_begin), DSPM_BEGIN_SIZE_VER0);
   EXPECT_EQ(sizeof(dspm_stat), DSPM_STAT_SIZE_VER0);
 }
 
@@ -45,6 +46,8 @@ TEST(Abi, SizeAndFlagsComeFirstEverywhere) {
   EXPECT_EQ(offsetof(dspm_create, length), 72U);
   EXPECT_EQ(offsetof(dspm_list, entries), 8U);
   EXPECT_EQ(offsetof(dspm_commit, ranges), 8U);
+  EXPECT_EQ(offsetof(dspm_begin, ranges), 8U);
+  EXPECT_EQ(offsetof(dspm_begin, nr_ranges), 16U);
   EXPECT_EQ(offsetof(dspm_stat, dirty_pages), 136U);
   // dspm_stat extends dspm_dataset_info's layout up to ctime_ns.
   EXPECT_EQ(offsetof(dspm_stat, ctime_ns), offsetof(dspm_dataset_info, ctime_ns));
@@ -213,6 +216,31 @@ TEST(Abi, MakeCommitAndAbort) {
   const std::vector<dspm_range> too_many(DSPM_RANGES_MAX + 1, dspm_range{0, 1});
   expect_errno(EINVAL, "commit: 1025 ranges", [&] { dabi::make_commit(too_many); });
   expect_errno(EINVAL, "abort: 1025 ranges", [&] { dabi::make_abort(too_many); });
+}
+
+TEST(Abi, MakeCommitValidate) {
+  const auto c = dabi::make_commit({}, DSPM_COMMIT_VALIDATE);
+  EXPECT_EQ(c.size, DSPM_COMMIT_SIZE_VER0);
+  EXPECT_EQ(c.flags, DSPM_COMMIT_VALIDATE);
+  EXPECT_EQ(c.ranges, 0U);
+  EXPECT_EQ(c.nr_ranges, 0U);
+  EXPECT_TRUE(zero_bytes(c, 8));
+
+  EXPECT_EQ(dabi::make_commit({}).flags, 0U);
+  expect_errno(EINVAL, "commit: unknown flags 0x2", [] { dabi::make_commit({}, 0x2); });
+  expect_errno(EINVAL, "commit: unknown flags 0x80000000",
+               [] { dabi::make_commit({}, DSPM_COMMIT_VALIDATE | 0x80000000U); });
+}
+
+TEST(Abi, MakeBegin) {
+  const auto b = dabi::make_begin();
+  EXPECT_EQ(b.size, DSPM_BEGIN_SIZE_VER0);
+  EXPECT_EQ(b.flags, 0U);
+  EXPECT_EQ(b.ranges, 0U);
+  EXPECT_EQ(b.nr_ranges, 0U);
+  EXPECT_EQ(b.reserved0, 0U);
+  EXPECT_TRUE(all_zero(b.reserved));
+  EXPECT_TRUE(zero_bytes(b, 4));
 }
 
 TEST(Abi, FormatUuid) {

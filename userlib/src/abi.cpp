@@ -185,12 +185,23 @@ T make_ranges_arg(std::span<const dspm_range> ranges, const char* what) {
 
 }  // namespace
 
-dspm_commit make_commit(std::span<const dspm_range> ranges) {
-  return make_ranges_arg<dspm_commit>(ranges, "commit");
+dspm_commit make_commit(std::span<const dspm_range> ranges, std::uint32_t flags) {
+  if (flags & ~DSPM_COMMIT_FLAGS_ALL) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%#x", flags & ~DSPM_COMMIT_FLAGS_ALL);
+    fail(EINVAL, std::string("commit: unknown flags ") + buf);
+  }
+  auto arg = make_ranges_arg<dspm_commit>(ranges, "commit");
+  arg.flags = flags;
+  return arg;
 }
 
 dspm_abort make_abort(std::span<const dspm_range> ranges) {
   return make_ranges_arg<dspm_abort>(ranges, "abort");
+}
+
+dspm_begin make_begin() noexcept {
+  return zeroed<dspm_begin>();
 }
 
 std::vector<dspm_range> normalize_ranges(std::span<const Range> ranges, std::uint64_t length,

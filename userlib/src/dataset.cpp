@@ -100,11 +100,21 @@ CommitResult Dataset::commit(std::span<const Range> ranges) {
   return do_commit(normal);
 }
 
-CommitResult Dataset::do_commit(std::span<const dspm_range> ranges) {
+CommitResult Dataset::commit_validated() {
+  return do_commit({}, DSPM_COMMIT_VALIDATE);
+}
+
+CommitResult Dataset::do_commit(std::span<const dspm_range> ranges, std::uint32_t flags) {
   require_writable("commit");
-  auto arg = abi::make_commit(ranges);
+  auto arg = abi::make_commit(ranges, flags);
   if (do_ioctl(fd_, DSPM_IOC_COMMIT, arg) < 0) fail(errno, "commit " + name_);
   return {arg.pages, arg.version};
+}
+
+void Dataset::begin() {
+  require_writable("begin");
+  auto arg = abi::make_begin();
+  if (do_ioctl(fd_, DSPM_IOC_BEGIN, arg) < 0) fail(errno, "begin " + name_);
 }
 
 std::uint64_t Dataset::abort() {

@@ -61,6 +61,7 @@ static_assert(sizeof(dspm_dataset_info) == DSPM_DATASET_INFO_SIZE_VER0);
 static_assert(sizeof(dspm_list) == DSPM_LIST_SIZE_VER0);
 static_assert(sizeof(dspm_commit) == DSPM_COMMIT_SIZE_VER0);
 static_assert(sizeof(dspm_abort) == DSPM_ABORT_SIZE_VER0);
+static_assert(sizeof(dspm_begin) == DSPM_BEGIN_SIZE_VER0);
 static_assert(sizeof(dspm_stat) == DSPM_STAT_SIZE_VER0);
 static_assert(sizeof(dspm_addr) == 24);
 static_assert(sizeof(dspm_join) == DSPM_JOIN_SIZE_VER0);
@@ -105,9 +106,13 @@ DSPM_API dspm_open make_open(std::string_view name, Access access);
 DSPM_API dspm_delete make_delete(std::string_view name);
 
 DSPM_API dspm_list make_list(dspm_dataset_info* entries, std::uint32_t capacity) noexcept;
-// @ranges must stay alive while the struct is in use.
-DSPM_API dspm_commit make_commit(std::span<const dspm_range> ranges);
+// @ranges must stay alive while the struct is in use.  @flags are DSPM_COMMIT_* (EINVAL for
+// bits outside DSPM_COMMIT_FLAGS_ALL).
+DSPM_API dspm_commit make_commit(std::span<const dspm_range> ranges, std::uint32_t flags = 0);
 DSPM_API dspm_abort make_abort(std::span<const dspm_range> ranges);
+// A validated transaction of an MRMW dataset: no flags, no ranges (MRSW ownership is not
+// implemented by the kernel yet).
+DSPM_API dspm_begin make_begin() noexcept;
 
 // Validates @ranges against a dataset of @length bytes with the kernel's rules (no empty
 // range, no overflow, nothing beyond the end) and returns them sorted with overlapping and

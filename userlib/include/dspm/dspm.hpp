@@ -12,12 +12,16 @@
 
 #include <linux/dspm.h>
 
+#include <cerrno>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "dspm/abi.hpp"
@@ -29,6 +33,53 @@ namespace dspm {
 DSPM_API std::string_view library_version() noexcept;
 
 class Dataset;
+
+// Attempts transact() makes by default before it gives up with EAGAIN.
+inline constexpr unsigned transact_attempts_default = 1000;
+
+// What transact() needs of @tx: Dataset has it; tests pass a fake.
+template <class T>
+concept Transactional = requires(T& tx) {
+  tx.begin();
+  { tx.commit_validated() } -> std::same_as<CommitResult>;
+  tx.abort();
+};
+
+// Runs @body as a validated transaction of @tx until it commits: begin(), body(),
+// commit_validated(); after a conflict (EAGAIN) abort() and run @body again.
+//
+// Why a loop: a validated commit fails, committing nothing, when a page the transaction read or
+// wrote was committed by someone else meanwhile, so read-modify-write of shared data (a counter,
+// a transfer between accounts) is only safe when it is retried from a fresh snapshot.  @body must
+// therefore read what it depends on through the mapping, inside the call, every time, and do
+// nothing outside the dataset that cannot be repeated.  It must not commit or abort itself.
+//
+// Throws std::system_error(EAGAIN) after @max_attempts conflicts, EINVAL when @max_attempts is 0,
+// and passes on any other error of begin() or the commit, and any exception of @body.  Whatever
+// it throws, it aborts first: no uncommitted byte of the transaction is left behind.
+template <Transactional Tx, std::invocable F>
+TransactResult transact(Tx& tx, F&& body, unsigned max_attempts = transact_attempts_default) {
+  if (max_attempts == 0)
+    throw std::system_error(EINVAL, std::generic_category(), "transact: max_attempts is 0");
+  for (unsigned attempt = 1;; ++attempt) {
+    tx.begin();
+    try {
+      body();
+    } catch (...) {
+      tx.abort();
+      throw;
+    }
+    try {
+      return {tx.commit_validated(), attempt - 1};
+    } catch (const std::system_error& e) {
+      tx.abort();
+      if (e.code() != std::errc::resource_unavailable_try_again || attempt == max_attempts) throw;
+    } catch (...) {
+      tx.abort();
+      throw;
+    }
+  }
+}
 
 // The control device: a node's backing store and its dataset namespace.  Move-only.
 class DSPM_API Device {
@@ -150,6 +201,20 @@ class DSPM_API Dataset {
   // Drops the uncommitted bytes inside @ranges; an empty span drops nothing.
   std::uint64_t abort(std::span<const Range> ranges);
 
+  // Starts a validated transaction (DSPM_IOC_BEGIN): from now on the first access to a page,
+  // a read too, takes a private snapshot of it, so everything read is as committed then.
+  // EOPNOTSUPP on an MRSW dataset, EBADF when read-only.  commit_validated() or abort() end it.
+  void begin();
+  // Commits every uncommitted byte with DSPM_COMMIT_VALIDATE: EAGAIN, committing nothing and
+  // keeping the dirty bytes, when a page the transaction read or wrote was committed by someone
+  // else since (abort() and retry); otherwise like commit().  Ends the transaction on success.
+  CommitResult commit_validated();
+  // dspm::transact() on this dataset: runs @body in validated transactions until one commits.
+  template <std::invocable F>
+  TransactResult transact(F&& body, unsigned max_attempts = transact_attempts_default) {
+    return dspm::transact(*this, std::forward<F>(body), max_attempts);
+  }
+
   // DSPM_IOC_STAT.
   Stat stat() const;
 
@@ -164,7 +229,7 @@ class DSPM_API Dataset {
   void require_writable(const char* op) const;
   void check_view(std::size_t offset, std::size_t size, std::size_t align) const;
   static std::size_t checked_size(std::size_t element, std::size_t count);
-  CommitResult do_commit(std::span<const dspm_range> ranges);
+  CommitResult do_commit(std::span<const dspm_range> ranges, std::uint32_t flags = 0);
   std::uint64_t do_abort(std::span<const dspm_range> ranges);
   void release() noexcept;
 

@@ -135,6 +135,12 @@ struct CommitResult {
   std::uint64_t version = 0;  // dataset version after the commit
 };
 
+// What a transaction run by transact() did.
+struct TransactResult {
+  CommitResult commit;   // the commit that succeeded
+  unsigned retries = 0;  // attempts aborted after a conflict (EAGAIN) before it
+};
+
 // --- cluster -------------------------------------------------------------------------------
 
 // How the node talks to the dispatcher and its peers (dspm_join.transport).
