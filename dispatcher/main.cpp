@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
   app.add_option("--chunk-size", chunk_size,
                  "Bytes per chunk of new datasets (a power of 2, 4096 or more); each chunk has "
                  "its own home and replicas")
-      ->check(CLI::Range(std::uint64_t{DSPM_WIRE_CHUNK_SIZE_MIN}, std::uint64_t{DSPM_WIRE_CHUNK_SIZE_MAX}))
+      ->check(CLI::Range(std::uint64_t{DSPM_WIRE_CHUNK_SIZE_MIN},
+                         std::uint64_t{DSPM_WIRE_CHUNK_SIZE_MAX}))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 

@@ -45,7 +45,7 @@ struct ServerConfig {
   Key key;                             // the cluster key
   MembershipConfig membership;
   std::uint64_t chunk_size = Namespace::default_chunk_size;  // of new datasets, a power of 2
-  std::chrono::milliseconds handshake_timeout{10000};  // to get from accept to JOIN_ACCEPT
+  std::chrono::milliseconds handshake_timeout{10000};        // to get from accept to JOIN_ACCEPT
   std::size_t max_connections = 4096;
   // Serve SIGTERM and SIGINT (graceful stop) through a signalfd.  The constructor blocks
   // them in the calling thread; threads started later inherit that, earlier ones must
