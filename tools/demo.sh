@@ -114,6 +114,7 @@ grep -h 'rejoined\|reconnect\|joined' "$DSPM_VM_DIR/dispatcher.log" | tail -n 3
 step "node 1 writes through its mapping and commits: two-phase, on both holders of the chunk; nodes 2 and 3 read it"
 dsio=build/selftests/dsio
 dsbank=build/selftests/dsbank
+counter=build/user/examples/counter
 on 1 "$dsio write ledger 0 hello-from-node-1"
 on 2 "$dsio read ledger 0 17"
 on 3 "$dsio read ledger 0 17"
@@ -122,9 +123,9 @@ sleep 1
 echo "# node 1 holds 'uncommitted' at 4096 without committing; node 2 sees:"
 on 2 "$dsio read ledger 4096 11"
 
-step "all three nodes add 1 to one shared counter 200 times each, concurrently (validated transactions, retried on EAGAIN)"
+step "all three nodes add 1 to one shared counter 200 times each, concurrently (examples/counter.cpp: libdspm's transact(), validated and retried on EAGAIN)"
 for n in 1 2 3; do
-	"$vm" run "$n" "setsid sh -c '$dsbank add ledger 200 > /tmp/add.out 2>&1; echo rc=\$? >> /tmp/add.out' < /dev/null > /dev/null 2>&1 &"
+	"$vm" run "$n" "setsid sh -c '$counter ledger 200 > /tmp/add.out 2>&1; echo rc=\$? >> /tmp/add.out' < /dev/null > /dev/null 2>&1 &"
 done
 for n in 1 2 3; do
 	for _ in $(seq 1 240); do

@@ -100,15 +100,15 @@ static void bank_open(struct bank *b, const char *name, bool write)
 		fail("mmap");
 }
 
-static volatile __u64 *account(struct bank *b, unsigned long i)
+static __u64 *account(struct bank *b, unsigned long i)
 {
 	__u64 off = (i % b->chunks) * b->chunk_size + (i / b->chunks) * PAGE;
 
 	if (off + PAGE > b->length) {
 		errno = ERANGE;
-		fail("account outside the dataset");
+		fail("beyond the dataset");
 	}
-	return (volatile __u64 *)(b->map + off);
+	return (__u64 *)(b->map + off);
 }
 
 static void begin(struct bank *b)
@@ -119,7 +119,7 @@ static void begin(struct bank *b)
 		fail("DSPM_IOC_BEGIN");
 }
 
-/* Validated commit of the transaction: 0, or EAGAIN after ABORT. */
+/* Validated commit of the transaction: 0, or -EAGAIN after ABORT. */
 static int commit(struct bank *b)
 {
 	struct dspm_commit c = { .size = sizeof(c),
@@ -136,7 +136,7 @@ static int commit(struct bank *b)
 		b->retries++;
 	if (ioctl(b->fd, DSPM_IOC_ABORT, &a))
 		fail("DSPM_IOC_ABORT");
-	return EAGAIN;
+	return -EAGAIN;
 }
 
 static int cmd_add(struct bank *b, unsigned long k)
@@ -146,7 +146,7 @@ static int cmd_add(struct bank *b, unsigned long k)
 
 	for (i = 0; i < k; i++) {
 		do {
-			volatile __u64 *v = account(b, 0);
+			__u64 *v = account(b, 0);
 
 			begin(b);
 			*v = *v + 1;
@@ -173,7 +173,7 @@ static int cmd_transfer(struct bank *b, unsigned long n, double secs,
 	while (now() < end) {
 		unsigned long from = rand() % n, to = rand() % n;
 		__u64 amount = 1 + rand() % 10;
-		volatile __u64 *f, *t, *mine;
+		__u64 *f, *t, *mine;
 
 		if (from == to)
 			continue;
