@@ -31,6 +31,8 @@ static void dspm_tcp_tune(struct sock *sk)
 	tcp_sock_set_keepidle(sk, 2);
 	tcp_sock_set_keepintvl(sk, 1);
 	tcp_sock_set_keepcnt(sk, 3);
+	/* keepalive stops while data is unacknowledged: bound that too */
+	tcp_sock_set_user_timeout(sk, 10000);
 }
 
 static int dspm_tcp_addr_len(const struct sockaddr_storage *addr)

@@ -121,8 +121,10 @@ for round in $(seq 1 "$ROUNDS"); do
 	crashes[$victim]=$((crashes[$victim] + 1))
 	for node in 1 2 3; do
 		[ "$node" -eq "$victim" ] && continue
-		wait_file "$node" /tmp/transfer.out 'rc=0' 120 ||
+		wait_file "$node" /tmp/transfer.out 'rc=0' 240 || {
+			g "$node" "ps; dmesg | tail -n 20" 2>&1 | sed "s/^/# node $node: /"
 			not_ok "round $round: node $node's transfers ran"
+		}
 	done
 	if "$VM" start "$victim" >>"$WORK/boot.log" 2>&1 &&
 		g "$victim" "sh selftests/dspm/load_module.sh" &&
