@@ -23,18 +23,18 @@
 
 enum kind {
 	K_INFO, K_ATTACH, K_DETACH, K_CREATE, K_OPEN, K_DELETE, K_LIST,
-	K_COMMIT, K_ABORT, K_STAT, K_NR, K_UNKNOWN = K_NR,
+	K_COMMIT, K_ABORT, K_STAT, K_BEGIN, K_NR, K_UNKNOWN = K_NR,
 };
 
 static const char *const kname[K_NR + 1] = {
 	"GET_INFO", "ATTACH", "DETACH", "CREATE", "OPEN", "DELETE", "LIST",
-	"COMMIT", "ABORT", "STAT", "unknown",
+	"COMMIT", "ABORT", "STAT", "BEGIN", "unknown",
 };
 
 static const unsigned long kcmd[K_NR] = {
 	DSPM_IOC_GET_INFO, DSPM_IOC_ATTACH, DSPM_IOC_DETACH, DSPM_IOC_CREATE,
 	DSPM_IOC_OPEN, DSPM_IOC_DELETE, DSPM_IOC_LIST, DSPM_IOC_COMMIT,
-	DSPM_IOC_ABORT, DSPM_IOC_STAT,
+	DSPM_IOC_ABORT, DSPM_IOC_STAT, DSPM_IOC_BEGIN,
 };
 
 static const size_t ksize[K_NR] = {
@@ -43,10 +43,11 @@ static const size_t ksize[K_NR] = {
 	sizeof(struct dspm_open), sizeof(struct dspm_delete),
 	sizeof(struct dspm_list), sizeof(struct dspm_commit),
 	sizeof(struct dspm_abort), sizeof(struct dspm_stat),
+	sizeof(struct dspm_begin),
 };
 
 static const bool kdataset[K_NR] = {
-	[K_COMMIT] = true, [K_ABORT] = true, [K_STAT] = true,
+	[K_COMMIT] = true, [K_ABORT] = true, [K_STAT] = true, [K_BEGIN] = true,
 };
 
 /* Errors each command may return (besides success), on the right fd kind. */
@@ -63,6 +64,7 @@ static const int allowed[K_NR][16] = {
 	[K_COMMIT] = { EINVAL, E2BIG, EFAULT, EBADF, EIO, EFBIG, EAGAIN },
 	[K_ABORT]  = { EINVAL, E2BIG, EFAULT, EBADF },
 	[K_STAT]   = { EINVAL, E2BIG, EFAULT },
+	[K_BEGIN]  = { EINVAL, E2BIG, EFAULT, EBADF, EOPNOTSUPP },
 };
 
 static const char *const pool_names[] = {
