@@ -88,6 +88,10 @@ bool dspm_auth_mac_equal(const u8 *a, const u8 *b);
 /* link.c */
 void dspm_wire_hdr_init(struct dspm_wire_hdr *h, u16 type, u32 len, u32 sender,
 			u64 request);
+void dspm_wire_reply_hdr(void *reply, const struct dspm_wire_hdr *req,
+			 u16 type, u32 len);
+u32 dspm_wire_reply_error(void *reply, const struct dspm_wire_hdr *req,
+			  int err);
 void dspm_wire_addr_to_uapi(const struct dspm_wire_addr *w,
 			    struct dspm_addr *a);
 bool dspm_wire_hdr_ok(const struct dspm_wire_hdr *h, u16 type_min,

@@ -312,24 +312,6 @@ static struct dspm_dataset *dspm_coh_find(struct dspm_node *node, u64 id)
 	return found;
 }
 
-/* The reply's header: same request id; the serving loop sets the sender. */
-static void dspm_coh_reply_hdr(void *reply, const struct dspm_wire_hdr *req,
-			       u16 type, u32 len)
-{
-	dspm_wire_hdr_init(reply, type, len, 0, le64_to_cpu(req->request_id));
-}
-
-static u32 dspm_coh_error(void *reply, const struct dspm_wire_hdr *req, int err)
-{
-	struct dspm_wire_error *e = reply;
-
-	memset(e, 0, sizeof(*e));
-	dspm_coh_reply_hdr(e, req, DSPM_WIRE_ERROR, sizeof(*e));
-	e->hdr.status = cpu_to_le32(-err);
-	e->request_type = req->type;
-	return sizeof(*e);
-}
-
 /* PAGE_READ: this node's committed bytes of the page, as its home. */
 static u32 dspm_coh_page_read(struct dspm_link *link, u32 peer,
 			      const struct dspm_wire_page_read *req,
@@ -343,7 +325,7 @@ static u32 dspm_coh_page_read(struct dspm_link *link, u32 peer,
 
 	if (le32_to_cpu(req->hdr.length) != sizeof(*req))
 		return 0;
-	dspm_coh_reply_hdr(data, &req->hdr, DSPM_WIRE_PAGE_DATA, sizeof(*data));
+	dspm_wire_reply_hdr(data, &req->hdr, DSPM_WIRE_PAGE_DATA, sizeof(*data));
 	data->dataset = req->dataset;
 	data->page = req->page;
 	data->reserved = 0;
@@ -360,7 +342,7 @@ static u32 dspm_coh_page_read(struct dspm_link *link, u32 peer,
 	d = dspm_store_slot(node->store, slot);
 	if (page >= le64_to_cpu(d->pages)) {
 		mutex_unlock(&node->lock);
-		return dspm_coh_error(data, &req->hdr, -EINVAL);
+		return dspm_wire_reply_error(data, &req->hdr, -EINVAL);
 	}
 	/* recorded first: a commit after this read will invalidate the copy */
 	dspm_sharers_add(link, id, peer);
@@ -411,7 +393,7 @@ static u32 dspm_coh_invalidate(struct dspm_link *link, u32 peer,
 		up_write(&ds->apply_sem);
 		dspm_dataset_put(ds);
 	}
-	dspm_coh_reply_hdr(ack, &req->hdr, DSPM_WIRE_INVALIDATED, sizeof(*ack));
+	dspm_wire_reply_hdr(ack, &req->hdr, DSPM_WIRE_INVALIDATED, sizeof(*ack));
 	ack->dataset = req->dataset;
 	return sizeof(*ack);
 }

@@ -56,7 +56,6 @@ int dspm_txn_call(struct dspm_link *link, u32 id, void *req, u32 len, u16 want,
 		struct dspm_wire_error error;
 		struct dspm_wire_decided decided;
 		struct dspm_wire_txn_state state;
-		struct dspm_wire_invalidated invalidated;
 	} local;
 	const struct dspm_wire_hdr *r = &local.error.hdr;
 	u32 n;
@@ -65,8 +64,6 @@ int dspm_txn_call(struct dspm_link *link, u32 id, void *req, u32 len, u16 want,
 		return dspm_peer_call(link->peers, id, req, len, want, reply,
 				      reply_len);
 	dspm_wire_hdr_init(h, le16_to_cpu(h->type), len, id, 0);
-	if (le16_to_cpu(h->type) == DSPM_WIRE_INVALIDATE)
-		return 0;	/* this node's own copies are its holdings */
 	n = dspm_part_serve(link, id, req, &local);
 	if (n == sizeof(local.error) &&
 	    le16_to_cpu(r->type) == DSPM_WIRE_ERROR)
@@ -252,7 +249,6 @@ static int dspm_attempt(struct dspm_coordinator *co, const u32 *ids, u32 n,
 {
 	struct dspm_store *st = co->ds->store;
 	struct dspm_lane *l;
-	bool acked[DSPM_PARTICIPANTS_MAX] = {};
 	u32 i, self = READ_ONCE(co->link->node_id), unacked = 0;
 	int ret = 0;
 
@@ -275,7 +271,6 @@ static int dspm_attempt(struct dspm_coordinator *co, const u32 *ids, u32 n,
 		/* the failed one too: it may have prepared before failing */
 		dspm_decide_all(co, ids, min(i, n), DSPM_WIRE_ABORT, NULL, NULL);
 		mutex_lock(&st->lanes->lock);
-		l->use = DSPM_LANE_FILLING_UNSEALED;	/* nothing sealed */
 		dspm_lane_release(st, l);
 		mutex_unlock(&st->lanes->lock);
 		return ret;
@@ -284,12 +279,11 @@ static int dspm_attempt(struct dspm_coordinator *co, const u32 *ids, u32 n,
 	l->use = DSPM_LANE_DECIDED;
 	mutex_unlock(&st->lanes->lock);
 
-	dspm_decide_all(co, ids, n, DSPM_WIRE_COMMIT, acked, version);
+	/* the lane is busy: the resolver leaves its acknowledgements alone */
+	dspm_decide_all(co, ids, n, DSPM_WIRE_COMMIT, l->acked, version);
 	mutex_lock(&st->lanes->lock);
-	for (i = 0; i < n; i++) {
-		l->acked[i] = acked[i];
-		unacked += !acked[i];
-	}
+	for (i = 0; i < n; i++)
+		unacked += !l->acked[i];
 	l->busy = false;
 	l->stamp = jiffies;
 	if (!unacked)

@@ -140,7 +140,8 @@ struct dspm_lane *dspm_lane_alloc(struct dspm_store *st, u64 txn,
 void dspm_lane_release(struct dspm_store *st, struct dspm_lane *l)
 {
 	lockdep_assert_held(&st->lanes->lock);
-	if (l->use != DSPM_LANE_FILLING_UNSEALED)
+	if (l->use != DSPM_LANE_FILLING_UNSEALED &&
+	    l->use != DSPM_LANE_INFLIGHT)
 		dspm_lane_retire(st, l->index);
 	dspm_lane_clear(l);
 }
@@ -267,6 +268,18 @@ void dspm_lane_apply(struct dspm_store *st, struct dspm_lane *l, u64 version)
 	pmem_wmb();
 }
 
+/* Room for @nr participants of a decision, none acknowledged yet. */
+static int dspm_lane_nodes_alloc(struct dspm_lane *l, u32 nr)
+{
+	l->nodes = kcalloc(nr, sizeof(*l->nodes) + sizeof(*l->acked),
+			   GFP_KERNEL);
+	if (!l->nodes)
+		return -ENOMEM;
+	l->acked = (bool *)(l->nodes + nr);
+	l->nr_nodes = nr;
+	return 0;
+}
+
 /* A coordinator's decision: the participants, sealed in the lane. */
 int dspm_lane_decide(struct dspm_store *st, struct dspm_lane *l,
 		     const u32 *nodes, u32 nr)
@@ -274,15 +287,13 @@ int dspm_lane_decide(struct dspm_store *st, struct dspm_lane *l,
 	__le32 *ids = dspm_lane_payload(st, l->index);
 	u64 bytes = (u64)nr * sizeof(*ids);
 	u32 i, csum;
+	int ret;
 
 	if (bytes > dspm_lane_capacity(st))
 		return -EFBIG;
-	l->nodes = kcalloc(nr, sizeof(*l->nodes) + sizeof(*l->acked),
-			   GFP_KERNEL);
-	if (!l->nodes)
-		return -ENOMEM;
-	l->acked = (bool *)(l->nodes + nr);
-	l->nr_nodes = nr;
+	ret = dspm_lane_nodes_alloc(l, nr);
+	if (ret)
+		return ret;
 	for (i = 0; i < nr; i++) {
 		__le32 id = cpu_to_le32(nodes[i]);
 
@@ -363,14 +374,9 @@ static int dspm_lanes_recover(struct dspm_store *st)
 				break;
 			}
 			l->use = DSPM_LANE_DECIDED;
-			l->nodes = kcalloc(n, sizeof(*l->nodes) + sizeof(*l->acked),
-					   GFP_KERNEL);
-			if (!l->nodes) {
-				ret = -ENOMEM;
+			ret = dspm_lane_nodes_alloc(l, n);
+			if (ret)
 				break;
-			}
-			l->acked = (bool *)(l->nodes + n);
-			l->nr_nodes = n;
 			for (k = 0; k < n; k++)
 				l->nodes[k] = le32_to_cpu(ids[k]);
 			pr_info("dspm: transaction %llx: decided commit, telling %u participants again\n",

@@ -37,6 +37,29 @@ void dspm_wire_hdr_init(struct dspm_wire_hdr *h, u16 type, u32 len, u32 sender,
 	h->request_id = cpu_to_le64(request);
 }
 
+/*
+ * The header of the reply to @req served from another node: same request
+ * id; the serving loop sets the sender.
+ */
+void dspm_wire_reply_hdr(void *reply, const struct dspm_wire_hdr *req,
+			 u16 type, u32 len)
+{
+	dspm_wire_hdr_init(reply, type, len, 0, le64_to_cpu(req->request_id));
+}
+
+/* An ERROR reply to @req carrying @err (negative errno); its length. */
+u32 dspm_wire_reply_error(void *reply, const struct dspm_wire_hdr *req,
+			  int err)
+{
+	struct dspm_wire_error *e = reply;
+
+	memset(e, 0, sizeof(*e));
+	dspm_wire_reply_hdr(e, req, DSPM_WIRE_ERROR, sizeof(*e));
+	e->hdr.status = cpu_to_le32(-err);
+	e->request_type = req->type;
+	return sizeof(*e);
+}
+
 static u64 dspm_link_free_bytes(struct dspm_link *link)
 {
 	return le64_to_cpu(READ_ONCE(dspm_store_sb(link->store)->free_pages)) *

@@ -11,6 +11,7 @@
  * taken alone.  Nothing here takes cluster_sem: the link is alive while
  * its serving threads and its resolver run.
  */
+#include <linux/err.h>
 #include <linux/jiffies.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -23,24 +24,6 @@
 
 #define DSPM_RESOLVE_PERIOD_MS	1000
 #define DSPM_RESOLVE_AFTER_MS	3000
-
-static void dspm_part_reply_hdr(void *reply, const struct dspm_wire_hdr *req,
-				u16 type, u32 len)
-{
-	dspm_wire_hdr_init(reply, type, len, 0, le64_to_cpu(req->request_id));
-}
-
-static u32 dspm_part_error(void *reply, const struct dspm_wire_hdr *req,
-			   int err)
-{
-	struct dspm_wire_error *e = reply;
-
-	memset(e, 0, sizeof(*e));
-	dspm_part_reply_hdr(e, req, DSPM_WIRE_ERROR, sizeof(*e));
-	e->hdr.status = cpu_to_le32(-err);
-	e->request_type = req->type;
-	return sizeof(*e);
-}
 
 /* Entries of a PREPARE: in bounds, pages ascending; their count, or < 0. */
 static int dspm_part_check_entries(const struct dspm_wire_prepare *req)
@@ -142,8 +125,7 @@ static void dspm_part_drop(struct dspm_store *st, u64 txn)
 
 	mutex_lock(&st->lanes->lock);
 	l = dspm_lane_find(st, txn, false);
-	if (l && !l->busy && (l->use == DSPM_LANE_FILLING_UNSEALED ||
-			      l->use == DSPM_LANE_PREPARED))
+	if (l && !l->busy)
 		dspm_lane_release(st, l);
 	mutex_unlock(&st->lanes->lock);
 }
@@ -167,10 +149,10 @@ static u32 dspm_part_prepare(struct dspm_link *link, u32 peer,
 		return 0;
 	count = ret;
 	if (dspm_lane_bytes(st) <= DSPM_LOG_HEADER_BYTES)
-		return dspm_part_error(reply, &req->hdr, -EFBIG);
+		return dspm_wire_reply_error(reply, &req->hdr, -EFBIG);
 	slot = dspm_part_slot(link, req, count);
 	if (slot < 0)
-		return dspm_part_error(reply, &req->hdr, slot);
+		return dspm_wire_reply_error(reply, &req->hdr, slot);
 	d = dspm_store_slot(st, slot);
 	pages = le64_to_cpu(d->pages);
 
@@ -241,12 +223,12 @@ static u32 dspm_part_prepare(struct dspm_link *link, u32 peer,
 		l->sorted = false;
 		mutex_unlock(&st->lanes->lock);
 	}
-	dspm_part_reply_hdr(ok, &req->hdr, DSPM_WIRE_PREPARED, sizeof(*ok));
+	dspm_wire_reply_hdr(ok, &req->hdr, DSPM_WIRE_PREPARED, sizeof(*ok));
 	ok->txn = req->txn;
 	return sizeof(*ok);
 fail:
 	dspm_part_drop(st, txn);
-	return dspm_part_error(reply, &req->hdr, ret);
+	return dspm_wire_reply_error(reply, &req->hdr, ret);
 }
 
 /*
@@ -297,6 +279,31 @@ static u64 dspm_part_finish(struct dspm_link *link, struct dspm_lane *l,
 	return version;
 }
 
+/*
+ * Claim the lane of @txn from @coordinator to finish it (@commit or not):
+ * the lane, marked busy; NULL when there is none (aborted before it was
+ * prepared, or finished already); -EBUSY while another thread finishes it;
+ * -EPROTO for a commit of a lane never sealed.
+ */
+static struct dspm_lane *dspm_part_claim(struct dspm_store *st, u64 txn,
+					 u32 coordinator, bool commit)
+{
+	struct dspm_lane *l;
+
+	mutex_lock(&st->lanes->lock);
+	l = dspm_lane_find(st, txn, false);
+	if (l && l->coordinator != coordinator)
+		l = NULL;
+	else if (l && l->busy)
+		l = ERR_PTR(-EBUSY);
+	else if (l && commit && l->use != DSPM_LANE_PREPARED)
+		l = ERR_PTR(-EPROTO);
+	else if (l)
+		l->busy = true;
+	mutex_unlock(&st->lanes->lock);
+	return l;
+}
+
 /* DECIDE: apply or drop the prepared entries, then DECIDED. */
 static u32 dspm_part_decide(struct dspm_link *link, u32 peer,
 			    const struct dspm_wire_decide *req, void *reply)
@@ -310,27 +317,12 @@ static u32 dspm_part_decide(struct dspm_link *link, u32 peer,
 	if (le32_to_cpu(req->hdr.length) != sizeof(*req) || req->reserved ||
 	    (decision != DSPM_WIRE_COMMIT && decision != DSPM_WIRE_ABORT))
 		return 0;
-	mutex_lock(&st->lanes->lock);
-	l = dspm_lane_find(st, txn, false);
-	if (l && (l->coordinator != peer ||
-		  (l->use != DSPM_LANE_PREPARED &&
-		   l->use != DSPM_LANE_FILLING_UNSEALED))) {
-		l = NULL;
-	} else if (l && l->busy) {
-		mutex_unlock(&st->lanes->lock);
-		return dspm_part_error(reply, &req->hdr, -EBUSY);
-	} else if (l && decision == DSPM_WIRE_COMMIT &&
-		   l->use != DSPM_LANE_PREPARED) {
-		mutex_unlock(&st->lanes->lock);
-		return dspm_part_error(reply, &req->hdr, -EPROTO);
-	}
-	if (l)
-		l->busy = true;
-	mutex_unlock(&st->lanes->lock);
-	/* no lane: aborted before it was prepared, or applied already */
+	l = dspm_part_claim(st, txn, peer, decision == DSPM_WIRE_COMMIT);
+	if (IS_ERR(l))
+		return dspm_wire_reply_error(reply, &req->hdr, PTR_ERR(l));
 	if (l)
 		version = dspm_part_finish(link, l, decision == DSPM_WIRE_COMMIT);
-	dspm_part_reply_hdr(done, &req->hdr, DSPM_WIRE_DECIDED, sizeof(*done));
+	dspm_wire_reply_hdr(done, &req->hdr, DSPM_WIRE_DECIDED, sizeof(*done));
 	done->txn = req->txn;
 	done->version = cpu_to_le64(version);
 	return sizeof(*done);
@@ -355,7 +347,7 @@ static u32 dspm_part_query(struct dspm_link *link,
 		decision = DSPM_WIRE_PENDING;
 	mutex_unlock(&st->lanes->lock);
 	memset(s, 0, sizeof(*s));
-	dspm_part_reply_hdr(s, &req->hdr, DSPM_WIRE_TXN_STATE, sizeof(*s));
+	dspm_wire_reply_hdr(s, &req->hdr, DSPM_WIRE_TXN_STATE, sizeof(*s));
 	s->txn = req->txn;
 	s->decision = cpu_to_le32(decision);
 	return sizeof(*s);
@@ -366,7 +358,7 @@ u32 dspm_part_serve(struct dspm_link *link, u32 peer, void *req, void *reply)
 	const struct dspm_wire_hdr *h = req;
 
 	if (!link->store || !link->store->lanes)
-		return dspm_part_error(reply, h, -ENODEV);
+		return dspm_wire_reply_error(reply, h, -ENODEV);
 	switch (le16_to_cpu(h->type)) {
 	case DSPM_WIRE_PREPARE:
 		return dspm_part_prepare(link, peer, req, reply);
@@ -404,19 +396,9 @@ static void dspm_resolve_doubt(struct dspm_link *link, u64 txn, u32 coordinator)
 	    (le32_to_cpu(s.decision) != DSPM_WIRE_COMMIT &&
 	     le32_to_cpu(s.decision) != DSPM_WIRE_ABORT))
 		return;
-	mutex_lock(&st->lanes->lock);
-	l = dspm_lane_find(st, txn, false);
-	if (l && (l->busy || l->coordinator != coordinator ||
-		  (l->use != DSPM_LANE_PREPARED &&
-		   l->use != DSPM_LANE_FILLING_UNSEALED)))
-		l = NULL;
-	if (l && le32_to_cpu(s.decision) == DSPM_WIRE_COMMIT &&
-	    l->use != DSPM_LANE_PREPARED)
-		l = NULL;
-	if (l)
-		l->busy = true;
-	mutex_unlock(&st->lanes->lock);
-	if (!l)
+	l = dspm_part_claim(st, txn, coordinator,
+			    le32_to_cpu(s.decision) == DSPM_WIRE_COMMIT);
+	if (IS_ERR_OR_NULL(l))
 		return;
 	pr_info("dspm: transaction %llx of node %u resolved: %s\n", txn,
 		coordinator, le32_to_cpu(s.decision) == DSPM_WIRE_COMMIT ?

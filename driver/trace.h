@@ -5,11 +5,11 @@
  *   dspm_fault    a page fault on a dataset mapping (fault.c)
  *   dspm_commit   a commit that wrote a record, with its time (commit.c)
  *   dspm_abort    an ABORT, or a close that dropped dirty pages (commit.c)
- *   dspm_fetch    a page fetched from its home node
- *   dspm_prepare  a PREPARE of a multi-node commit, at the coordinator
+ *   dspm_fetch    a page fetched from its home node (coherence.c)
+ *   dspm_prepare  a participant's PREPARE of a multi-node commit, at the
+ *                 coordinator (coordinator.c)
  *
- * dspm_fetch and dspm_prepare are defined for the coherence protocol and
- * fire once it calls them; nothing does yet.  Durations are nanoseconds;
+ * Durations are nanoseconds;
  * results are 0 or a negative errno (a vm_fault_t for dspm_fault).
  * CREATE_TRACE_POINTS is defined in trace.c only.
  */
