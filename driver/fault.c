@@ -7,6 +7,7 @@
  * shadow writable.  Mappings are VM_PFNMAP: nothing here is refcounted by
  * the page tables, so a shadow is freed only after its PTEs are zapped.
  */
+#include <linux/err.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -50,18 +51,22 @@ void dspm_zap_pages(struct dspm_dataset *ds, pgoff_t first, pgoff_t count)
  * Make @pgoff dirty in @f: copy the committed page under apply_sem so the
  * copy is never a commit half applied, and zap the fd's other mappings of
  * the committed page so every vma of the fd sees the shadow from now on.
+ * Returns the dirty page or an ERR_PTR: -ENOMEM, or the error that kept
+ * the committed page from being fetched.
  */
 static struct dspm_dirty *dspm_make_dirty(struct dspm_file *f, pgoff_t pgoff)
 {
 	struct dspm_dataset *ds = f->ds;
 	struct dspm_dirty *d;
+	int ret;
 
 	lockdep_assert_held(&f->lock);
-	if (dspm_coh_ready(ds, pgoff))
-		return NULL;
+	ret = dspm_coh_ready(ds, pgoff);
+	if (ret)
+		return ERR_PTR(ret);
 	d = kmalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
 	if (!d)
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	d->shadow = alloc_page(GFP_KERNEL_ACCOUNT);
 	d->twin = alloc_page(GFP_KERNEL_ACCOUNT);
 	if (!d->shadow || !d->twin)
@@ -86,7 +91,17 @@ fail:
 	if (d->twin)
 		__free_page(d->twin);
 	kfree(d);
-	return NULL;
+	return ERR_PTR(-ENOMEM);
+}
+
+/*
+ * A fault that could not make its page: out of memory, or the page's home
+ * out of reach - SIGBUS, as for a read fault, since VM_FAULT_OOM from a
+ * user fault only makes the access fault again, forever.
+ */
+static vm_fault_t dspm_dirty_error(const struct dspm_dirty *d)
+{
+	return PTR_ERR(d) == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
 }
 
 static vm_fault_t dspm_fault(struct vm_fault *vmf)
@@ -105,8 +120,8 @@ static vm_fault_t dspm_fault(struct vm_fault *vmf)
 	/* in a transaction a read takes the page's snapshot as well */
 	if (!d && (vmf->flags & FAULT_FLAG_WRITE || f->txn)) {
 		d = dspm_make_dirty(f, vmf->pgoff);
-		if (!d) {
-			ret = VM_FAULT_OOM;
+		if (IS_ERR(d)) {
+			ret = dspm_dirty_error(d);
 			goto out;
 		}
 	}
@@ -145,9 +160,11 @@ static vm_fault_t dspm_pfn_mkwrite(struct vm_fault *vmf)
 	if (vmf->pgoff >= f->ds->pages)
 		return VM_FAULT_SIGBUS;
 	mutex_lock(&f->lock);
-	if (!xa_load(&f->dirty, vmf->pgoff))
-		ret = dspm_make_dirty(f, vmf->pgoff) ? VM_FAULT_NOPAGE
-						     : VM_FAULT_OOM;
+	if (!xa_load(&f->dirty, vmf->pgoff)) {
+		struct dspm_dirty *d = dspm_make_dirty(f, vmf->pgoff);
+
+		ret = IS_ERR(d) ? dspm_dirty_error(d) : VM_FAULT_NOPAGE;
+	}
 	trace_dspm_fault(f->ds->id, vmf->pgoff, true, true, ret);
 	mutex_unlock(&f->lock);
 	return ret;
