@@ -25,11 +25,17 @@
  *                                  least once); exit 1 if a sum is not
  *                                  TOTAL
  *
+ * A page whose home is out of reach (a node lost power) faults with
+ * SIGBUS: the attempt is aborted, counted and tried again, like one whose
+ * commit failed with EIO.
+ *
  * Prints what it did; exit status 0, 1 on a failed check, 2 on bad use,
  * 3 on an unexpected error (the call and errno on stderr).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +58,8 @@ struct bank {
 	__u32 chunks;
 	unsigned long retries;
 	unsigned long eio;
+	unsigned long sigbus;
+	unsigned long done;		/* increments, transfers or audits */
 };
 
 static int fail(const char *what)
@@ -139,28 +147,87 @@ static int commit(struct bank *b)
 	return -EAGAIN;
 }
 
+/* Where a SIGBUS in a transaction's body lands: see unreachable(). */
+static sigjmp_buf unreachable_jump;
+
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(unreachable_jump, 1);
+}
+
+static void drop_attempt(struct bank *b)
+{
+	struct dspm_abort a = { .size = sizeof(a) };
+
+	b->sigbus++;
+	if (ioctl(b->fd, DSPM_IOC_ABORT, &a))
+		fail("DSPM_IOC_ABORT");
+}
+
+/*
+ * True when the attempt that follows touched a page out of reach: it was
+ * aborted, try again.  A macro, since sigsetjmp must run in the frame the
+ * jump returns to; each attempt is a function of its own, so no local of
+ * that frame changes after the jump point, and counts live in *b.
+ */
+#define unreachable(b) (sigsetjmp(unreachable_jump, 1) && (drop_attempt(b), 1))
+
+static void print_retries(const struct bank *b)
+{
+	printf("%lu retries after EAGAIN, %lu after EIO, %lu after SIGBUS\n",
+	       b->retries, b->eio, b->sigbus);
+}
+
+/* One attempt at adding 1 to account 0: 0 once committed. */
+static int add_once(struct bank *b)
+{
+	__u64 *v = account(b, 0);
+
+	begin(b);
+	*v = *v + 1;
+	return commit(b);
+}
+
 static int cmd_add(struct bank *b, unsigned long k)
 {
 	double t0 = now();
-	unsigned long i;
 
-	for (i = 0; i < k; i++) {
-		do {
-			__u64 *v = account(b, 0);
-
-			begin(b);
-			*v = *v + 1;
-		} while (commit(b));
+	while (b->done < k) {
+		if (unreachable(b))
+			continue;
+		if (!add_once(b))
+			b->done++;
 	}
-	printf("added %lu in %.1f s, %lu retries after EAGAIN, %lu after EIO\n",
-	       k, now() - t0, b->retries, b->eio);
+	printf("added %lu in %.1f s, ", k, now() - t0);
+	print_retries(b);
 	return 0;
+}
+
+/* One random transfer, counted in this node's own account: 0 if committed. */
+static int transfer_once(struct bank *b, unsigned long n, unsigned int self)
+{
+	unsigned long from = rand() % n, to = rand() % n;
+	__u64 amount = 1 + rand() % 10;
+	__u64 *f, *t, *mine;
+
+	if (from == to)
+		return -EAGAIN;
+	f = account(b, from);
+	t = account(b, to);
+	mine = account(b, n + self);
+	begin(b);
+	if (*f < amount)
+		amount = *f;
+	*f = *f - amount;
+	*t = *t + amount;
+	*mine = *mine + 1;
+	return commit(b);
 }
 
 static int cmd_transfer(struct bank *b, unsigned long n, double secs,
 			const char *log, unsigned int self)
 {
-	unsigned long done = 0;
 	double end = now() + secs;
 	int lfd = -1;
 
@@ -171,60 +238,54 @@ static int cmd_transfer(struct bank *b, unsigned long n, double secs,
 	}
 	srand(getpid() ^ (unsigned int)time(NULL));
 	while (now() < end) {
-		unsigned long from = rand() % n, to = rand() % n;
-		__u64 amount = 1 + rand() % 10;
-		__u64 *f, *t, *mine;
+		char line[32];
+		int len;
 
-		if (from == to)
+		if (unreachable(b) || transfer_once(b, n, self))
 			continue;
-		f = account(b, from);
-		t = account(b, to);
-		mine = account(b, n + self);
-		begin(b);
-		if (*f < amount)
-			amount = *f;
-		*f = *f - amount;
-		*t = *t + amount;
-		*mine = *mine + 1;
-		if (commit(b))
+		b->done++;
+		if (lfd < 0)
 			continue;
-		done++;
-		if (lfd >= 0) {
-			char line[32];
-			int len = snprintf(line, sizeof(line), "%lu\n", done);
-
-			if (pwrite(lfd, line, len, 0) != len || fsync(lfd))
-				fail("write log");
-		}
+		len = snprintf(line, sizeof(line), "%lu\n", b->done);
+		if (pwrite(lfd, line, len, 0) != len || fsync(lfd))
+			fail("write log");
 	}
-	printf("%lu transfers, %lu retries after EAGAIN, %lu after EIO\n",
-	       done, b->retries, b->eio);
+	printf("%lu transfers, ", b->done);
+	print_retries(b);
 	return 0;
+}
+
+/* One validated snapshot of accounts 0..n-1: 0 with their sum if committed. */
+static int audit_once(struct bank *b, unsigned long n, __u64 *sum)
+{
+	unsigned long i;
+
+	*sum = 0;
+	begin(b);
+	for (i = 0; i < n; i++)
+		*sum += *account(b, i);
+	return commit(b);
 }
 
 static int cmd_audit(struct bank *b, unsigned long n, __u64 total, double secs)
 {
 	double end = now() + secs;
-	unsigned long audits = 0, i;
 	__u64 sum;
 
 	do {
-		sum = 0;
-		begin(b);
-		for (i = 0; i < n; i++)
-			sum += *account(b, i);
-		if (commit(b))
+		if (unreachable(b) || audit_once(b, n, &sum))
 			continue;
-		audits++;
+		b->done++;
 		if (sum != total) {
-			printf("audit %lu: sum %llu, expected %llu\n", audits,
+			printf("audit %lu: sum %llu, expected %llu\n", b->done,
 			       (unsigned long long)sum,
 			       (unsigned long long)total);
 			return 1;
 		}
-	} while (now() < end || !audits);
-	printf("%lu audits, every sum %llu, %lu retries after EAGAIN, %lu after EIO\n",
-	       audits, (unsigned long long)total, b->retries, b->eio);
+	} while (now() < end || !b->done);
+	printf("%lu audits, every sum %llu, ", b->done,
+	       (unsigned long long)total);
+	print_retries(b);
 	return 0;
 }
 
@@ -235,6 +296,10 @@ int main(int argc, char **argv)
 	struct dspm_nodes nodes = { .size = sizeof(nodes),
 				    .entry_size = sizeof(struct dspm_node_info) };
 	unsigned long i, n;
+	struct sigaction sa = { .sa_handler = on_sigbus };
+
+	if (sigaction(SIGBUS, &sa, NULL))
+		fail("sigaction");
 
 	if (!strcmp(cmd, "add") && argc == 4) {
 		bank_open(&b, argv[2], true);
