@@ -65,6 +65,7 @@ struct dspm_link {
 
 	struct delayed_work resolve;	/* finishes stalled commits */
 	struct dentry *copy_file;	/* debug_copy.c */
+	struct dentry *lanes_file;	/* debug_lanes.c */
 	u64 copy_dataset;
 	u64 copy_page;
 

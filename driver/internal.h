@@ -224,6 +224,8 @@ struct dspm_ns_owner {
 int dspm_ns_find_cluster(struct dspm_store *st, u64 id);
 u64 dspm_slot_page_offset(struct dspm_store *st,
 			  const struct dspm_media_dataset *d, u64 page);
+u64 dspm_slot_page_at(struct dspm_store *st, const struct dspm_media_dataset *d,
+		      u64 mpage);
 int dspm_ns_check_create(const struct dspm_create *arg);
 int dspm_ns_create(struct dspm_node *node, struct dspm_create *arg);
 int dspm_ns_create_slot(struct dspm_node *node, const struct dspm_create *arg,

@@ -305,9 +305,15 @@ int dspm_lane_decide(struct dspm_store *st, struct dspm_lane *l,
 	return 0;
 }
 
-/* The media pages a recovered PREPARED lane's entries touch, sorted. */
+/*
+ * Lock the pages a recovered PREPARED lane's entries touch, sorted.  Their
+ * dataset page numbers matter once it is resolved: a commit invalidates
+ * them at the readers served since the restart, which may have fetched
+ * the bytes from before it.
+ */
 static int dspm_lane_recover_pages(struct dspm_store *st, struct dspm_lane *l)
 {
+	const struct dspm_media_dataset *d = dspm_store_slot(st, l->slot);
 	void *p = dspm_lane_payload(st, l->index);
 	u64 off = 0, first, last, pg;
 	u32 i;
@@ -321,7 +327,8 @@ static int dspm_lane_recover_pages(struct dspm_store *st, struct dspm_lane *l)
 		first = target / DSPM_MEDIA_PAGE;
 		last = (target + max(len, 1U) - 1) / DSPM_MEDIA_PAGE;
 		for (pg = first; pg <= last; pg++) {
-			ret = dspm_lane_lock_page(st, l, pg, U64_MAX);
+			ret = dspm_lane_lock_page(st, l, pg,
+						  dspm_slot_page_at(st, d, pg));
 			if (ret)
 				return ret;
 		}

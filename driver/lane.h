@@ -36,7 +36,7 @@ struct dspm_lane {
 
 	/* participant: locked pages, media and dataset page numbers */
 	u64 *mpages;
-	u64 *dpages;			/* U64_MAX after a restart */
+	u64 *dpages;			/* a set; U64_MAX: no dataset page */
 	u32 nr_mpages;
 	u32 cap_mpages;
 	u64 used;
@@ -80,9 +80,11 @@ u32 dspm_part_serve(struct dspm_link *link, u32 peer, void *req, void *reply);
 void dspm_resolver_start(struct dspm_link *link);
 void dspm_resolver_stop(struct dspm_link *link);
 
-/* debug_copy.c */
+/* debug_copy.c, debug_lanes.c */
 void dspm_debug_copy_start(struct dspm_link *link);
 void dspm_debug_copy_stop(struct dspm_link *link);
+void dspm_debug_lanes_start(struct dspm_link *link);
+void dspm_debug_lanes_stop(struct dspm_link *link);
 
 /* coordinator.c */
 int dspm_txn_call(struct dspm_link *link, u32 id, void *req, u32 len, u16 want,

@@ -611,11 +611,13 @@ int dspm_link_start(struct dspm_link *link)
 			   msecs_to_jiffies(link->heartbeat_ms));
 	dspm_resolver_start(link);
 	dspm_debug_copy_start(link);
+	dspm_debug_lanes_start(link);
 	return 0;
 }
 
 void dspm_link_stop(struct dspm_link *link)
 {
+	dspm_debug_lanes_stop(link);
 	dspm_debug_copy_stop(link);
 	dspm_resolver_stop(link);
 	dspm_peers_stop(link->peers);

@@ -77,6 +77,28 @@ u64 dspm_slot_page_offset(struct dspm_store *st,
 	       DSPM_MEDIA_PAGE;
 }
 
+/* The page of dataset @d at media page @mpage, or U64_MAX if not one. */
+u64 dspm_slot_page_at(struct dspm_store *st, const struct dspm_media_dataset *d,
+		      u64 mpage)
+{
+	u32 i, n = le32_to_cpu(d->nr_extents);
+	u64 first = 0, pg;
+
+	if (mpage * DSPM_MEDIA_PAGE < st->data_offset)
+		return U64_MAX;
+	pg = mpage - st->data_offset / DSPM_MEDIA_PAGE;
+	for (i = 0; i < n && i < DSPM_EXTENTS_MAX; i++) {
+		u64 start = le64_to_cpu(d->extents[i].start);
+		u64 count = le64_to_cpu(d->extents[i].count);
+
+		if (pg >= start && pg - start < count)
+			return first + pg - start < le64_to_cpu(d->pages) ?
+			       first + pg - start : U64_MAX;
+		first += count;
+	}
+	return U64_MAX;
+}
+
 static int dspm_ns_free_slot(struct dspm_store *st)
 {
 	u32 slot;

@@ -16,7 +16,8 @@
 # Kernel logs stay clean.
 #
 # Usage: cluster_crash_test.sh [ROUNDS] [tcp|rdma].  Environment as for
-# cluster_test.sh; DSPM_VM_DIR defaults to <repo>/build/vm-crash-TRANSPORT.
+# cluster_test.sh; DSPM_VM_DIR defaults to <repo>/build/vm-crash-TRANSPORT;
+# DSPM_CRASH_VICTIM=2 or 3 crashes that node every round.
 set -u
 
 ROUNDS=${1:-10}
@@ -111,7 +112,7 @@ check "$N accounts of 1000" g 1 "$BIN/dsbank init bank $N 1000"
 declare -A reported crashes
 for node in 1 2 3; do reported[$node]=0 crashes[$node]=0; done
 for round in $(seq 1 "$ROUNDS"); do
-	victim=$((2 + RANDOM % 2))
+	victim=${DSPM_CRASH_VICTIM:-$((2 + RANDOM % 2))}
 	for node in 1 2 3; do
 		g "$node" "setsid sh -c '$BIN/dsbank transfer bank $N 12 $WORK/done.$round.$node; echo rc=\$?' \
 			> /tmp/transfer.out 2>&1 < /dev/null &"
@@ -142,7 +143,9 @@ for round in $(seq 1 "$ROUNDS"); do
 	sums=ok
 	for node in 1 2 3; do
 		out=$(g "$node" "$BIN/dsbank audit bank $N $TOTAL 0" 2>&1) || {
-			echo "# node $node: $out"
+			echo "$out" | sed "s/^/# node $node: /"
+			g "$node" "$ADMIN stats --json; dmesg | tail -n 40" 2>&1 |
+				sed "s/^/# node $node: /"
 			sums=bad
 		}
 	done

@@ -23,7 +23,8 @@
  *   dsbank audit NAME N TOTAL SECS read all N accounts as one validated
  *                                  snapshot again and again for SECS (at
  *                                  least once); exit 1 if a sum is not
- *                                  TOTAL
+ *                                  TOTAL, or if no snapshot commits for
+ *                                  AUDIT_PATIENCE seconds
  *
  * A page whose home is out of reach (a node lost power) faults with
  * SIGBUS: the attempt is aborted, counted and tried again, like one whose
@@ -48,6 +49,9 @@
 #include <linux/dspm.h>
 
 #define PAGE	4096UL
+
+/* An audit that commits no snapshot for this long reports it and fails. */
+#define AUDIT_PATIENCE	100
 
 struct bank {
 	int ctl;
@@ -269,12 +273,18 @@ static int audit_once(struct bank *b, unsigned long n, __u64 *sum)
 
 static int cmd_audit(struct bank *b, unsigned long n, __u64 total, double secs)
 {
-	double end = now() + secs;
+	double end = now() + secs, last = now();
 	__u64 sum;
 
 	do {
-		if (unreachable(b) || audit_once(b, n, &sum))
-			continue;
+		if (unreachable(b) || audit_once(b, n, &sum)) {
+			if (now() - last < AUDIT_PATIENCE)
+				continue;
+			printf("no snapshot committed in %d s: ", AUDIT_PATIENCE);
+			print_retries(b);
+			return 1;
+		}
+		last = now();
 		b->done++;
 		if (sum != total) {
 			printf("audit %lu: sum %llu, expected %llu\n", b->done,
