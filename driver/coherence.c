@@ -192,6 +192,24 @@ int dspm_coh_ready(struct dspm_dataset *ds, pgoff_t pgoff)
 }
 
 /*
+ * Forget this node's cached copy of @pgoff, if it keeps one: the next
+ * fault fetches it from its home again.  A page held here stays.
+ */
+void dspm_coh_drop(struct dspm_dataset *ds, pgoff_t pgoff)
+{
+	struct dspm_coh *coh = ds->coh;
+
+	if (!coh || !test_bit(pgoff, coh->valid))
+		return;
+	down_write(&ds->apply_sem);
+	spin_lock(&coh->lock);
+	clear_bit(pgoff, coh->valid);
+	spin_unlock(&coh->lock);
+	dspm_zap_pages(ds, pgoff, 1);
+	up_write(&ds->apply_sem);
+}
+
+/*
  * The nodes holding @pgoff (home first) and how many; the coordinator's
  * participants.  The placement is fixed while the dataset is open.
  */

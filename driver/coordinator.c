@@ -8,8 +8,12 @@
  * nodes.  PREPAREs go to each participant in turn (this node's own share
  * is served by a direct call); a participant that reports a conflict makes
  * the whole attempt abort and retry after a short random pause, a bounded
- * number of times, and then fail with EAGAIN.  A participant that cannot
- * be reached fails the commit with EIO: the degree cannot be met.  Nothing
+ * number of times, and then fail with EAGAIN.  A validated commit whose
+ * pages changed (ESTALE from a participant) fails with EAGAIN at once - no
+ * retry can pass with the same copies - and this node drops its cached
+ * copies of those pages, so the caller's next attempt reads them from
+ * their home even if an invalidation was missed.  A participant that
+ * cannot be reached fails the commit with EIO: the degree cannot be met.  Nothing
  * of an aborted attempt is visible anywhere: participants apply nothing
  * before the decision, which this node writes to a lane of its own pmem
  * before any participant hears of it.
@@ -295,13 +299,25 @@ static int dspm_attempt(struct dspm_coordinator *co, const u32 *ids, u32 n,
 	return 0;
 }
 
+/* A validation failed: the copies read may have missed an invalidation. */
+static void dspm_drop_copies(struct dspm_dataset *ds,
+			     const struct dspm_change *ch, u32 nr)
+{
+	u32 i;
+
+	for (i = 0; i < nr; i++)
+		if (!i || ch[i].page != ch[i - 1].page)
+			dspm_coh_drop(ds, ch[i].page);
+}
+
 /*
  * Commit @nr changes (pages ascending) of cluster dataset @ds on every
  * holder of their pages.  @validate: each changed page must still read as
  * its base_hash says at every holder.  Returns 0 with the dataset's
  * highest version among the participants, -EAGAIN after repeated
- * conflicts, -EIO when a holder is out of reach, or another error; on
- * any error nothing of the commit is visible.
+ * conflicts or at once when a validated page changed, -EIO when a holder
+ * is out of reach, or another error; on any error nothing of the commit
+ * is visible.
  */
 int dspm_coordinate(struct dspm_dataset *ds, const struct dspm_change *ch,
 		    u32 nr, bool validate, u64 *version)
@@ -339,7 +355,9 @@ int dspm_coordinate(struct dspm_dataset *ds, const struct dspm_change *ch,
 		/* someone else holds a page: let them finish, at random */
 		usleep_range(500, 1000 + (get_random_u32() % (1000U << min(attempt, 5U))));
 	}
-	if (ret == -EBUSY)
+	if (ret == -ESTALE)
+		dspm_drop_copies(ds, ch, nr);
+	if (ret == -EBUSY || ret == -ESTALE)
 		ret = -EAGAIN;
 	if (dspm_unreachable(ret))
 		ret = -EIO;

@@ -250,6 +250,7 @@ struct dspm_coh *dspm_coh_new(const struct dspm_wire_dataset_reply *r,
 			      u64 pages);
 void dspm_coh_free(struct dspm_coh *coh);
 int dspm_coh_ready(struct dspm_dataset *ds, pgoff_t pgoff);
+void dspm_coh_drop(struct dspm_dataset *ds, pgoff_t pgoff);
 const u32 *dspm_coh_holders(const struct dspm_coh *coh, pgoff_t pgoff,
 			    u32 *nr);
 u64 dspm_coh_cluster_id(const struct dspm_coh *coh);

@@ -200,7 +200,8 @@ static u32 dspm_part_prepare(struct dspm_link *link, u32 peer,
 		if (flags & DSPM_WIRE_PREPARE_VALIDATE && page != prev_page &&
 		    xxh64(st->base + at, DSPM_MEDIA_PAGE, 0) !=
 		    le64_to_cpu(e->base_hash)) {
-			t.error = -EAGAIN;
+			/* not a lock to wait for: the coordinator's copy is old */
+			t.error = -ESTALE;
 			break;
 		}
 		prev_page = page;

@@ -423,7 +423,7 @@ struct dspm_wire_invalidated {
  *                            messages; the last carries PREPARE_LAST.  P
  *                            locks the pages (another transaction holds
  *                            one: ERROR EAGAIN), checks VALIDATE hashes
- *                            (a page changed: ERROR EAGAIN), writes the
+ *                            (a page changed: ERROR ESTALE), writes the
  *                            entries to a prepare lane of its pmem and
  *                            seals it, then answers PREPARED.
  *   C                        writes its decision (the participants) to a
