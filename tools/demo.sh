@@ -124,8 +124,9 @@ echo "# node 1 holds 'uncommitted' at 4096 without committing; node 2 sees:"
 on 2 "$dsio read ledger 4096 11"
 
 step "all three nodes add 1 to one shared counter 200 times each, concurrently (examples/counter.cpp: libdspm's transact(), validated and retried on EAGAIN)"
+on 1 "$admin create counter --size 1M --replicas 2"
 for n in 1 2 3; do
-	"$vm" run "$n" "setsid sh -c '$counter ledger 200 > /tmp/add.out 2>&1; echo rc=\$? >> /tmp/add.out' < /dev/null > /dev/null 2>&1 &"
+	"$vm" run "$n" "setsid sh -c '$counter counter 200 > /tmp/add.out 2>&1; echo rc=\$? >> /tmp/add.out' < /dev/null > /dev/null 2>&1 &"
 done
 for n in 1 2 3; do
 	for _ in $(seq 1 240); do
@@ -135,8 +136,8 @@ for n in 1 2 3; do
 	echo "[node$n]# cat /tmp/add.out"
 	"$vm" run "$n" "cat /tmp/add.out"
 done
-for n in 1 2 3; do on "$n" "$dsbank get ledger 0"; done
-[ "$("$vm" run 2 "$dsbank get ledger 0")" = 600 ] ||
+for n in 1 2 3; do on "$n" "$dsbank get counter 0"; done
+[ "$("$vm" run 2 "$dsbank get counter 0")" = 600 ] ||
 	{ echo "demo: the counter is not 600" >&2; exit 1; }
 on 1 "$admin stats"
 for n in 1 2 3; do "$vm" dmesg-check "$n"; done
