@@ -171,7 +171,8 @@ static int dspm_coh_fetch(struct dspm_dataset *ds, struct dspm_link *link,
 /*
  * Make this node's copy of @pgoff current before a fault maps or copies
  * it: a page of a chunk held here always is; any other is fetched from its
- * home unless a valid copy is cached.
+ * home unless a valid copy is cached.  Returns 1 when it fetched the page
+ * (a remote fault), 0 when this node's copy was current, or an error.
  */
 int dspm_coh_ready(struct dspm_dataset *ds, pgoff_t pgoff)
 {
@@ -186,7 +187,7 @@ int dspm_coh_ready(struct dspm_dataset *ds, pgoff_t pgoff)
 	if (!link)
 		ret = -ENOTCONN;
 	else if (!dspm_coh_holds(ds->coh, pgoff, READ_ONCE(link->node_id)))
-		ret = dspm_coh_fetch(ds, link, pgoff);
+		ret = dspm_coh_fetch(ds, link, pgoff) ?: 1;
 	up_read(&node->cluster_sem);
 	return ret;
 }

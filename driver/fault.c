@@ -52,9 +52,10 @@ void dspm_zap_pages(struct dspm_dataset *ds, pgoff_t first, pgoff_t count)
  * copy is never a commit half applied, and zap the fd's other mappings of
  * the committed page so every vma of the fd sees the shadow from now on.
  * Returns the dirty page or an ERR_PTR: -ENOMEM, or the error that kept
- * the committed page from being fetched.
+ * the committed page from being fetched; *@fetched says whether it was.
  */
-static struct dspm_dirty *dspm_make_dirty(struct dspm_file *f, pgoff_t pgoff)
+static struct dspm_dirty *dspm_make_dirty(struct dspm_file *f, pgoff_t pgoff,
+					  bool *fetched)
 {
 	struct dspm_dataset *ds = f->ds;
 	struct dspm_dirty *d;
@@ -62,8 +63,9 @@ static struct dspm_dirty *dspm_make_dirty(struct dspm_file *f, pgoff_t pgoff)
 
 	lockdep_assert_held(&f->lock);
 	ret = dspm_coh_ready(ds, pgoff);
-	if (ret)
+	if (ret < 0)
 		return ERR_PTR(ret);
+	*fetched = ret > 0;
 	d = kmalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
 	if (!d)
 		return ERR_PTR(-ENOMEM);
@@ -110,7 +112,9 @@ static vm_fault_t dspm_fault(struct vm_fault *vmf)
 	struct dspm_file *f = vma->vm_file->private_data;
 	struct dspm_dataset *ds = f->ds;
 	struct dspm_dirty *d;
+	bool fetched = false;
 	vm_fault_t ret;
+	int ready;
 
 	if (vmf->pgoff >= ds->pages)
 		return VM_FAULT_SIGBUS;
@@ -119,29 +123,33 @@ static vm_fault_t dspm_fault(struct vm_fault *vmf)
 	d = xa_load(&f->dirty, vmf->pgoff);
 	/* in a transaction a read takes the page's snapshot as well */
 	if (!d && (vmf->flags & FAULT_FLAG_WRITE || f->txn)) {
-		d = dspm_make_dirty(f, vmf->pgoff);
+		d = dspm_make_dirty(f, vmf->pgoff, &fetched);
 		if (IS_ERR(d)) {
 			ret = dspm_dirty_error(d);
 			goto out;
 		}
 	}
+	ready = d ? 0 : dspm_coh_ready(ds, vmf->pgoff);
 	if (d) {
 		ret = vmf_insert_pfn_prot(vma, vmf->address,
 					  page_to_pfn(d->shadow),
 					  vm_get_page_prot(vma->vm_flags));
-	} else if (dspm_coh_ready(ds, vmf->pgoff)) {
+	} else if (ready < 0) {
 		/* the page's home cannot be reached */
 		ret = VM_FAULT_SIGBUS;
 	} else {
+		fetched = ready;
 		down_read(&ds->apply_sem);
 		ret = vmf_insert_pfn(vma, vmf->address,
 				     dspm_committed_pfn(ds, vmf->pgoff));
-		dspm_stats_fault_local(ds->store);
+		/* a fetch counted the fault as remote */
+		if (!fetched)
+			dspm_stats_fault_local(ds->store);
 		up_read(&ds->apply_sem);
 	}
 out:
 	trace_dspm_fault(ds->id, vmf->pgoff, vmf->flags & FAULT_FLAG_WRITE,
-			 true, ret);
+			 !fetched, ret);
 	mutex_unlock(&f->lock);
 	return ret;
 }
@@ -155,17 +163,18 @@ out:
 static vm_fault_t dspm_pfn_mkwrite(struct vm_fault *vmf)
 {
 	struct dspm_file *f = vmf->vma->vm_file->private_data;
+	bool fetched = false;
 	vm_fault_t ret = 0;
 
 	if (vmf->pgoff >= f->ds->pages)
 		return VM_FAULT_SIGBUS;
 	mutex_lock(&f->lock);
 	if (!xa_load(&f->dirty, vmf->pgoff)) {
-		struct dspm_dirty *d = dspm_make_dirty(f, vmf->pgoff);
+		struct dspm_dirty *d = dspm_make_dirty(f, vmf->pgoff, &fetched);
 
 		ret = IS_ERR(d) ? dspm_dirty_error(d) : VM_FAULT_NOPAGE;
 	}
-	trace_dspm_fault(f->ds->id, vmf->pgoff, true, true, ret);
+	trace_dspm_fault(f->ds->id, vmf->pgoff, true, !fetched, ret);
 	mutex_unlock(&f->lock);
 	return ret;
 }

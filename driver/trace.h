@@ -2,7 +2,8 @@
 /*
  * dspm tracepoints: /sys/kernel/tracing/events/dspm/.
  *
- *   dspm_fault    a page fault on a dataset mapping (fault.c)
+ *   dspm_fault    a page fault on a dataset mapping (fault.c): remote when
+ *                 it fetched the page from its home, else local
  *   dspm_commit   a commit that wrote a record, with its time (commit.c)
  *   dspm_abort    an ABORT, or a close that dropped dirty pages (commit.c)
  *   dspm_fetch    a page fetched from its home node (coherence.c)

@@ -337,13 +337,18 @@ wait_file() { # NODE FILE TEXT SECONDS [END]: FILE comes to hold TEXT (or END: g
 	g "$1" "cat $2" 2>&1 | sed 's/^/# /'
 	return 1
 }
-remote_faults_counted() { # NODE: dspm-admin stats shows remote faults
+faults_local() { # NODE: its faults_local counter
+	g "$1" "$ADMIN stats --json" | python3 -c 'import json, sys; print(json.load(sys.stdin)["faults_local"])'
+}
+remote_faults_counted() { # NODE LOCAL: remote faults counted, faults_local still LOCAL
 	g "$1" "$ADMIN stats --json" | python3 -c '
 import json, sys
 s = json.load(sys.stdin)
 n = sum(b["count"] for b in s["fetch_hist"])
-print("# faults_remote %s, fetches in the histogram %s" % (s["faults_remote"], n))
-sys.exit(0 if s["faults_remote"] >= 1 and n == s["faults_remote"] else 1)'
+print("# faults_remote %s, fetches in the histogram %s, faults_local %s (was %s)" %
+      (s["faults_remote"], n, s["faults_local"], sys.argv[1]))
+sys.exit(0 if s["faults_remote"] >= 1 and n == s["faults_remote"] and
+         str(s["faults_local"]) == sys.argv[1] else 1)' "$2"
 }
 read_is() { # NODE OFFSET TEXT: dsio reads TEXT there
 	local got
@@ -357,11 +362,12 @@ if [ "$home" -eq 0 ]; then
 else
 	check "node $home (the home of 'coh') writes and commits 'first'" \
 		g "$home" "$DSIO write coh 0 first"
+	local0=$(faults_local "${others[0]}")
 	for node in "${others[@]}"; do
 		check "node $node reads 'first' from node $home" read_is "$node" 0 first
 	done
-	check "node ${others[0]} counted its remote faults and their fetch latency" \
-		remote_faults_counted "${others[0]}"
+	check "node ${others[0]} counted its fetch as a remote fault, with its latency, and not as a local one" \
+		remote_faults_counted "${others[0]}" "$local0"
 	g "$home" "setsid $DSIO hold coh 100 secret 8 > /tmp/hold.out 2>&1 < /dev/null &"
 	sleep 2
 	for node in "${others[@]}"; do
