@@ -131,6 +131,7 @@ non_holder() { # HOLDERS...: the first node holding no copy, or nothing
 say "remote read faults"
 create fault1 1M 1
 read -r -a h <<< "$(holders fault1)"
+[ ${#h[@]} -eq 1 ] || { say "no placement for fault1"; exit 1; }
 reader=$(non_holder "${h[@]}")
 # the home commits a word of every page first, so it serves real pages
 g "${h[0]}" "$bench commit fault1 --pages $fault_pages --iterations 1 --warmup 0" > /dev/null
@@ -143,6 +144,7 @@ say "commit latency, $iterations commits per run"
 for r in 1 2 3; do
 	create "c$r" 1M "$r"
 	read -r -a h <<< "$(holders "c$r")"
+	[ ${#h[@]} -eq "$r" ] || { say "no placement for c$r"; exit 1; }
 	other=$(non_holder "${h[@]}")
 	echo "c$r holders=${h[*]} non-holder=${other:-none}" >> "$raw/roles.txt"
 	for p in 1 16; do
@@ -169,7 +171,7 @@ throughput() { # TAG disjoint|shared NODES...
 		pids+=($!)
 	done
 	for i in $(seq 1 600); do
-		ready=$(ls "$work/start.$tag.ready."* 2>/dev/null | wc -l)
+		ready=$(compgen -G "$work/start.$tag.ready.*" | wc -l)
 		[ "$ready" -ge $# ] && break
 		sleep 0.2
 	done
