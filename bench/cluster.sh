@@ -7,7 +7,8 @@
 #   remote read fault (dspm-cluster-bench fault, on a node holding no copy)
 #       / ib_read_lat -s 4096 t_avg (perftest reports a READ's whole round trip)
 #   commit of 1 and 16 pages at R = 1, 2, 3, from the chunk's home and from a
-#   node holding no copy (none exists at R = 3)
+#   node holding no copy (none exists at R = 3); then from the home again, now
+#   that the other node is a sharer of the dataset there
 #       / (ib_write_lat -s 4096 t_avg + ib_send_lat t_avg), each half a round
 #       trip as perftest reports them; also / (write t_avg + 2 x send t_avg),
 #       a one-way 4 KiB write plus a whole send round trip
@@ -147,13 +148,18 @@ for r in 1 2 3; do
 	[ ${#h[@]} -eq "$r" ] || { say "no placement for c$r"; exit 1; }
 	other=$(non_holder "${h[@]}")
 	echo "c$r holders=${h[*]} non-holder=${other:-none}" >> "$raw/roles.txt"
+	# the home first, while no other node has read the dataset: a node that
+	# fetched a page stays a sharer of the whole dataset at its home, and every
+	# commit there then invalidates it (one more round trip)
 	for p in 1 16; do
 		g "${h[0]}" "$bench commit c$r --pages $p --iterations $iterations" > "$raw/commit-r$r-p$p-home.json"
-		if [ -n "$other" ]; then
-			g "$other" "$bench commit c$r --pages $p --iterations $iterations" \
-				> "$raw/commit-r$r-p$p-nonholder.json"
-		fi
 	done
+	[ -n "$other" ] || continue
+	for p in 1 16; do
+		g "$other" "$bench commit c$r --pages $p --iterations $iterations" \
+			> "$raw/commit-r$r-p$p-nonholder.json"
+	done
+	g "${h[0]}" "$bench commit c$r --pages 1 --iterations $iterations" > "$raw/commit-r$r-p1-homesharer.json"
 done
 
 say "commit throughput, $tp_seconds s per run"

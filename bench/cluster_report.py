@@ -15,6 +15,8 @@ from xml.sax.saxutils import escape
 
 FAULT_TARGET = 1.5  # remote read fault / raw 4 KiB RDMA READ (DESIGN.md)
 COMMIT_TARGET = 2.5  # commit of one page, R=2 / raw RDMA write + send round trip
+FROM = {"home": "home", "nonholder": "non-holder", "homesharer": "home, 1 sharer"}
+ORDER = list(FROM.values())
 
 
 def load(path):
@@ -77,7 +79,7 @@ def main():
         commits.append({
             "replicas": int(m.group(1)),
             "pages": int(m.group(2)),
-            "from": "home" if m.group(3) == "home" else "non-holder",
+            "from": FROM[m.group(3)],
             "node_id": j["node"]["node_id"],
             "holders": j["node"]["holders"][0],
             "median_us": us(c["median_ns"]),
@@ -89,7 +91,7 @@ def main():
             "ratio_median_to_typical_write_plus_send": us(c["median_ns"]) / write_send_typ,
             "raw": j,
         })
-    commits.sort(key=lambda c: (c["pages"], c["replicas"], c["from"] != "home"))
+    commits.sort(key=lambda c: (c["pages"], c["replicas"], ORDER.index(c["from"])))
 
     tput = []
     tags = [("n1", 1, "disjoint"), ("n2-disjoint", 2, "disjoint"), ("n2-shared", 2, "shared"),
