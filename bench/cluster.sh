@@ -12,6 +12,8 @@
 #       / (ib_write_lat -s 4096 t_avg + ib_send_lat t_avg), each half a round
 #       trip as perftest reports them; also / (write t_avg + 2 x send t_avg),
 #       a one-way 4 KiB write plus a whole send round trip
+#   the same, against the kernel transport's own RDMA round trip (debugfs
+#   transport_ping, driver/transport_bench.c) of 4 KiB and of 2 bytes
 #   commit throughput from 1, 2 and 3 nodes at once, on disjoint pages and on
 #   one shared page (R = 2)
 # Results: build/bench/cluster.json, the raw outputs in build/bench/cluster/,
@@ -76,13 +78,28 @@ perf() {
 	done
 	return 1
 }
+# The kernel transport's round trip (driver/transport_bench.c) from node 2 to
+# an echo in node 1: SIZE TAG; prints "p50 avg p99" in microseconds.
+kping() {
+	local dbg=/sys/kernel/debug/dspm
+	g 1 "echo 'rdma 7500' > $dbg/transport_echo"
+	g 2 "echo 'rdma 10.77.0.1:7500 $count $1' > $dbg/transport_ping && cat $dbg/transport_ping" \
+		> "$raw/$2.txt"
+	g 1 "echo stop > $dbg/transport_echo"
+	python3 -c '
+import re, sys
+f = dict(re.findall(r"(\w+)=(-?\d+)", open(sys.argv[1]).read()))
+print(int(f["p50_ns"]) / 1000, int(f["avg_ns"]) / 1000, int(f["p99_ns"]) / 1000)' "$raw/$2.txt"
+}
 baselines() { # PHASE: writes $raw/perftest-PHASE.txt
 	{
 		echo "read $(perf ib_read_lat 4096 "read-$1")"
 		echo "write $(perf ib_write_lat 4096 "write-$1")"
 		echo "send $(perf ib_send_lat 2 "send-$1")"
+		echo "kernel4096 $(kping 4096 "kping-4096-$1")"
+		echo "kernel2 $(kping 2 "kping-2-$1")"
 	} > "$raw/perftest-$1.txt"
-	sed "s/^/# perftest $1: /" "$raw/perftest-$1.txt" >&2
+	sed "s/^/# baselines $1: /" "$raw/perftest-$1.txt" >&2
 }
 say "perftest baselines (before)"
 baselines before
@@ -154,6 +171,8 @@ for r in 1 2 3; do
 	for p in 1 16; do
 		g "${h[0]}" "$bench commit c$r --pages $p --iterations $iterations" > "$raw/commit-r$r-p$p-home.json"
 	done
+	g "${h[0]}" "$bench commit c$r --pages 1 --iterations $iterations --full-pages" \
+		> "$raw/commit-r$r-p1-home-full.json"
 	[ -n "$other" ] || continue
 	for p in 1 16; do
 		g "$other" "$bench commit c$r --pages $p --iterations $iterations" \

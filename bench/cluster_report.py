@@ -25,7 +25,9 @@ def load(path):
 
 
 def perftest(raw, phase):
-    """{"read": {"t_typical_us", "t_avg_us", "p99_us"}, "write": ..., "send": ...}"""
+    """{"read": {"t_typical_us", "t_avg_us", "p99_us"}, "write", "send", "kernel4096",
+    "kernel2"}: perftest's t_typical, t_avg and 99th percentile; for the kernel transport's
+    round trips (kernel*) its p50, avg and p99"""
     r = {}
     with open(os.path.join(raw, "perftest-%s.txt" % phase)) as f:
         for line in f:
@@ -42,13 +44,16 @@ def main():
     raw, out_json, out_svg, started, count, iterations, tp_seconds = sys.argv[1:8]
     before, after = perftest(raw, "before"), perftest(raw, "after")
     mean = {
-        k: {f: (before[k][f] + after[k][f]) / 2 for f in before[k]} for k in ("read", "write", "send")
+        k: {f: (before[k][f] + after[k][f]) / 2 for f in before[k]} for k in before
     }
     read_avg, read_typ = mean["read"]["t_avg_us"], mean["read"]["t_typical_us"]
     # perftest halves the ping-pong of send and write; a READ's time is its whole round trip
     write_send = mean["write"]["t_avg_us"] + mean["send"]["t_avg_us"]
     write_send_rtt = mean["write"]["t_avg_us"] + 2 * mean["send"]["t_avg_us"]
     write_send_typ = mean["write"]["t_typical_us"] + mean["send"]["t_typical_us"]
+    # the kernel transport: a 4 KiB round trip, and a 4 KiB plus a 2-byte one
+    k4k = mean["kernel4096"]["t_avg_us"]
+    k4k_k2 = k4k + mean["kernel2"]["t_avg_us"]
 
     with open(os.path.join(raw, "guest.txt")) as f:
         guest = f.read().split("\n")
@@ -68,18 +73,20 @@ def main():
         "local": fl,
         "ratio_avg_to_ib_read_lat_t_avg": us(fr["latency"]["avg_ns"]) / read_avg,
         "ratio_median_to_ib_read_lat_t_typical": us(fr["latency"]["median_ns"]) / read_typ,
+        "ratio_avg_to_kernel_4k_round_trip": us(fr["latency"]["avg_ns"]) / k4k,
         "target": FAULT_TARGET,
     }
 
     commits = []
     for path in sorted(glob.glob(os.path.join(raw, "commit-r*-p*-*.json"))):
-        m = re.search(r"commit-r(\d)-p(\d+)-(\w+)\.json$", path)
+        m = re.search(r"commit-r(\d)-p(\d+)-([a-z]+)(-full)?\.json$", path)
         j = load(path)
         c = j["commit"]
         commits.append({
             "replicas": int(m.group(1)),
             "pages": int(m.group(2)),
             "from": FROM[m.group(3)],
+            "stores": j["stores"],
             "node_id": j["node"]["node_id"],
             "holders": j["node"]["holders"][0],
             "median_us": us(c["median_ns"]),
@@ -89,9 +96,11 @@ def main():
             "ratio_avg_to_write_plus_send": us(c["avg_ns"]) / write_send,
             "ratio_avg_to_write_plus_send_round_trip": us(c["avg_ns"]) / write_send_rtt,
             "ratio_median_to_typical_write_plus_send": us(c["median_ns"]) / write_send_typ,
+            "ratio_avg_to_kernel_4k_plus_2b_round_trips": us(c["avg_ns"]) / k4k_k2,
             "raw": j,
         })
-    commits.sort(key=lambda c: (c["pages"], c["replicas"], ORDER.index(c["from"])))
+    commits.sort(key=lambda c: (c["pages"], c["replicas"], ORDER.index(c["from"]),
+                                c["stores"] == "full pages"))
 
     tput = []
     tags = [("n1", 1, "disjoint"), ("n2-disjoint", 2, "disjoint"), ("n2-shared", 2, "shared"),
@@ -124,15 +133,18 @@ def main():
                      "note": "t_avg of ib_send_lat and ib_write_lat is half a round trip; "
                              "ib_read_lat's is a whole RDMA READ"},
         "baselines_us": {"ib_read_lat_4k": read_avg, "write_plus_send": write_send,
-                         "write_plus_send_round_trip": write_send_rtt},
+                         "write_plus_send_round_trip": write_send_rtt,
+                         "kernel_4k_round_trip": k4k, "kernel_4k_plus_2b_round_trips": k4k_k2},
         "fault": fault,
         "commit": commits,
         "commit_target": {
             "target": COMMIT_TARGET,
-            "rows": [{"from": c["from"], "avg_us": c["avg_us"],
+            "rows": [{"from": c["from"], "stores": c["stores"], "avg_us": c["avg_us"],
                       "ratio_to_write_plus_send": c["ratio_avg_to_write_plus_send"],
                       "ratio_to_write_plus_send_round_trip":
-                          c["ratio_avg_to_write_plus_send_round_trip"]} for c in r2],
+                          c["ratio_avg_to_write_plus_send_round_trip"],
+                      "ratio_to_kernel_round_trips":
+                          c["ratio_avg_to_kernel_4k_plus_2b_round_trips"]} for c in r2],
         },
         "throughput": tput,
     }
@@ -151,33 +163,43 @@ def tput_label(t):
 def print_table(r):
     b = r["baselines_us"]
     m = r["perftest"]["mean"]
-    print("perftest, node 1 <-> node 2, mean of before/after (t_avg, us): "
-          "ib_read_lat 4K %.0f | ib_write_lat 4K %.0f | ib_send_lat %.0f"
-          % (m["read"]["t_avg_us"], m["write"]["t_avg_us"], m["send"]["t_avg_us"]))
-    fr = r["fault"]["remote"]["latency"]
-    print("%-44s %9s %9s %9s %8s" % ("measure", "median", "avg", "p99", "ratio"))
-    print("%-44s %6.0f us %6.0f us %6.0f us %7.2fx  (avg / ib_read_lat 4K t_avg %.0f us; target <= %.1fx)"
-          % ("remote read fault (per page)", us(fr["median_ns"]), us(fr["avg_ns"]),
-             us(fr["p99_ns"]), r["fault"]["ratio_avg_to_ib_read_lat_t_avg"],
-             b["ib_read_lat_4k"], FAULT_TARGET))
-    fl = r["fault"]["local"]["latency"]
-    print("%-44s %6.0f us %6.0f us %6.0f us" % ("local read fault at the home (reference)",
+    print("baselines, node 2 -> node 1, mean of before and after (avg, us): ib_read_lat 4K %.0f | "
+          "ib_write_lat 4K %.0f | ib_send_lat 2B %.0f (perftest t_avg) | kernel RDMA round trip "
+          "4K %.0f, 2B %.0f" % (m["read"]["t_avg_us"], m["write"]["t_avg_us"],
+                                m["send"]["t_avg_us"], m["kernel4096"]["t_avg_us"],
+                                m["kernel2"]["t_avg_us"]))
+    f = r["fault"]
+    fr = f["remote"]["latency"]
+    print("%-46s %9s %9s %9s" % ("read fault, per page", "median", "avg", "p99"))
+    print("%-46s %6.0f us %6.0f us %6.0f us  avg/ib_read_lat %.2fx (target <= %.1fx), "
+          "median/t_typical %.2fx, avg/kernel 4K RTT %.2fx"
+          % ("remote (node holding no copy)", us(fr["median_ns"]), us(fr["avg_ns"]),
+             us(fr["p99_ns"]), f["ratio_avg_to_ib_read_lat_t_avg"], FAULT_TARGET,
+             f["ratio_median_to_ib_read_lat_t_typical"], f["ratio_avg_to_kernel_4k_round_trip"]))
+    fl = f["local"]["latency"]
+    print("%-46s %6.0f us %6.0f us %6.0f us" % ("local, at the home (reference)",
                                                 us(fl["median_ns"]), us(fl["avg_ns"]),
                                                 us(fl["p99_ns"])))
+    print("%-46s %9s %9s %9s %8s %8s %8s %8s" % ("commit ioctl", "median", "avg", "p99", "/(w+s)",
+                                                 "/(w+2s)", "/kernel", "med/typ"))
     for c in r["commit"]:
-        print("%-44s %6.0f us %6.0f us %6.0f us %7.2fx  %5.2fx"
-              % ("commit %d page%s R=%d from %s" % (c["pages"], "" if c["pages"] == 1 else "s",
-                                                   c["replicas"], c["from"]),
-                 c["median_us"], c["avg_us"], c["p99_us"], c["ratio_avg_to_write_plus_send"],
-                 c["ratio_avg_to_write_plus_send_round_trip"]))
-    print("  commit ratios: avg / (write t_avg + send t_avg = %.0f us), then avg / "
-          "(write t_avg + 2 x send t_avg = %.0f us); target for 1 page R=2: <= %.1fx"
-          % (b["write_plus_send"], b["write_plus_send_round_trip"], COMMIT_TARGET))
-    print("%-44s %12s %8s" % ("commit throughput, 1 page per commit, R=2", "commits/s", "retries"))
+        what = "%d page%s%s R=%d from %s" % (c["pages"], "" if c["pages"] == 1 else "s",
+                                            " (full)" if c["stores"] == "full pages" else "",
+                                            c["replicas"], c["from"])
+        print("%-46s %6.0f us %6.0f us %6.0f us %7.2fx %7.2fx %7.2fx %7.2fx"
+              % (what, c["median_us"], c["avg_us"], c["p99_us"],
+                 c["ratio_avg_to_write_plus_send"], c["ratio_avg_to_write_plus_send_round_trip"],
+                 c["ratio_avg_to_kernel_4k_plus_2b_round_trips"],
+                 c["ratio_median_to_typical_write_plus_send"]))
+    print("  /(w+s): avg / (ib_write_lat 4K t_avg + ib_send_lat t_avg = %.0f us); /(w+2s): avg / "
+          "(write t_avg + 2 x send t_avg = %.0f us); /kernel: avg / kernel RDMA round trips of "
+          "4K + 2B (%.0f us); med/typ: median / (t_typical sum); target, 1 page R=2: <= %.1fx"
+          % (b["write_plus_send"], b["write_plus_send_round_trip"],
+             b["kernel_4k_plus_2b_round_trips"], COMMIT_TARGET))
+    print("%-46s %12s %8s" % ("commit throughput, 1 page per commit, R=2", "commits/s", "retries"))
     for t in r["throughput"]:
-        print("%-44s %12.1f %8d   per node: %s"
-              % (tput_label(t),
-                 t["commits_per_s"], t["retries"],
+        print("%-46s %12.1f %8d   per node: %s"
+              % (tput_label(t), t["commits_per_s"], t["retries"],
                  ", ".join("%d(%s) %.1f/s" % (p["node_id"], p["role"], p["commits_per_s"])
                            for p in t["per_node"])))
 
@@ -189,8 +211,13 @@ def svg(r):
            ("remote read fault", us(r["fault"]["remote"]["latency"]["avg_ns"]), "#1f77b4"),
            ("ib_write_lat 4 KiB + ib_send_lat", b["write_plus_send"], "#9e9e9e"),
            ("write 4 KiB + send round trip", b["write_plus_send_round_trip"], "#bdbdbd")]
+    lat.insert(2, ("kernel RDMA round trip 4 KiB", b["kernel_4k_round_trip"], "#bdbdbd"))
+    lat.append(("kernel RDMA round trips 4 KiB + 2 B", b["kernel_4k_plus_2b_round_trips"],
+                "#bdbdbd"))
     for c in r["commit"]:
-        lat.append(("commit %d p, R=%d, from %s" % (c["pages"], c["replicas"], c["from"]),
+        lat.append(("commit %d p%s, R=%d, from %s" % (c["pages"],
+                                                     " full" if c["stores"] == "full pages" else "",
+                                                     c["replicas"], c["from"]),
                     c["avg_us"], "#1f77b4" if c["pages"] == 1 else "#6baed6"))
     tp = [(tput_label(t), t["commits_per_s"], "#2ca02c" if t["pages"] != "shared" else "#ff7f0e")
           for t in r["throughput"]]
