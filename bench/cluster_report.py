@@ -148,11 +148,11 @@ def main():
         },
         "throughput": tput,
     }
-    with open(out_json, "w") as f:
+    with open(out_json, "w", encoding="utf-8") as f:
         json.dump(result, f, indent=1)
 
     print_table(result)
-    with open(out_svg, "w") as f:
+    with open(out_svg, "w", encoding="utf-8") as f:
         f.write(svg(result))
 
 
@@ -224,7 +224,7 @@ def svg(r):
 
     label_w, bar_w, row, width = 250, 460, 20, 820
     parts = []
-    y = 50
+    y = 76
 
     def section(title, rows, unit, fmt):
         nonlocal y
@@ -246,7 +246,10 @@ def svg(r):
     section("commit throughput, 1 page per commit, R=2, sum over nodes (higher is better)",
             tp, "commits/s", "%.1f")
     head = ('<text x="10" y="22" font-size="15" font-weight="bold">dspm on 3 VMs over Soft-RoCE '
-            '(%s, %s)</text>' % (escape(r["date"][:10]), escape(r["environment"]["accel"].upper())))
+            '(%s, %s)</text>\n<text x="10" y="38" font-size="11" fill="#555">grey: baselines '
+            '(perftest t_avg, kernel transport round trips); blue: dspm, dark 1 page, light 16 '
+            'pages</text>\n<text x="10" y="52" font-size="11" fill="#555">(one 8-byte word changed '
+            'per page unless "full"); green: disjoint pages, orange: one shared page</text>' % (escape(r["date"][:10]), escape(r["environment"]["accel"].upper())))
     return ('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
             'font-family="sans-serif" font-size="12">\n'
             '<rect width="100%%" height="100%%" fill="white"/>\n%s\n%s\n</svg>\n'
