@@ -78,6 +78,7 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	$(REPO)/bench/run.sh
 	$(REPO)/bench/transport.sh
+	$(REPO)/bench/cluster.sh
 
 install: driver user
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD)/user --prefix $(PREFIX)
