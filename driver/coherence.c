@@ -168,6 +168,16 @@ static int dspm_coh_fetch(struct dspm_dataset *ds, struct dspm_link *link,
 	return ret;
 }
 
+/* Drop the cached copy of @pgoff and every mapping of it. */
+static void dspm_coh_forget(struct dspm_dataset *ds, pgoff_t pgoff)
+{
+	lockdep_assert_held_write(&ds->apply_sem);
+	spin_lock(&ds->coh->lock);
+	clear_bit(pgoff, ds->coh->valid);
+	spin_unlock(&ds->coh->lock);
+	dspm_zap_pages(ds, pgoff, 1);
+}
+
 /*
  * Make this node's copy of @pgoff current before a fault maps or copies
  * it: a page of a chunk held here always is; any other is fetched from its
@@ -203,10 +213,7 @@ void dspm_coh_drop(struct dspm_dataset *ds, pgoff_t pgoff)
 	if (!coh || !test_bit(pgoff, coh->valid))
 		return;
 	down_write(&ds->apply_sem);
-	spin_lock(&coh->lock);
-	clear_bit(pgoff, coh->valid);
-	spin_unlock(&coh->lock);
-	dspm_zap_pages(ds, pgoff, 1);
+	dspm_coh_forget(ds, pgoff);
 	up_write(&ds->apply_sem);
 }
 
@@ -401,13 +408,10 @@ static u32 dspm_coh_invalidate(struct dspm_link *link, u32 peer,
 
 			if (page >= ds->pages || version > LONG_MAX)
 				continue;
-			spin_lock(&ds->coh->lock);
-			clear_bit(page, ds->coh->valid);
-			spin_unlock(&ds->coh->lock);
 			if (dspm_coh_chunk(ds->coh, page)[0] == peer)
 				xa_store(&ds->coh->inval, page,
 					 xa_mk_value(version), GFP_KERNEL);
-			dspm_zap_pages(ds, page, 1);
+			dspm_coh_forget(ds, page);
 		}
 		up_write(&ds->apply_sem);
 		dspm_dataset_put(ds);

@@ -13,10 +13,10 @@
  * retry can pass with the same copies - and this node drops its cached
  * copies of those pages, so the caller's next attempt reads them from
  * their home even if an invalidation was missed.  A participant that
- * cannot be reached fails the commit with EIO: the degree cannot be met.  Nothing
- * of an aborted attempt is visible anywhere: participants apply nothing
- * before the decision, which this node writes to a lane of its own pmem
- * before any participant hears of it.
+ * cannot be reached fails the commit with EIO: the degree cannot be met.
+ * Nothing of an aborted attempt is visible anywhere: participants apply
+ * nothing before the decision, which this node writes to a lane of its own
+ * pmem before any participant hears of it.
  *
  * Called with the fd's lock and cluster_sem (read) held: the link stays.
  */
@@ -350,7 +350,8 @@ int dspm_coordinate(struct dspm_dataset *ds, const struct dspm_change *ch,
 	for (attempt = 0; attempt < DSPM_COMMIT_ATTEMPTS; attempt++) {
 		*version = 0;
 		ret = dspm_attempt(&co, ids, n, version);
-		if (ret != -EAGAIN && ret != -EBUSY)
+		if ((ret != -EAGAIN && ret != -EBUSY) ||
+		    attempt + 1 == DSPM_COMMIT_ATTEMPTS)
 			break;
 		/* someone else holds a page: let them finish, at random */
 		usleep_range(500, 1000 + (get_random_u32() % (1000U << min(attempt, 5U))));

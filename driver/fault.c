@@ -129,24 +129,26 @@ static vm_fault_t dspm_fault(struct vm_fault *vmf)
 			goto out;
 		}
 	}
-	ready = d ? 0 : dspm_coh_ready(ds, vmf->pgoff);
 	if (d) {
 		ret = vmf_insert_pfn_prot(vma, vmf->address,
 					  page_to_pfn(d->shadow),
 					  vm_get_page_prot(vma->vm_flags));
-	} else if (ready < 0) {
+		goto out;
+	}
+	ready = dspm_coh_ready(ds, vmf->pgoff);
+	if (ready < 0) {
 		/* the page's home cannot be reached */
 		ret = VM_FAULT_SIGBUS;
-	} else {
-		fetched = ready;
-		down_read(&ds->apply_sem);
-		ret = vmf_insert_pfn(vma, vmf->address,
-				     dspm_committed_pfn(ds, vmf->pgoff));
-		/* a fetch counted the fault as remote */
-		if (!fetched)
-			dspm_stats_fault_local(ds->store);
-		up_read(&ds->apply_sem);
+		goto out;
 	}
+	fetched = ready;
+	down_read(&ds->apply_sem);
+	ret = vmf_insert_pfn(vma, vmf->address,
+			     dspm_committed_pfn(ds, vmf->pgoff));
+	/* a fetch counted the fault as remote */
+	if (!fetched)
+		dspm_stats_fault_local(ds->store);
+	up_read(&ds->apply_sem);
 out:
 	trace_dspm_fault(ds->id, vmf->pgoff, vmf->flags & FAULT_FLAG_WRITE,
 			 !fetched, ret);
