@@ -117,6 +117,10 @@ void dspm_coh_link_exit(struct dspm_link *link);
 void dspm_coh_invalidate_sharers(struct dspm_link *link, u64 cluster_id,
 				 const u64 *pages, u32 n, u64 version);
 
+/* sync_table.c */
+u32 dspm_sync_serve(struct dspm_link *link, u32 peer, const void *buf,
+		    void *reply);
+
 /* cluster_ns.c: callers hold node->lock and have checked node->link */
 struct dspm_create;
 struct dspm_delete;

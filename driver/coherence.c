@@ -233,6 +233,12 @@ u64 dspm_coh_cluster_id(const struct dspm_coh *coh)
 	return coh->cluster_id;
 }
 
+/* Pages of one chunk: a chunk has one home for all of them. */
+u64 dspm_coh_chunk_pages(const struct dspm_coh *coh)
+{
+	return coh->chunk_size >> PAGE_SHIFT;
+}
+
 static void dspm_sharers_add(struct dspm_link *link, u64 dataset, u32 id)
 {
 	struct dspm_sharers *sh;

@@ -21,12 +21,6 @@
 #include "internal.h"
 #include "trace.h"
 
-/* A byte interval [start, end) of the dataset. */
-struct dspm_span {
-	u64 start;
-	u64 end;
-};
-
 static int dspm_span_cmp(const void *a, const void *b)
 {
 	const struct dspm_span *x = a, *y = b;
@@ -40,8 +34,8 @@ static int dspm_span_cmp(const void *a, const void *b)
  * the dataset covers the rest of its last page, so committing everything
  * leaves nothing dirty.
  */
-static int dspm_spans_get(struct dspm_dataset *ds, u64 uranges, u32 nr,
-			  struct dspm_span **out, u32 *nr_out)
+int dspm_spans_get(struct dspm_dataset *ds, u64 uranges, u32 nr,
+		   struct dspm_span **out, u32 *nr_out)
 {
 	struct dspm_range *r;
 	struct dspm_span *s;
@@ -389,6 +383,16 @@ static int dspm_commit_cluster(struct dspm_file *f, const struct dspm_span *s,
 	return 0;
 }
 
+/* MRSW: a dirty page the fd does not own may not be committed. */
+static void dspm_unowned_fn(struct dspm_file *f, struct dspm_dirty *d,
+			    pgoff_t pgoff, u32 a, u32 b, void *ctx)
+{
+	bool *unowned = ctx;
+
+	if (!dspm_own_covers(f, pgoff))
+		*unowned = true;
+}
+
 static int dspm_commit_locked(struct dspm_file *f, const struct dspm_span *s,
 			      u32 nr, struct dspm_commit *c)
 {
@@ -406,8 +410,17 @@ static int dspm_commit_locked(struct dspm_file *f, const struct dspm_span *s,
 	dspm_walk_dirty(f, s, nr, dspm_count_fn, &v);
 	c->pages = v.pages;
 	c->version = le64_to_cpu(READ_ONCE(slot->version));
-	if (!v.pages)
+	if (ds->model == DSPM_MODEL_MRSW) {
+		bool unowned = false;
+
+		dspm_walk_dirty(f, s, nr, dspm_unowned_fn, &unowned);
+		if (unowned)
+			return -EPERM;
+	}
+	if (!v.pages) {
+		f->txn = false;
 		return 0;
+	}
 	if (ds->coh)
 		return dspm_commit_cluster(f, s, nr, c);
 	if (ds->replicas > 1)
@@ -475,6 +488,9 @@ long dspm_commit(struct dspm_file *f, struct dspm_commit __user *uarg)
 		return ret;
 	mutex_lock(&f->lock);
 	ret = dspm_commit_locked(f, s, nr, &c);
+	/* MRSW: the commit ends the transaction, and the ownership */
+	if (!ret)
+		dspm_own_end(f);
 	mutex_unlock(&f->lock);
 	kvfree(s);
 	if (ret)
@@ -528,6 +544,7 @@ long dspm_abort(struct dspm_file *f, struct dspm_abort __user *uarg)
 	mutex_lock(&f->lock);
 	dspm_walk_dirty(f, s, nr, dspm_abort_fn, &v);
 	f->txn = false;
+	dspm_own_end(f);
 	mutex_unlock(&f->lock);
 	kvfree(s);
 	trace_dspm_abort(f->ds->id, v.pages);
@@ -545,14 +562,17 @@ long dspm_begin(struct dspm_file *f, struct dspm_begin __user *uarg)
 	ret = dspm_copy_arg_in(&b, sizeof(b), DSPM_BEGIN_SIZE_VER0, uarg);
 	if (ret)
 		return ret;
-	if (b.flags || b.ranges || b.nr_ranges || b.reserved0 ||
-	    !dspm_is_zero(b.reserved, sizeof(b.reserved)))
+	if (b.reserved0 || !dspm_is_zero(b.reserved, sizeof(b.reserved)))
+		return -EINVAL;
+	if (f->ds->model == DSPM_MODEL_MRSW) {
+		if (!f->writable)
+			return -EBADF;
+		return dspm_own_begin(f, &b);
+	}
+	if (b.flags || b.ranges || b.nr_ranges)
 		return -EINVAL;
 	if (!f->writable)
 		return -EBADF;
-	if (le32_to_cpu(dspm_store_slot(f->ds->store, f->ds->slot)->model) ==
-	    DSPM_MODEL_MRSW)
-		return -EOPNOTSUPP;
 	mutex_lock(&f->lock);
 	f->txn = true;
 	/* pages already mapped must fault again, to be copied at first use */

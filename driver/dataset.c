@@ -49,6 +49,7 @@ static struct dspm_dataset *dspm_dataset_new(struct dspm_node *node, u32 slot)
 	struct dspm_dataset *ds;
 	u64 first = 0;
 	unsigned int i;
+	int ret;
 
 	ds = kzalloc(sizeof(*ds), GFP_KERNEL);
 	if (!ds)
@@ -67,6 +68,7 @@ static struct dspm_dataset *dspm_dataset_new(struct dspm_node *node, u32 slot)
 	ds->length = le64_to_cpu(d->length);
 	ds->pages = le64_to_cpu(d->pages);
 	ds->replicas = le32_to_cpu(d->replicas);
+	ds->model = le32_to_cpu(d->model);
 	ds->nr_extents = le32_to_cpu(d->nr_extents);
 	for (i = 0; i < ds->nr_extents; i++) {
 		ds->extents[i].first = first;
@@ -76,11 +78,18 @@ static struct dspm_dataset *dspm_dataset_new(struct dspm_node *node, u32 slot)
 	}
 	init_rwsem(&ds->apply_sem);
 	refcount_set(&ds->open_count, 1);
+	ret = dspm_sync_dataset_init(ds);
+	if (ret) {
+		iput(ds->inode);
+		kfree(ds);
+		return ERR_PTR(ret);
+	}
 	return ds;
 }
 
 static void dspm_dataset_free(struct dspm_dataset *ds)
 {
+	dspm_sync_dataset_free(ds);
 	dspm_coh_free(ds->coh);
 	iput(ds->inode);
 	kfree(ds);
@@ -125,6 +134,7 @@ static struct file *dspm_file_new(struct dspm_node *node,
 {
 	struct dspm_file *f;
 	struct file *file;
+	int ret;
 
 	f = kzalloc(sizeof(*f), GFP_KERNEL);
 	if (!f)
@@ -133,6 +143,11 @@ static struct file *dspm_file_new(struct dspm_node *node,
 	f->writable = write;
 	mutex_init(&f->lock);
 	xa_init(&f->dirty);
+	ret = dspm_sync_file_init(f);
+	if (ret) {
+		kfree(f);
+		return ERR_PTR(ret);
+	}
 
 	/*
 	 * The file's dentry takes this inode reference and, like
@@ -146,6 +161,7 @@ static struct file *dspm_file_new(struct dspm_node *node,
 	if (IS_ERR(file)) {
 		module_put(THIS_MODULE);
 		iput(ds->inode);
+		dspm_sync_file_release(f);
 		kfree(f);
 		return file;
 	}
@@ -213,6 +229,7 @@ int dspm_dataset_open(struct dspm_node *node, const struct dspm_open *arg)
 		return ret;
 	}
 	mutex_unlock(&node->lock);
+	dspm_sync_dataset_open(ds);
 	fd_install(fd, file);
 	return fd;
 
@@ -288,6 +305,12 @@ static long dspm_dataset_ioctl(struct file *file, unsigned int cmd,
 		return dspm_dataset_stat(f, uarg);
 	case DSPM_IOC_BEGIN:
 		return dspm_begin(f, uarg);
+	case DSPM_IOC_LOCK:
+		return dspm_lock_ioctl(f, uarg, true);
+	case DSPM_IOC_UNLOCK:
+		return dspm_lock_ioctl(f, uarg, false);
+	case DSPM_IOC_BARRIER:
+		return dspm_barrier_ioctl(f, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -298,6 +321,7 @@ static int dspm_dataset_release(struct inode *inode, struct file *file)
 	struct dspm_file *f = file->private_data;
 
 	dspm_drop_all_dirty(f);
+	dspm_sync_file_release(f);
 	dspm_dataset_put(f->ds);
 	mutex_destroy(&f->lock);
 	kfree(f);

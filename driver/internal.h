@@ -14,13 +14,17 @@
  * Lock order (outermost first); no user memory is touched while holding
  * any of them except node->lock, and mmap_lock may be held above all of
  * them (page faults):
- *   1. dspm_file.lock        a dataset fd's shadow pages
+ *   1. dspm_file.lock        a dataset fd's shadow pages and MRSW ownership
+ *   1b. dspm_dataset.sync_lock  the node's barrier round (sync.c)
  *   1a. dspm_node.cluster_sem  read: the data path uses node->link;
  *                            write: JOIN/LEAVE change it (coherence.c)
  *   2. dspm_node.lock        attach state, dataset table, open datasets
  *   3. dspm_store.log_lock   the redo log: one transaction at a time
  *   4. dspm_dataset.apply_sem  write: bytes of committed pages change;
  *                            read: a fault maps or copies committed pages
+ *   5. dspm_sync.lock        the synchronisation manager's tables
+ *                            (sync_table.c); only dspm_link.table_lock
+ *                            nests inside it
  *   (then i_mmap_rwsem, taken by unmap_mapping_range)
  *
  * A dataset fd pins its dataset, which pins the store: DETACH refuses
@@ -94,6 +98,20 @@ struct dspm_store {
 	struct dspm_stats stats;
 };
 
+/*
+ * Synchronisation (sync.c, sync_table.c): the tables this node keeps as a
+ * manager of MRSW ownership, locks and barriers, and the holder tokens of
+ * its own fds and open datasets.
+ */
+struct dspm_sync {
+	struct mutex lock;		/* lock order 5: sets */
+	struct list_head sets;		/* struct dspm_sync_set */
+	struct xarray tokens;		/* low 32 bits of live tokens */
+	u32 next_token;
+	u32 incarnation;		/* upper 32 bits of this boot's tokens */
+	struct workqueue_struct *wq;	/* what a dataset's last close sends */
+};
+
 struct dspm_node {
 	struct rw_semaphore cluster_sem;	/* lock order 1a: link's lifetime */
 	struct mutex lock;		/* lock order 2: see above */
@@ -101,6 +119,7 @@ struct dspm_node {
 	struct dspm_link *link;		/* NULL outside a cluster */
 	struct xarray open;		/* table slot -> struct dspm_dataset */
 	struct vfsmount *mnt;		/* pseudo fs for dataset inodes */
+	struct dspm_sync sync;
 };
 
 struct dspm_extent {
@@ -117,12 +136,17 @@ struct dspm_dataset {
 	u64 length;
 	u64 pages;
 	u32 replicas;
+	u32 model;			/* DSPM_MODEL_* */
 	unsigned int nr_extents;
 	struct dspm_extent extents[DSPM_EXTENTS_MAX];
 	struct inode *inode;
 	struct rw_semaphore apply_sem;
 	refcount_t open_count;		/* fds; last close frees it */
 	struct dspm_coh *coh;		/* a cluster dataset's coherence state */
+	u64 token;			/* this node's barrier membership */
+	struct mutex sync_lock;		/* lock order 1b: barrier_round, member */
+	u64 barrier_round;		/* entered, not seen complete; 0: none */
+	bool member;			/* the barrier manager knows the node */
 };
 
 /* A page this fd has written and not committed. */
@@ -138,6 +162,16 @@ struct dspm_file {
 	unsigned long nr_dirty;
 	bool writable;
 	bool txn;			/* BEGIN: reads take private copies too */
+	u64 token;			/* holds its locks and ownership */
+	atomic_t locks;			/* cluster-wide locks held */
+	struct dspm_own *own;		/* MRSW: the pages BEGIN took */
+	bool owning;			/* MRSW: a BEGIN is taking them */
+};
+
+/* A byte interval [start, end) of the dataset. */
+struct dspm_span {
+	u64 start;
+	u64 end;
 };
 
 /* A kthread with nothing left to do waits here for kthread_stop(). */
@@ -254,6 +288,7 @@ void dspm_coh_drop(struct dspm_dataset *ds, pgoff_t pgoff);
 const u32 *dspm_coh_holders(const struct dspm_coh *coh, pgoff_t pgoff,
 			    u32 *nr);
 u64 dspm_coh_cluster_id(const struct dspm_coh *coh);
+u64 dspm_coh_chunk_pages(const struct dspm_coh *coh);
 
 /* coordinator.c: one page's share of a cluster commit */
 struct dspm_change {
@@ -289,7 +324,34 @@ void dspm_stats_replicated(struct dspm_store *st, u64 bytes);
 void dspm_stats_shadowed(struct dspm_store *st);
 void dspm_stats_fill(struct dspm_store *st, struct dspm_info *info);
 
+/* sync.c: ownership, locks, barriers on a dataset fd */
+struct dspm_begin;
+int dspm_sync_init(struct dspm_sync *s);
+void dspm_sync_exit(struct dspm_sync *s);
+int dspm_sync_file_init(struct dspm_file *f);
+void dspm_sync_file_release(struct dspm_file *f);
+int dspm_sync_dataset_init(struct dspm_dataset *ds);
+void dspm_sync_dataset_open(struct dspm_dataset *ds);
+void dspm_sync_dataset_free(struct dspm_dataset *ds);
+long dspm_own_begin(struct dspm_file *f, const struct dspm_begin *b);
+bool dspm_own_covers(const struct dspm_file *f, pgoff_t pgoff);
+void dspm_own_end(struct dspm_file *f);
+long dspm_lock_ioctl(struct dspm_file *f, void __user *uarg, bool lock);
+long dspm_barrier_ioctl(struct dspm_file *f, void __user *uarg);
+
+/* sync_table.c: the manager's side */
+struct dspm_wire_sync;
+struct dspm_wire_sync_reply;
+void dspm_sync_handle(struct dspm_sync *s, struct dspm_link *link, u32 from,
+		      bool local, const struct dspm_wire_sync *req,
+		      struct dspm_wire_sync_reply *rep);
+bool dspm_sync_node_dead(struct dspm_link *link, u32 id);
+bool dspm_sync_token_alive(struct dspm_sync *s, u64 token);
+void dspm_sync_tables_exit(struct dspm_sync *s);
+
 /* commit.c */
+int dspm_spans_get(struct dspm_dataset *ds, u64 uranges, u32 nr,
+		   struct dspm_span **out, u32 *nr_out);
 long dspm_commit(struct dspm_file *f, struct dspm_commit __user *uarg);
 long dspm_abort(struct dspm_file *f, struct dspm_abort __user *uarg);
 long dspm_begin(struct dspm_file *f, struct dspm_begin __user *uarg);

@@ -114,23 +114,34 @@ static int __init dspm_init(void)
 	init_rwsem(&dspm_node.cluster_sem);
 	mutex_init(&dspm_node.lock);
 	xa_init(&dspm_node.open);
-	dspm_node.mnt = kern_mount(&dspm_fs_type);
-	if (IS_ERR(dspm_node.mnt))
-		return PTR_ERR(dspm_node.mnt);
-	ret = misc_register(&dspm_misc);
-	if (ret) {
-		kern_unmount(dspm_node.mnt);
+	ret = dspm_sync_init(&dspm_node.sync);
+	if (ret)
 		return ret;
+	dspm_node.mnt = kern_mount(&dspm_fs_type);
+	if (IS_ERR(dspm_node.mnt)) {
+		ret = PTR_ERR(dspm_node.mnt);
+		goto err_mount;
 	}
+	ret = misc_register(&dspm_misc);
+	if (ret)
+		goto err_misc;
 	dspm_debugfs_init();
 	pr_info("dspm: ABI %d ready on /dev/dspm\n", DSPM_ABI_VERSION);
 	return 0;
+
+err_misc:
+	kern_unmount(dspm_node.mnt);
+err_mount:
+	dspm_sync_exit(&dspm_node.sync);
+	return ret;
 }
 
 static void __exit dspm_exit(void)
 {
 	dspm_debugfs_exit();
 	misc_deregister(&dspm_misc);
+	/* the last closes' RELEASEs still need the link */
+	dspm_sync_exit(&dspm_node.sync);
 	dspm_cluster_exit(&dspm_node);
 	/* every dataset fd holds a module reference, so none is open here */
 	if (dspm_node.store)

@@ -4,9 +4,9 @@
  * which accepts only members of the dispatcher's node table that prove the
  * cluster key (dspm_wire.h, "Node to node"), a thread per accepted
  * connection serving requests, and the connecting side of the handshake.
- * Requests served: PING, the coherence and commit ones.  Everything received is checked before it
- * is used; a malformed message or a failed handshake is counted and drops
- * the connection, nothing else.
+ * Requests served: PING, the coherence, commit and synchronisation ones.
+ * Everything received is checked before it is used; a malformed message
+ * or a failed handshake is counted and drops the connection, nothing else.
  *
  * Lock order: dspm_peers.lock, then dspm_link.table_lock.  Connection
  * threads take neither while they block on the network.
@@ -259,6 +259,13 @@ static int dspm_peer_serve(struct dspm_peer_conn *pc, u32 peer_id)
 		case DSPM_WIRE_DECIDE:
 		case DSPM_WIRE_TXN_QUERY:
 			len = dspm_part_serve(peers->link, peer_id, pc->buf,
+					      pc->reply);
+			if (!len)
+				goto bad;
+			h = pc->reply;
+			break;
+		case DSPM_WIRE_SYNC:
+			len = dspm_sync_serve(peers->link, peer_id, pc->buf,
 					      pc->reply);
 			if (!len)
 				goto bad;

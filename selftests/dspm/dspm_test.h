@@ -68,6 +68,9 @@ static_assert(sizeof(struct dspm_commit) == DSPM_COMMIT_SIZE_VER0, "commit");
 static_assert(sizeof(struct dspm_abort) == DSPM_ABORT_SIZE_VER0, "abort");
 static_assert(sizeof(struct dspm_stat) == DSPM_STAT_SIZE_VER0, "stat");
 static_assert(sizeof(struct dspm_range) == 16, "range");
+static_assert(sizeof(struct dspm_begin) == DSPM_BEGIN_SIZE_VER0, "begin");
+static_assert(sizeof(struct dspm_lock) == DSPM_LOCK_SIZE_VER0, "lock");
+static_assert(sizeof(struct dspm_barrier) == DSPM_BARRIER_SIZE_VER0, "barrier");
 
 static inline int dspm_ioctl(int fd, unsigned long cmd, void *arg)
 {
@@ -235,6 +238,52 @@ static inline int dspm_abort(int fd, const struct dspm_range *r, __u32 nr,
 
 	if (!ret && pages)
 		*pages = a.pages;
+	return ret;
+}
+
+/* BEGIN; on an MRSW dataset taking @nr ranges (all with 0) of @fd. */
+static inline int dspm_begin_own(int fd, const struct dspm_range *r, __u32 nr,
+				 __u32 flags)
+{
+	struct dspm_begin b = {
+		.size = sizeof(b),
+		.flags = flags,
+		.ranges = (uintptr_t)r,
+		.nr_ranges = nr,
+	};
+
+	return dspm_ioctl(fd, DSPM_IOC_BEGIN, &b);
+}
+
+/* BEGIN owning [off, off + len) of an MRSW dataset. */
+static inline int dspm_own_range(int fd, __u64 off, __u64 len, __u32 flags)
+{
+	struct dspm_range r = { .offset = off, .length = len };
+
+	return dspm_begin_own(fd, &r, 1, flags);
+}
+
+static inline int dspm_lock(int fd, __u64 key, __u32 flags)
+{
+	struct dspm_lock l = { .size = sizeof(l), .flags = flags, .key = key };
+
+	return dspm_ioctl(fd, DSPM_IOC_LOCK, &l);
+}
+
+static inline int dspm_unlock(int fd, __u64 key)
+{
+	struct dspm_lock l = { .size = sizeof(l), .key = key };
+
+	return dspm_ioctl(fd, DSPM_IOC_UNLOCK, &l);
+}
+
+static inline int dspm_barrier(int fd, struct dspm_barrier *out)
+{
+	struct dspm_barrier b = { .size = sizeof(b) };
+	int ret = dspm_ioctl(fd, DSPM_IOC_BARRIER, &b);
+
+	if (!ret && out)
+		*out = b;
 	return ret;
 }
 

@@ -14,6 +14,7 @@
 #   selftests/dspm/run_vm_tests.sh [SUITE...]
 #
 # Suites: abi-dram abi-pmem semantics-dram semantics-pmem fuzz-dram fuzz-pmem
+# sync-dram
 # (default: all).  Environment:
 #   DSPM_SELFTESTS_BIN   built binaries (default <repo>/build/selftests; built
 #                        with make if missing)
@@ -33,7 +34,7 @@ TIMEOUT=${DSPM_SELFTESTS_TIMEOUT:-3600}
 export DSPM_VM_DIR=${DSPM_VM_DIR:-$REPO/build/vm-selftests}
 NODE=1
 
-ALL_SUITES="abi-dram abi-pmem semantics-dram semantics-pmem fuzz-dram fuzz-pmem"
+ALL_SUITES="abi-dram abi-pmem semantics-dram semantics-pmem fuzz-dram fuzz-pmem sync-dram"
 SUITES=${*:-$ALL_SUITES}
 
 passed=0
@@ -81,7 +82,7 @@ for s in $SUITES; do
 done
 [ -x "$VM" ] || { echo "missing $VM" >&2; exit 2; }
 [ -f "$REPO/driver/dspm.ko" ] || { echo "# missing $REPO/driver/dspm.ko (build the driver)"; result not-ok "driver/dspm.ko exists"; finish; }
-for b in abi semantics fuzz; do
+for b in abi semantics fuzz sync; do
 	if [ ! -x "$BIN/$b" ]; then
 		make -s -C "$REPO/selftests/dspm" O="$BIN" >&2 ||
 			{ result not-ok "build the selftests"; finish; }

@@ -384,25 +384,42 @@ struct dspm_commit {
 #define DSPM_COMMIT_FLAGS_ALL	DSPM_COMMIT_VALIDATE
 
 /*
- * DSPM_IOC_BEGIN: dataset fd opened with DSPM_OPEN_WRITE, on an MRMW
- * dataset: start a validated transaction.  From now on the first access of
- * any kind to a page - a read too - gives the fd its private copy of the
- * page as committed then, so everything the fd reads is a snapshot of each
- * page at its first access.  The next DSPM_IOC_COMMIT with
- * DSPM_COMMIT_VALIDATE fails with EAGAIN, committing nothing, when any page
- * the transaction read or wrote has been committed by someone else since;
- * otherwise the commit is serialisable with every other.  COMMIT (success)
- * and ABORT end the transaction.  MRSW write ownership (ranges) is not
- * implemented yet: EOPNOTSUPP on MRSW datasets.
+ * DSPM_IOC_BEGIN: dataset fd opened with DSPM_OPEN_WRITE.
+ *
+ * On an MRMW dataset: start a validated transaction; @ranges must be 0.
+ * From now on the first access of any kind to a page - a read too - gives
+ * the fd its private copy of the page as committed then, so everything the
+ * fd reads is a snapshot of each page at its first access.  The next
+ * DSPM_IOC_COMMIT with DSPM_COMMIT_VALIDATE fails with EAGAIN, committing
+ * nothing, when any page the transaction read or wrote has been committed
+ * by someone else since; otherwise the commit is serialisable with every
+ * other.
+ *
+ * On an MRSW dataset: take exclusive write ownership of the pages @ranges
+ * touch (all of them when @nr_ranges is 0) from their homes.  While another
+ * fd, on any node, owns one of them, BEGIN waits until it is free, or fails
+ * with EAGAIN at once under DSPM_BEGIN_NONBLOCK (EINTR on a signal);
+ * nothing is owned then.  Readers go on meanwhile, seeing committed bytes.
+ * On an MRSW dataset only an owner may commit (EPERM for a dirty page
+ * outside what the fd owns), and its commit never conflicts.  EBUSY when
+ * the fd owns ranges already.
+ *
+ * COMMIT (success), ABORT and closing the fd end the transaction and give
+ * up the ownership.  An owner whose node dies loses it: a waiter takes it
+ * over once the node table says the node is dead or the node says the fd
+ * is gone.
  */
 struct dspm_begin {
 	__u32 size;
-	__u32 flags;		/* none defined */
-	__u64 ranges;		/* MRSW (not yet): 0 */
-	__u32 nr_ranges;	/* MRSW (not yet): 0 */
+	__u32 flags;		/* DSPM_BEGIN_* */
+	__u64 ranges;		/* MRSW: user pointer to struct dspm_range[] */
+	__u32 nr_ranges;	/* MRSW: 0..DSPM_RANGES_MAX; MRMW: 0 */
 	__u32 reserved0;
 	__u64 reserved[3];
 };
+
+#define DSPM_BEGIN_NONBLOCK	0x1U	/* MRSW: EAGAIN instead of waiting */
+#define DSPM_BEGIN_FLAGS_ALL	DSPM_BEGIN_NONBLOCK
 
 #define DSPM_BEGIN_SIZE_VER0	48
 
@@ -441,6 +458,48 @@ struct dspm_stat {
 
 #define DSPM_STAT_SIZE_VER0	168
 
+/*
+ * DSPM_IOC_LOCK / DSPM_IOC_UNLOCK: dataset fd, any access mode.  A lock
+ * named by (dataset, @key) that one fd in the whole cluster holds at a
+ * time.  LOCK waits while another fd holds it (EAGAIN at once under
+ * DSPM_LOCK_NONBLOCK, EINTR on a signal); EDEADLK when this fd holds it
+ * already.  UNLOCK: EPERM when this fd does not hold it.  Closing the fd
+ * releases its locks; the locks of a fd whose node dies are taken over by
+ * waiters once the node table says the node is dead or the node says the
+ * fd is gone.  Locks order nothing by themselves: commit before UNLOCK
+ * what the lock protects.
+ */
+struct dspm_lock {
+	__u32 size;
+	__u32 flags;		/* DSPM_LOCK_* (LOCK only) */
+	__u64 key;
+	__u64 reserved[2];
+};
+
+#define DSPM_LOCK_SIZE_VER0	32
+#define DSPM_LOCK_NONBLOCK	0x1U
+#define DSPM_LOCK_FLAGS_ALL	DSPM_LOCK_NONBLOCK
+
+/*
+ * DSPM_IOC_BARRIER: dataset fd, any access mode.  Returns once every node
+ * that has the dataset open has entered the same barrier round (a node
+ * enters it when one of its fds calls BARRIER; further callers on that node
+ * until the round completes wait for the same round).  Nodes the node
+ * table lists as dead do not count.  EINTR on a signal: the node stays
+ * entered in the round.  Outside a cluster the node is alone, so BARRIER
+ * returns at once.
+ */
+struct dspm_barrier {
+	__u32 size;
+	__u32 flags;		/* none defined */
+	__u64 round;		/* output: the round that completed (from 1) */
+	__u32 nodes;		/* output: nodes that took part in it */
+	__u32 reserved0;
+	__u64 reserved[2];
+};
+
+#define DSPM_BARRIER_SIZE_VER0	40
+
 /* ------------------------------------------------------------------ */
 
 #define DSPM_IOC_MAGIC		0xD5
@@ -464,6 +523,9 @@ struct dspm_stat {
 #define DSPM_IOC_ABORT		_IO(DSPM_IOC_MAGIC, 0x21)
 #define DSPM_IOC_STAT		_IO(DSPM_IOC_MAGIC, 0x22)
 #define DSPM_IOC_BEGIN		_IO(DSPM_IOC_MAGIC, 0x23)
-/* 0x24-0x3f reserved for the dataset fd (lock, barrier) */
+#define DSPM_IOC_LOCK		_IO(DSPM_IOC_MAGIC, 0x24)
+#define DSPM_IOC_UNLOCK		_IO(DSPM_IOC_MAGIC, 0x25)
+#define DSPM_IOC_BARRIER	_IO(DSPM_IOC_MAGIC, 0x26)
+/* 0x27-0x3f reserved for the dataset fd */
 
 #endif /* _UAPI_LINUX_DSPM_H */

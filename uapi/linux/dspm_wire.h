@@ -340,8 +340,11 @@ struct dspm_wire_error {
 #define DSPM_WIRE_DECIDED		76
 #define DSPM_WIRE_TXN_QUERY		77
 #define DSPM_WIRE_TXN_STATE		78
+/* 79-82: reserved */
+#define DSPM_WIRE_SYNC			83
+#define DSPM_WIRE_SYNC_REPLY		84
 #define DSPM_WIRE_PEER_TYPE_MIN		64
-#define DSPM_WIRE_PEER_TYPE_MAX		78
+#define DSPM_WIRE_PEER_TYPE_MAX		84
 
 #define DSPM_WIRE_PING_MAX		0x10000
 
@@ -505,5 +508,74 @@ struct dspm_wire_txn_state {
 };
 
 #define DSPM_WIRE_TXN_STATE_SIZE	48
+
+/*
+ * Synchronisation: MRSW write ownership, cluster-wide locks and barriers
+ * (Documentation/wire-protocol.md, "Synchronisation").  A node N asks the
+ * manager M, answered by SYNC_REPLY with the same op:
+ *   - OWN / DISOWN: M is the home of the pages' chunk; @ranges are pages
+ *     of the dataset, all homed at M.  OWN takes them all for @token or
+ *     none (result EAGAIN, holder_* name one holder in the way).
+ *   - LOCK / UNLOCK: M is the home of the dataset's first chunk; @key names
+ *     the lock.  LOCK: EAGAIN (holder_*) or EDEADLK; UNLOCK: EPERM when
+ *     @token does not hold it.
+ *   - MEMBER, ARRIVE, WAIT: barriers, M as for LOCK.  @token names one
+ *     open instance of the dataset on N.  MEMBER enters it in the
+ *     dataset's members, ARRIVE (a member too from then on) in the current
+ *     round and answers that round; WAIT @key answers 0 once round @key
+ *     completed, EAGAIN (holder_* a member not yet arrived) before.  A
+ *     round completes when every member on a node not dead has arrived.
+ *   - RELEASE: everything @token holds at M goes (fd or instance closed).
+ *   - ALIVE: asked of the node holding @key (a token): 0 while it is in
+ *     use there, ESRCH once not.  A waiter asks it of the holder M named,
+ *     and sends BREAK @key to M when the answer is ESRCH or the node table
+ *     lists the holder's node as dead; M then drops all @key held.
+ * Tokens are chosen by their node: random per boot in the upper 32 bits,
+ * so a restarted node never claims its predecessor's.
+ */
+#define DSPM_WIRE_SYNC_OWN		1
+#define DSPM_WIRE_SYNC_DISOWN		2
+#define DSPM_WIRE_SYNC_LOCK		3
+#define DSPM_WIRE_SYNC_UNLOCK		4
+#define DSPM_WIRE_SYNC_MEMBER		5
+#define DSPM_WIRE_SYNC_ARRIVE		6
+#define DSPM_WIRE_SYNC_WAIT		7
+#define DSPM_WIRE_SYNC_RELEASE		8
+#define DSPM_WIRE_SYNC_ALIVE		9
+#define DSPM_WIRE_SYNC_BREAK		10
+#define DSPM_WIRE_SYNC_OP_MAX		10
+#define DSPM_WIRE_SYNC_RANGES_MAX	256	/* ranges of one OWN */
+
+struct dspm_wire_sync_range {
+	__le64 first;		/* page */
+	__le64 count;		/* pages, >= 1 */
+};
+
+/* length = 72 + count * 16 */
+struct dspm_wire_sync {
+	struct dspm_wire_hdr hdr;
+	__le64 dataset;		/* cluster-wide id */
+	__le64 token;		/* the requester's holder token, not 0 */
+	__le64 key;		/* LOCK/UNLOCK: lock; WAIT: round; ALIVE/BREAK: token */
+	__le32 op;		/* DSPM_WIRE_SYNC_* */
+	__le32 count;		/* OWN/DISOWN: ranges that follow; else 0 */
+	__le64 reserved;
+	struct dspm_wire_sync_range ranges[];
+};
+
+#define DSPM_WIRE_SYNC_SIZE		72
+
+struct dspm_wire_sync_reply {
+	struct dspm_wire_hdr hdr;
+	__le64 dataset;
+	__le32 op;
+	__le32 result;		/* 0 or a positive errno */
+	__le64 round;		/* ARRIVE: the round entered; WAIT: current */
+	__le64 holder_token;	/* EAGAIN: who is in the way */
+	__le32 holder_node;
+	__le32 members;		/* barriers: members counted */
+};
+
+#define DSPM_WIRE_SYNC_REPLY_SIZE	72
 
 #endif /* _UAPI_LINUX_DSPM_WIRE_H */

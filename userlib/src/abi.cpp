@@ -204,6 +204,32 @@ dspm_begin make_begin() noexcept {
   return zeroed<dspm_begin>();
 }
 
+dspm_begin make_begin_owning(std::span<const dspm_range> ranges, std::uint32_t flags) {
+  if ((flags & ~DSPM_BEGIN_FLAGS_ALL) != 0)
+    throw std::system_error(EINVAL, std::generic_category(), "begin: unknown flags");
+  if (ranges.size() > DSPM_RANGES_MAX)
+    throw std::system_error(EINVAL, std::generic_category(),
+                            "begin: more than " + std::to_string(DSPM_RANGES_MAX) + " ranges");
+  auto arg = zeroed<dspm_begin>();
+  arg.flags = flags;
+  arg.ranges = reinterpret_cast<std::uintptr_t>(ranges.data());
+  arg.nr_ranges = static_cast<std::uint32_t>(ranges.size());
+  return arg;
+}
+
+dspm_lock make_lock(std::uint64_t key, std::uint32_t flags) {
+  if ((flags & ~DSPM_LOCK_FLAGS_ALL) != 0)
+    throw std::system_error(EINVAL, std::generic_category(), "lock: unknown flags");
+  auto arg = zeroed<dspm_lock>();
+  arg.flags = flags;
+  arg.key = key;
+  return arg;
+}
+
+dspm_barrier make_barrier() noexcept {
+  return zeroed<dspm_barrier>();
+}
+
 std::vector<dspm_range> normalize_ranges(std::span<const Range> ranges, std::uint64_t length,
                                          std::string_view context) {
   std::vector<dspm_range> out;

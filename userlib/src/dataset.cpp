@@ -8,6 +8,7 @@
 #include <string>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "dspm/dspm.hpp"
 #include "syscall.hpp"
@@ -115,6 +116,47 @@ void Dataset::begin() {
   require_writable("begin");
   auto arg = abi::make_begin();
   if (do_ioctl(fd_, DSPM_IOC_BEGIN, arg) < 0) fail(errno, "begin " + name_);
+}
+
+void Dataset::own(std::span<const Range> ranges) {
+  do_own(ranges, 0);
+}
+
+bool Dataset::try_own(std::span<const Range> ranges) {
+  return do_own(ranges, DSPM_BEGIN_NONBLOCK);
+}
+
+bool Dataset::do_own(std::span<const Range> ranges, std::uint32_t flags) {
+  require_writable("own");
+  std::vector<dspm_range> normal;
+  if (!ranges.empty()) normal = abi::normalize_ranges(ranges, length_, "own " + name_);
+  auto arg = abi::make_begin_owning(normal, flags);
+  if (do_ioctl(fd_, DSPM_IOC_BEGIN, arg) == 0) return true;
+  if (errno == EAGAIN && (flags & DSPM_BEGIN_NONBLOCK) != 0) return false;
+  fail(errno, "own " + name_);
+}
+
+BarrierResult Dataset::barrier() {
+  auto arg = abi::make_barrier();
+  if (do_ioctl(fd_, DSPM_IOC_BARRIER, arg) < 0) fail(errno, "barrier on " + name_);
+  return {arg.round, arg.nodes};
+}
+
+void Mutex::lock() {
+  auto arg = abi::make_lock(key_);
+  if (do_ioctl(fd_, DSPM_IOC_LOCK, arg) < 0) fail(errno, "lock " + std::to_string(key_));
+}
+
+bool Mutex::try_lock() {
+  auto arg = abi::make_lock(key_, DSPM_LOCK_NONBLOCK);
+  if (do_ioctl(fd_, DSPM_IOC_LOCK, arg) == 0) return true;
+  if (errno == EAGAIN) return false;
+  fail(errno, "lock " + std::to_string(key_));
+}
+
+void Mutex::unlock() {
+  auto arg = abi::make_lock(key_);
+  if (do_ioctl(fd_, DSPM_IOC_UNLOCK, arg) < 0) fail(errno, "unlock " + std::to_string(key_));
 }
 
 std::uint64_t Dataset::abort() {

@@ -62,6 +62,8 @@ static_assert(sizeof(dspm_list) == DSPM_LIST_SIZE_VER0);
 static_assert(sizeof(dspm_commit) == DSPM_COMMIT_SIZE_VER0);
 static_assert(sizeof(dspm_abort) == DSPM_ABORT_SIZE_VER0);
 static_assert(sizeof(dspm_begin) == DSPM_BEGIN_SIZE_VER0);
+static_assert(sizeof(dspm_lock) == DSPM_LOCK_SIZE_VER0);
+static_assert(sizeof(dspm_barrier) == DSPM_BARRIER_SIZE_VER0);
 static_assert(sizeof(dspm_stat) == DSPM_STAT_SIZE_VER0);
 static_assert(sizeof(dspm_addr) == 24);
 static_assert(sizeof(dspm_join) == DSPM_JOIN_SIZE_VER0);
@@ -110,9 +112,14 @@ DSPM_API dspm_list make_list(dspm_dataset_info* entries, std::uint32_t capacity)
 // bits outside DSPM_COMMIT_FLAGS_ALL).
 DSPM_API dspm_commit make_commit(std::span<const dspm_range> ranges, std::uint32_t flags = 0);
 DSPM_API dspm_abort make_abort(std::span<const dspm_range> ranges);
-// A validated transaction of an MRMW dataset: no flags, no ranges (MRSW ownership is not
-// implemented by the kernel yet).
+// A validated transaction of an MRMW dataset: no flags, no ranges.
 DSPM_API dspm_begin make_begin() noexcept;
+// Write ownership of @ranges of an MRSW dataset (all of it when empty); @ranges must stay alive
+// while the struct is in use.  @flags are DSPM_BEGIN_* (EINVAL for unknown bits).
+DSPM_API dspm_begin make_begin_owning(std::span<const dspm_range> ranges, std::uint32_t flags);
+// DSPM_IOC_LOCK (@flags DSPM_LOCK_*) and DSPM_IOC_UNLOCK (@flags 0).
+DSPM_API dspm_lock make_lock(std::uint64_t key, std::uint32_t flags = 0);
+DSPM_API dspm_barrier make_barrier() noexcept;
 
 // Validates @ranges against a dataset of @length bytes with the kernel's rules (no empty
 // range, no overflow, nothing beyond the end) and returns them sorted with overlapping and

@@ -201,10 +201,22 @@ class DSPM_API Dataset {
   // Drops the uncommitted bytes inside @ranges; an empty span drops nothing.
   std::uint64_t abort(std::span<const Range> ranges);
 
-  // Starts a validated transaction (DSPM_IOC_BEGIN): from now on the first access to a page,
-  // a read too, takes a private snapshot of it, so everything read is as committed then.
-  // EOPNOTSUPP on an MRSW dataset, EBADF when read-only.  commit_validated() or abort() end it.
+  // Starts a validated transaction (DSPM_IOC_BEGIN) of an MRMW dataset: from now on the first
+  // access to a page, a read too, takes a private snapshot of it, so everything read is as
+  // committed then.  EBADF when read-only.  commit_validated() or abort() end it.  On an MRSW
+  // dataset it is own() of the whole dataset.
   void begin();
+  // MRSW: takes exclusive write ownership of the pages @ranges touch (the whole dataset when
+  // empty), waiting while another fd on any node owns one of them; readers go on meanwhile.
+  // Only an owner may commit (EPERM otherwise) and its commit never conflicts.  The next
+  // commit() or abort(), or destroying the Dataset, gives the ownership up.  EBUSY when this
+  // Dataset owns ranges already, EBADF when read-only, EINVAL on an MRMW dataset.
+  void own(std::span<const Range> ranges = {});
+  // own() without waiting: false, owning nothing, when another fd owns one of the pages.
+  bool try_own(std::span<const Range> ranges = {});
+  // DSPM_IOC_BARRIER: returns once every node that has this dataset open has entered the
+  // same barrier round (several callers on one node enter the same round).
+  BarrierResult barrier();
   // Commits every uncommitted byte with DSPM_COMMIT_VALIDATE: EAGAIN, committing nothing and
   // keeping the dirty bytes, when a page the transaction read or wrote was committed by someone
   // else since (abort() and retry); otherwise like commit().  Ends the transaction on success.
@@ -230,6 +242,7 @@ class DSPM_API Dataset {
   void check_view(std::size_t offset, std::size_t size, std::size_t align) const;
   static std::size_t checked_size(std::size_t element, std::size_t count);
   CommitResult do_commit(std::span<const dspm_range> ranges, std::uint32_t flags = 0);
+  bool do_own(std::span<const Range> ranges, std::uint32_t flags);
   std::uint64_t do_abort(std::span<const dspm_range> ranges);
   void release() noexcept;
 
@@ -239,6 +252,31 @@ class DSPM_API Dataset {
   std::uint64_t length_ = 0;
   std::byte* data_ = nullptr;
   std::size_t map_length_ = 0;
+};
+
+// A cluster-wide lock named by (dataset, key) (DSPM_IOC_LOCK/UNLOCK): one fd in the whole
+// cluster holds it at a time.  A BasicLockable and Lockable, so std::lock_guard,
+// std::unique_lock and std::scoped_lock are its RAII owners:
+//
+//   dspm::Mutex m(dataset, 7);
+//   std::lock_guard hold(m);   // waits for the lock; unlocked when `hold` goes
+//
+// The lock belongs to the Dataset's fd, which must outlive the Mutex and every lock taken
+// through it (closing the fd releases its locks).  A lock orders nothing by itself: commit what
+// it protects before unlocking.  lock() and try_lock() throw EDEADLK when the fd holds the lock
+// already; unlock() throws EPERM when it does not.
+class DSPM_API Mutex {
+ public:
+  Mutex(const Dataset& dataset, std::uint64_t key) noexcept : fd_(dataset.fd()), key_(key) {}
+
+  void lock();
+  bool try_lock();
+  void unlock();
+  std::uint64_t key() const noexcept { return key_; }
+
+ private:
+  int fd_;
+  std::uint64_t key_;
 };
 
 }  // namespace dspm

@@ -135,6 +135,12 @@ struct CommitResult {
   std::uint64_t version = 0;  // dataset version after the commit
 };
 
+// What a barrier did (DSPM_IOC_BARRIER).
+struct BarrierResult {
+  std::uint64_t round = 0;  // the round that completed, from 1
+  std::uint32_t nodes = 0;  // nodes that took part in it
+};
+
 // What a transaction run by transact() did.
 struct TransactResult {
   CommitResult commit;   // the commit that succeeded
