@@ -446,7 +446,8 @@ long dspm_own_begin(struct dspm_file *f, const struct dspm_begin *b)
 	}
 	mutex_lock(&f->lock);
 	ret = f->own || f->owning ? -EBUSY : 0;
-	f->owning = true;
+	if (!ret)
+		f->owning = true;
 	mutex_unlock(&f->lock);
 	if (ret)
 		goto out;
