@@ -437,11 +437,13 @@ u32 dspm_sync_serve(struct dspm_link *link, u32 peer, const void *buf,
 	struct dspm_wire_sync_reply *rep = reply;
 	u32 len = le32_to_cpu(req->hdr.length);
 	u32 count = le32_to_cpu(req->count), op = le32_to_cpu(req->op), i;
+	bool own = op == DSPM_WIRE_SYNC_OWN;
 
+	/* only OWN carries ranges, and at least one */
 	if (len < sizeof(*req) || count > DSPM_WIRE_SYNC_RANGES_MAX ||
 	    len != struct_size(req, ranges, count) || !op ||
 	    op > DSPM_WIRE_SYNC_OP_MAX || req->reserved || !req->token ||
-	    (op == DSPM_WIRE_SYNC_OWN) != (count > 0))
+	    own != !!count)
 		return 0;
 	for (i = 0; i < count; i++) {
 		u64 first = le64_to_cpu(req->ranges[i].first);

@@ -37,6 +37,8 @@ TEST(Abi, Ver0SizesMatchStructs) {
   EXPECT_EQ(sizeof(dspm_abort), DSPM_ABORT_SIZE_VER0);
   EXPECT_EQ(sizeof(dspm_begin), DSPM_BEGIN_SIZE_VER0);
   EXPECT_EQ(sizeof(dspm_stat), DSPM_STAT_SIZE_VER0);
+  EXPECT_EQ(sizeof(dspm_lock), DSPM_LOCK_SIZE_VER0);
+  EXPECT_EQ(sizeof(dspm_barrier), DSPM_BARRIER_SIZE_VER0);
 }
 
 TEST(Abi, SizeAndFlagsComeFirstEverywhere) {
@@ -240,6 +242,35 @@ TEST(Abi, MakeBegin) {
   EXPECT_EQ(b.nr_ranges, 0U);
   EXPECT_EQ(b.reserved0, 0U);
   EXPECT_TRUE(all_zero(b.reserved));
+  EXPECT_TRUE(zero_bytes(b, 4));
+}
+
+TEST(Abi, MakeBeginOwning) {
+  const std::vector<dspm_range> ranges{{0, 4096}, {8192, 100}};
+  const auto b = dabi::make_begin_owning(ranges, DSPM_BEGIN_NONBLOCK);
+  EXPECT_EQ(b.size, DSPM_BEGIN_SIZE_VER0);
+  EXPECT_EQ(b.flags, DSPM_BEGIN_NONBLOCK);
+  EXPECT_EQ(b.ranges, reinterpret_cast<std::uintptr_t>(ranges.data()));
+  EXPECT_EQ(b.nr_ranges, 2U);
+  EXPECT_EQ(b.reserved0, 0U);
+  EXPECT_TRUE(all_zero(b.reserved));
+  const auto whole = dabi::make_begin_owning({}, 0);
+  EXPECT_EQ(whole.nr_ranges, 0U);
+  expect_errno(EINVAL, "begin: unknown flags", [] { dabi::make_begin_owning({}, 0x2); });
+  const std::vector<dspm_range> many(DSPM_RANGES_MAX + 1, dspm_range{0, 1});
+  expect_errno(EINVAL, "begin: more than 1024 ranges", [&] { dabi::make_begin_owning(many, 0); });
+}
+
+TEST(Abi, MakeLockAndBarrier) {
+  const auto l = dabi::make_lock(0xfeedULL, DSPM_LOCK_NONBLOCK);
+  EXPECT_EQ(l.size, DSPM_LOCK_SIZE_VER0);
+  EXPECT_EQ(l.flags, DSPM_LOCK_NONBLOCK);
+  EXPECT_EQ(l.key, 0xfeedULL);
+  EXPECT_TRUE(all_zero(l.reserved));
+  EXPECT_EQ(dabi::make_lock(7).flags, 0U);
+  expect_errno(EINVAL, "lock: unknown flags", [] { dabi::make_lock(1, 0x4); });
+  const auto b = dabi::make_barrier();
+  EXPECT_EQ(b.size, DSPM_BARRIER_SIZE_VER0);
   EXPECT_TRUE(zero_bytes(b, 4));
 }
 

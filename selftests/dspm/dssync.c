@@ -23,7 +23,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,7 +80,7 @@ static int own(int fd, unsigned long off, unsigned long len, unsigned int flags)
 	struct dspm_begin b = {
 		.size = sizeof(b),
 		.flags = flags,
-		.ranges = (uintptr_t)&r,
+		.ranges = (unsigned long)&r,
 		.nr_ranges = 1,
 	};
 
@@ -126,7 +125,7 @@ static int cmd_count(int fd, char **argv)
 {
 	struct dspm_lock l = { .size = sizeof(l) };
 	long n = atol(argv[4]), i;
-	volatile uint64_t *counter;
+	__u64 *counter;
 	size_t len;
 
 	l.key = strtoull(argv[3], NULL, 0);
@@ -136,7 +135,9 @@ static int cmd_count(int fd, char **argv)
 	for (i = 0; i < n; i++) {
 		if (ioctl(fd, DSPM_IOC_LOCK, &l))
 			return fail("LOCK");
-		*counter = *counter + 1;
+		/* a plain load and store: only the lock keeps updates apart */
+		__atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + 1,
+				 __ATOMIC_RELAXED);
 		if (commit(fd))
 			return fail("COMMIT");
 		if (ioctl(fd, DSPM_IOC_UNLOCK, &l))
@@ -173,8 +174,9 @@ int main(int argc, char **argv)
 	      (!strcmp(cmd, "try") && argc == 5) ||
 	      (!strcmp(cmd, "count") && argc == 5) ||
 	      (!strcmp(cmd, "barrier") && argc == 5))) {
-		fprintf(stderr, "usage: dssync own NAME OFFSET LEN SECS TEXT | try NAME OFFSET LEN |\n"
-				"       count NAME KEY N | barrier NAME ROUNDS DELAY_MS\n");
+		fprintf(stderr,
+			"usage: dssync own NAME OFFSET LEN SECS TEXT | try NAME OFFSET LEN |\n"
+			"       count NAME KEY N | barrier NAME ROUNDS DELAY_MS\n");
 		return 2;
 	}
 	fd = open_dataset(argv[2], strcmp(cmd, "barrier") ? DSPM_OPEN_WRITE : 0);

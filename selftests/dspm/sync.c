@@ -407,7 +407,7 @@ static int count_under_lock(void *arg)
 {
 	const char *name = arg;
 	int ctl = open(DSPM_DEVICE_PATH, O_RDWR | O_CLOEXEC), fd, i, ret;
-	volatile __u64 *counter;
+	__u64 *counter;
 
 	if (!CHILD_CHECK(ctl >= 0, "open: %s", strerror(errno)))
 		return 1;
@@ -421,7 +421,7 @@ static int count_under_lock(void *arg)
 		ret = dspm_lock(fd, 1, 0);
 		if (!CHILD_CHECK(!ret, "LOCK: %s", strerror(-ret)))
 			return 1;
-		*counter = *counter + 1;
+		WRITE_ONCE(*counter, READ_ONCE(*counter) + 1);
 		ret = dspm_commit(fd, NULL, 0, NULL);
 		if (!CHILD_CHECK(!ret, "COMMIT: %s", strerror(-ret)))
 			return 1;
@@ -435,13 +435,13 @@ static int count_under_lock(void *arg)
 TEST_F(sync, lock_serialises_read_modify_write)
 {
 	pid_t pids[COUNTER_KIDS];
-	volatile __u64 *counter;
+	__u64 *counter;
 	int i, r;
 
 	ASSERT_EQ(0, make(_metadata, &self->e, "w", DSPM_MODEL_MRMW));
 	r = opened(_metadata, &self->e, "w", 0);
 	ASSERT_LE(0, r);
-	counter = (volatile __u64 *)mapped(_metadata, &self->e, r, PROT_READ);
+	counter = (__u64 *)mapped(_metadata, &self->e, r, PROT_READ);
 	ASSERT_NE(NULL, counter);
 	for (i = 0; i < COUNTER_KIDS; i++) {
 		fflush(stdout);
@@ -456,7 +456,7 @@ TEST_F(sync, lock_serialises_read_modify_write)
 		self->e.kids[i] = 0;
 	}
 	/* plain commits, no validation: only the lock kept updates apart */
-	EXPECT_EQ(COUNTER_KIDS * COUNTER_ROUNDS, *counter);
+	EXPECT_EQ(COUNTER_KIDS * COUNTER_ROUNDS, READ_ONCE(*counter));
 }
 
 /* In a child: a blocking LOCK of key 3; exit 0 once it is held. */
