@@ -15,7 +15,8 @@
  * any of them except node->lock, and mmap_lock may be held above all of
  * them (page faults):
  *   1. dspm_file.lock        a dataset fd's shadow pages and MRSW ownership
- *   1b. dspm_dataset.sync_lock  the node's barrier round (sync.c)
+ *   1'. dspm_dataset.sync_lock  the node's barrier round (sync.c): like
+ *                            1, taken before 1a, never together with 1
  *   1a. dspm_node.cluster_sem  read: the data path uses node->link;
  *                            write: JOIN/LEAVE change it (coherence.c)
  *   2. dspm_node.lock        attach state, dataset table, open datasets
@@ -144,7 +145,7 @@ struct dspm_dataset {
 	refcount_t open_count;		/* fds; last close frees it */
 	struct dspm_coh *coh;		/* a cluster dataset's coherence state */
 	u64 token;			/* this node's barrier membership */
-	struct mutex sync_lock;		/* lock order 1b: barrier_round, member */
+	struct mutex sync_lock;		/* lock order 1': barrier_round, member */
 	u64 barrier_round;		/* entered, not seen complete; 0: none */
 	bool member;			/* the barrier manager knows the node */
 };

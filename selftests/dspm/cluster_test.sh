@@ -544,6 +544,23 @@ print("# " + " | ".join(" ".join("r%s:n%s:%sms" % x for x in r) for r in runs))
 ok = all([x[:2] for x in r] == [("1", "3"), ("2", "3"), ("3", "3")] for r in runs)
 sys.exit(0 if ok and int(runs[0][0][2]) >= 2000 else 1)' "$WORK"/barrier.{1,2,3}.txt
 
+# A lock holder's node dies: the lock goes to the next waiter once the
+# dispatcher has declared the node dead; the node comes back as itself.
+g 3 "setsid $SYNC lock locked 9 600 > /tmp/lock.out 2>&1 < /dev/null &"
+check "node 3 takes lock 9" wait_file 3 /tmp/lock.out 'locked after' 30 'dssync:'
+check "node 1 cannot take lock 9 meanwhile (EAGAIN)" \
+	test "$(g 1 "$SYNC trylock locked 9" 2>&1)" = busy
+"$VM" kill 3
+check "node 1 takes lock 9 over after node 3 died" \
+	g 1 "timeout 60 $SYNC lock locked 9 0 | sed 's/^/# /'"
+if "$VM" start 3 >>"$WORK/boot.log" 2>&1 && g 3 "sh selftests/dspm/load_module.sh" &&
+	g 3 "$ADMIN attach $PMEM" >/dev/null && join 3 > "$WORK/rejoin.3.json"; then
+	ok "node 3 boots, re-attaches its pmem and rejoins"
+else
+	not_ok "node 3 boots, re-attaches its pmem and rejoins"
+fi
+check "node 1 sees node ${id[3]} alive again" wait_table 1 "(^| )${id[3]}:alive" 20
+
 check "node 1 leaves the cluster" g 1 "$ADMIN leave"
 sleep 5
 c1=""

@@ -17,12 +17,17 @@
  *   dssync barrier NAME ROUNDS DELAY_MS   open, wait DELAY_MS, then ROUNDS
  *                                         barriers: "round R nodes N waited
  *                                         MS" for each
+ *   dssync lock NAME KEY SECS             LOCK KEY (waiting), print "locked
+ *                                         after MS ms", hold it SECS, exit
+ *   dssync trylock NAME KEY               LOCK KEY without waiting: print
+ *                                         "locked" (exit 0) or "busy" (exit 3)
  *
  * Exit status 0, 3 (try: busy), or 1 with the failing call and errno on
  * stderr.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +152,29 @@ static int cmd_count(int fd, char **argv)
 	return 0;
 }
 
+static int cmd_lock(int fd, char **argv, bool wait)
+{
+	struct dspm_lock l = { .size = sizeof(l) };
+	unsigned long long t0 = now_ms();
+
+	l.key = strtoull(argv[3], NULL, 0);
+	l.flags = wait ? 0 : DSPM_LOCK_NONBLOCK;
+	if (ioctl(fd, DSPM_IOC_LOCK, &l)) {
+		if (wait || errno != EAGAIN)
+			return fail("LOCK");
+		printf("busy\n");
+		return 3;
+	}
+	if (!wait) {
+		printf("locked\n");
+		return 0;
+	}
+	printf("locked after %llu ms\n", now_ms() - t0);
+	fflush(stdout);
+	sleep(atoi(argv[4]));
+	return 0;
+}
+
 static int cmd_barrier(int fd, char **argv)
 {
 	long rounds = atol(argv[3]), i;
@@ -173,13 +201,17 @@ int main(int argc, char **argv)
 	if (!((!strcmp(cmd, "own") && argc == 7) ||
 	      (!strcmp(cmd, "try") && argc == 5) ||
 	      (!strcmp(cmd, "count") && argc == 5) ||
-	      (!strcmp(cmd, "barrier") && argc == 5))) {
+	      (!strcmp(cmd, "barrier") && argc == 5) ||
+	      (!strcmp(cmd, "lock") && argc == 5) ||
+	      (!strcmp(cmd, "trylock") && argc == 4))) {
 		fprintf(stderr,
 			"usage: dssync own NAME OFFSET LEN SECS TEXT | try NAME OFFSET LEN |\n"
-			"       count NAME KEY N | barrier NAME ROUNDS DELAY_MS\n");
+			"       count NAME KEY N | barrier NAME ROUNDS DELAY_MS |\n"
+			"       lock NAME KEY SECS | trylock NAME KEY\n");
 		return 2;
 	}
-	fd = open_dataset(argv[2], strcmp(cmd, "barrier") ? DSPM_OPEN_WRITE : 0);
+	fd = open_dataset(argv[2], strcmp(cmd, "own") && strcmp(cmd, "try") &&
+			  strcmp(cmd, "count") ? 0 : DSPM_OPEN_WRITE);
 	if (fd < 0)
 		return fail("OPEN");
 	if (!strcmp(cmd, "own"))
@@ -188,6 +220,8 @@ int main(int argc, char **argv)
 		return cmd_count(fd, argv);
 	if (!strcmp(cmd, "barrier"))
 		return cmd_barrier(fd, argv);
+	if (!strcmp(cmd, "lock") || !strcmp(cmd, "trylock"))
+		return cmd_lock(fd, argv, !strcmp(cmd, "lock"));
 	if (!own(fd, strtoul(argv[3], NULL, 0), strtoul(argv[4], NULL, 0),
 		 DSPM_BEGIN_NONBLOCK)) {
 		printf("owned\n");
