@@ -2200,7 +2200,7 @@ static const unsigned long ds_unknown[] = {
 	_IO(DSPM_IOC_MAGIC, 0x02), _IO(DSPM_IOC_MAGIC, 0x03),
 	_IO(DSPM_IOC_MAGIC, 0x04), _IO(DSPM_IOC_MAGIC, 0x05),
 	_IO(DSPM_IOC_MAGIC, 0x06), _IO(DSPM_IOC_MAGIC, 0x1f),
-	_IO(DSPM_IOC_MAGIC, 0x24), _IO(DSPM_IOC_MAGIC, 0x3f),
+	_IO(DSPM_IOC_MAGIC, 0x27), _IO(DSPM_IOC_MAGIC, 0x3f),
 	_IO(DSPM_IOC_MAGIC, 0x40), _IO(DSPM_IOC_MAGIC, 0xff),
 	_IOWR(DSPM_IOC_MAGIC, 0x20, struct dspm_commit),
 	_IOWR(DSPM_IOC_MAGIC, 0x22, struct dspm_stat),

@@ -23,18 +23,21 @@
 
 enum kind {
 	K_INFO, K_ATTACH, K_DETACH, K_CREATE, K_OPEN, K_DELETE, K_LIST,
-	K_COMMIT, K_ABORT, K_STAT, K_BEGIN, K_NR, K_UNKNOWN = K_NR,
+	K_COMMIT, K_ABORT, K_STAT, K_BEGIN, K_LOCK, K_UNLOCK, K_BARRIER,
+	K_NR, K_UNKNOWN = K_NR,
 };
 
 static const char *const kname[K_NR + 1] = {
 	"GET_INFO", "ATTACH", "DETACH", "CREATE", "OPEN", "DELETE", "LIST",
-	"COMMIT", "ABORT", "STAT", "BEGIN", "unknown",
+	"COMMIT", "ABORT", "STAT", "BEGIN", "LOCK", "UNLOCK", "BARRIER",
+	"unknown",
 };
 
 static const unsigned long kcmd[K_NR] = {
 	DSPM_IOC_GET_INFO, DSPM_IOC_ATTACH, DSPM_IOC_DETACH, DSPM_IOC_CREATE,
 	DSPM_IOC_OPEN, DSPM_IOC_DELETE, DSPM_IOC_LIST, DSPM_IOC_COMMIT,
-	DSPM_IOC_ABORT, DSPM_IOC_STAT, DSPM_IOC_BEGIN,
+	DSPM_IOC_ABORT, DSPM_IOC_STAT, DSPM_IOC_BEGIN, DSPM_IOC_LOCK,
+	DSPM_IOC_UNLOCK, DSPM_IOC_BARRIER,
 };
 
 static const size_t ksize[K_NR] = {
@@ -43,11 +46,13 @@ static const size_t ksize[K_NR] = {
 	sizeof(struct dspm_open), sizeof(struct dspm_delete),
 	sizeof(struct dspm_list), sizeof(struct dspm_commit),
 	sizeof(struct dspm_abort), sizeof(struct dspm_stat),
-	sizeof(struct dspm_begin),
+	sizeof(struct dspm_begin), sizeof(struct dspm_lock),
+	sizeof(struct dspm_lock), sizeof(struct dspm_barrier),
 };
 
 static const bool kdataset[K_NR] = {
 	[K_COMMIT] = true, [K_ABORT] = true, [K_STAT] = true, [K_BEGIN] = true,
+	[K_LOCK] = true, [K_UNLOCK] = true, [K_BARRIER] = true,
 };
 
 /* Errors each command may return (besides success), on the right fd kind. */
@@ -65,7 +70,12 @@ static const int allowed[K_NR][16] = {
 		       EPERM },
 	[K_ABORT]  = { EINVAL, E2BIG, EFAULT, EBADF },
 	[K_STAT]   = { EINVAL, E2BIG, EFAULT },
-	[K_BEGIN]  = { EINVAL, E2BIG, EFAULT, EBADF, EBUSY, EAGAIN, ENOMEM },
+	[K_BEGIN]  = { EINVAL, E2BIG, EFAULT, EBADF, EBUSY, EAGAIN, ENOMEM,
+		       EINTR },
+	/* a waiting LOCK or BARRIER is cut short by the loop's alarm */
+	[K_LOCK]   = { EINVAL, E2BIG, EFAULT, EAGAIN, EDEADLK, ENOMEM, EINTR },
+	[K_UNLOCK] = { EINVAL, E2BIG, EFAULT, EPERM, ENOMEM },
+	[K_BARRIER] = { EINVAL, E2BIG, EFAULT, ENOMEM, EINTR },
 };
 
 static const char *const pool_names[] = {
@@ -344,6 +354,22 @@ static size_t build(struct fz *f, enum kind k, unsigned char *buf)
 			a->ranges = rand_ranges(f, &a->nr_ranges);
 			break;
 		}
+		case K_BEGIN: {
+			struct dspm_begin *b = (void *)buf;
+
+			if (chance(f, 50))
+				b->ranges = rand_ranges(f, &b->nr_ranges);
+			b->flags = chance(f, 50) ? DSPM_BEGIN_NONBLOCK : 0;
+			break;
+		}
+		case K_LOCK:
+		case K_UNLOCK: {
+			struct dspm_lock *l = (void *)buf;
+
+			l->flags = chance(f, 70) ? DSPM_LOCK_NONBLOCK : 0;
+			l->key = chance(f, 70) ? below(f, 4) : rnd(f);
+			break;
+		}
 		default:
 			break;
 		}
@@ -587,6 +613,11 @@ static void log_unexpected(struct __test_metadata *_metadata, unsigned long it,
 	       it, kind, cmd, fdname, arg, strerror(err), err);
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
 TEST_F_TIMEOUT(fuzz, random_ioctls, 3600)
 {
 	const char *s_seed = getenv("DSPM_FUZZ_SEED");
@@ -595,10 +626,15 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 3600)
 	static struct fz fstate;
 	struct fz *f = &fstate;
 	__u64 seed = FUZZ_SEED_DEFAULT;
+	struct sigaction alarm_action = {};
 	unsigned char *tmp;
 	int k, e;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* the loop's alarm interrupts waits (no SA_RESTART), kills nothing */
+	sigemptyset(&alarm_action.sa_mask);
+	alarm_action.sa_handler = on_alarm;
+	ASSERT_EQ(0, sigaction(SIGALRM, &alarm_action, NULL));
 	if (s_seed && *s_seed)
 		seed = strtoull(s_seed, NULL, 0);
 	if (s_iter && *s_iter)
@@ -742,8 +778,11 @@ pick:
 		if (kind == K_LIST)
 			tame_list(f, arg);
 
+		/* waiting for a lock another fuzzed fd holds ends with EINTR */
+		ualarm(100 * 1000, 0);
 		ret = dspm_ioctl(fd, cmd, arg);
 		err = ret < 0 ? -ret : 0;
+		ualarm(0, 0);
 
 		/* The right command on the wrong kind of fd is unknown there. */
 		on_dataset = fd != self->e.ctl;
