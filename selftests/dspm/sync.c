@@ -87,6 +87,19 @@ static void arm_alarm_handler(void)
 	sigaction(SIGALRM, &sa, NULL);
 }
 
+/* In a child: a new control fd and dataset fd of @name, or -1 (reported). */
+static int child_open(const char *name, __u32 flags)
+{
+	int ctl = open(DSPM_DEVICE_PATH, O_RDWR | O_CLOEXEC), fd;
+
+	if (!CHILD_CHECK(ctl >= 0, "open: %s", strerror(errno)))
+		return -1;
+	fd = dspm_open(ctl, name, flags);
+	if (!CHILD_CHECK(fd >= 0, "OPEN %s: %s", name, strerror(-fd)))
+		return -1;
+	return fd;
+}
+
 /* ---- MRSW ownership --------------------------------------------------- */
 
 TEST_F(sync, mrsw_owner_commits_and_gives_back)
@@ -226,12 +239,9 @@ struct waiter {
 static int own_blocking(void *arg)
 {
 	struct waiter *w = arg;
-	int ctl = open(DSPM_DEVICE_PATH, O_RDWR | O_CLOEXEC), fd, ret;
+	int fd = child_open(w->name, DSPM_OPEN_WRITE), ret;
 
-	if (!CHILD_CHECK(ctl >= 0, "open: %s", strerror(errno)))
-		return 1;
-	fd = dspm_open(ctl, w->name, DSPM_OPEN_WRITE);
-	if (!CHILD_CHECK(fd >= 0, "OPEN: %s", strerror(-fd)))
+	if (fd < 0)
 		return 1;
 	ret = dspm_own_range(fd, w->off, PG, 0);
 	return ret ? -ret : 0;
@@ -269,12 +279,9 @@ TEST_F(sync, mrsw_begin_waits_for_the_owner)
 static int own_interrupted(void *arg)
 {
 	struct waiter *w = arg;
-	int ctl = open(DSPM_DEVICE_PATH, O_RDWR | O_CLOEXEC), fd, ret;
+	int fd = child_open(w->name, DSPM_OPEN_WRITE), ret;
 
-	if (!CHILD_CHECK(ctl >= 0, "open: %s", strerror(errno)))
-		return 1;
-	fd = dspm_open(ctl, w->name, DSPM_OPEN_WRITE);
-	if (!CHILD_CHECK(fd >= 0, "OPEN: %s", strerror(-fd)))
+	if (fd < 0)
 		return 1;
 	arm_alarm_handler();
 	ualarm(200 * 1000, 0);
@@ -406,13 +413,10 @@ TEST_F(sync, lock_close_releases)
 static int count_under_lock(void *arg)
 {
 	const char *name = arg;
-	int ctl = open(DSPM_DEVICE_PATH, O_RDWR | O_CLOEXEC), fd, i, ret;
+	int fd = child_open(name, DSPM_OPEN_WRITE), i, ret;
 	__u64 *counter;
 
-	if (!CHILD_CHECK(ctl >= 0, "open: %s", strerror(errno)))
-		return 1;
-	fd = dspm_open(ctl, name, DSPM_OPEN_WRITE);
-	if (!CHILD_CHECK(fd >= 0, "OPEN: %s", strerror(-fd)))
+	if (fd < 0)
 		return 1;
 	counter = dspm_map(fd, LEN, PROT_READ | PROT_WRITE);
 	if (!CHILD_CHECK(counter, "mmap: %s", strerror(errno)))
@@ -463,12 +467,9 @@ TEST_F(sync, lock_serialises_read_modify_write)
 static int lock_blocking(void *arg)
 {
 	const char *name = arg;
-	int ctl = open(DSPM_DEVICE_PATH, O_RDWR | O_CLOEXEC), fd, ret;
+	int fd = child_open(name, 0), ret;
 
-	if (!CHILD_CHECK(ctl >= 0, "open: %s", strerror(errno)))
-		return 1;
-	fd = dspm_open(ctl, name, 0);
-	if (!CHILD_CHECK(fd >= 0, "OPEN: %s", strerror(-fd)))
+	if (fd < 0)
 		return 1;
 	ret = dspm_lock(fd, 3, 0);
 	return ret ? -ret : 0;
