@@ -595,8 +595,7 @@ int dspm_link_start(struct dspm_link *link)
 	spin_lock_init(&link->calls_lock);
 	INIT_LIST_HEAD(&link->calls);
 	init_waitqueue_head(&link->conn_wait);
-	mutex_init(&link->sharers_lock);
-	xa_init(&link->sharers);
+	dspm_coh_link_init(link);
 	INIT_DELAYED_WORK(&link->heartbeat, dspm_link_heartbeat);
 	/* a node peers cannot reach is no use to the cluster */
 	link->peers = dspm_peers_start(link);
@@ -612,6 +611,7 @@ int dspm_link_start(struct dspm_link *link)
 	dspm_resolver_start(link);
 	dspm_debug_copy_start(link);
 	dspm_debug_lanes_start(link);
+	dspm_coh_link_start(link);
 	return 0;
 }
 

@@ -114,6 +114,7 @@ static int __init dspm_init(void)
 	init_rwsem(&dspm_node.cluster_sem);
 	mutex_init(&dspm_node.lock);
 	xa_init(&dspm_node.open);
+	dspm_coh_node_init(&dspm_node);
 	dspm_node.mnt = kern_mount(&dspm_fs_type);
 	if (IS_ERR(dspm_node.mnt))
 		return PTR_ERR(dspm_node.mnt);
@@ -132,6 +133,7 @@ static void __exit dspm_exit(void)
 	dspm_debugfs_exit();
 	misc_deregister(&dspm_misc);
 	dspm_cluster_exit(&dspm_node);
+	dspm_coh_node_exit(&dspm_node);
 	/* every dataset fd holds a module reference, so none is open here */
 	if (dspm_node.store)
 		dspm_store_release(dspm_node.store);
