@@ -28,6 +28,12 @@
  *    it missed until it opens the dataset again, as before; it is not
  *    invalidated any more either);
  * and the home's sharers hold no node for long after it stopped reading.
+ * A node the dispatcher declared dead without it dying (or one that left
+ * and joined again with datasets open) may have been dropped while its
+ * copies stayed: such a node must join again, so every (re)join drops all
+ * cached copies of the open datasets, and a home serves no PAGE_READ to a
+ * node its own table does not list alive, so it never registers a node it
+ * would drop at once for an older death.
  *
  * Races.  An UNSHARE must not remove the registration of the next open of
  * the dataset on the same node: that open records the sequence of the last
@@ -723,6 +729,9 @@ static u32 dspm_coh_page_read(struct dspm_link *link, u32 peer,
 
 	if (le32_to_cpu(req->hdr.length) != sizeof(*req))
 		return 0;
+	/* its registration would not outlast the next commit (see the top) */
+	if (!dspm_coh_alive(link, peer))
+		return dspm_wire_reply_error(data, &req->hdr, -EHOSTUNREACH);
 	dspm_wire_reply_hdr(data, &req->hdr, DSPM_WIRE_PAGE_DATA, sizeof(*data));
 	data->dataset = req->dataset;
 	data->page = req->page;
@@ -884,20 +893,61 @@ static void dspm_coh_unshare_work(struct work_struct *work)
 	}
 }
 
+/*
+ * After a (re)join: the homes may have dropped this node as a sharer while
+ * it was away or declared dead, so no cached copy of an open dataset stays
+ * valid; each is fetched again, which registers this node again.
+ */
+static void dspm_coh_forget_work(struct work_struct *work)
+{
+	struct dspm_node *node = container_of(work, struct dspm_node,
+					      forget_work);
+	struct dspm_dataset *ds;
+	unsigned long slot = 0;
+
+	for (;;) {
+		mutex_lock(&node->lock);
+		ds = xa_find(&node->open, &slot, ULONG_MAX, XA_PRESENT);
+		if (ds)
+			refcount_inc(&ds->open_count);
+		mutex_unlock(&node->lock);
+		if (!ds)
+			return;
+		if (ds->coh) {
+			down_write(&ds->apply_sem);
+			spin_lock(&ds->coh->lock);
+			bitmap_zero(ds->coh->valid, ds->pages);
+			spin_unlock(&ds->coh->lock);
+			dspm_zap_pages(ds, 0, ds->pages);
+			up_write(&ds->apply_sem);
+		}
+		dspm_dataset_put(ds);
+		slot++;
+	}
+}
+
+/* This node joined, or rejoined after losing the dispatcher. */
+void dspm_coh_joined(struct dspm_node *node)
+{
+	queue_work(system_unbound_wq, &node->forget_work);
+}
+
 void dspm_coh_node_init(struct dspm_node *node)
 {
 	spin_lock_init(&node->unshare_lock);
 	INIT_LIST_HEAD(&node->unshares);
 	init_waitqueue_head(&node->unshare_wait);
 	INIT_WORK(&node->unshare_work, dspm_coh_unshare_work);
+	INIT_WORK(&node->forget_work, dspm_coh_forget_work);
 }
 
 /*
  * Module unload, after the cluster is left and with no dataset open:
- * nothing queues UNSHAREs any more, and what is queued goes nowhere.
+ * nothing queues work any more, and UNSHAREs queued go nowhere.
  */
 void dspm_coh_node_exit(struct dspm_node *node)
 {
+	flush_work(&node->forget_work);
 	flush_work(&node->unshare_work);
 }
 

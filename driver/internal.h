@@ -116,6 +116,7 @@ struct dspm_node {
 	u64 unshare_done;		/* and of the last one sent or given up */
 	wait_queue_head_t unshare_wait;
 	struct work_struct unshare_work;
+	struct work_struct forget_work;	/* after a rejoin (coherence.c) */
 };
 
 struct dspm_extent {
@@ -267,6 +268,7 @@ void dspm_coh_free(struct dspm_coh *coh);
 void dspm_coh_opened(struct dspm_node *node, struct dspm_coh *coh);
 void dspm_coh_closing(struct dspm_node *node, struct dspm_coh *coh);
 void dspm_coh_node_init(struct dspm_node *node);
+void dspm_coh_joined(struct dspm_node *node);
 void dspm_coh_node_exit(struct dspm_node *node);
 int dspm_coh_ready(struct dspm_dataset *ds, pgoff_t pgoff);
 void dspm_coh_drop(struct dspm_dataset *ds, pgoff_t pgoff);

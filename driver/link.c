@@ -521,6 +521,8 @@ static void dspm_link_reconnect(struct dspm_link *link, unsigned int *backoff)
 	wake_up_all(&link->conn_wait);
 	pr_info("dspm: rejoined the cluster at %pISpc as node %u\n",
 		&link->dispatcher, link->node_id);
+	/* declared dead meanwhile, the homes may have dropped this reader */
+	dspm_coh_joined(link->node);
 	mod_delayed_work(system_wq, &link->heartbeat, 0);
 }
 
