@@ -165,9 +165,10 @@ for r in 1 2 3; do
 	[ ${#h[@]} -eq "$r" ] || { say "no placement for c$r"; exit 1; }
 	other=$(non_holder "${h[@]}")
 	echo "c$r holders=${h[*]} non-holder=${other:-none}" >> "$raw/roles.txt"
-	# the home first, while no other node has read the dataset: a node that
-	# fetched a page stays a sharer of the whole dataset at its home, and every
-	# commit there then invalidates it (one more round trip)
+	# the home first, while no other node has read the dataset; once more at
+	# the end, after the non-holder's commits: that node closed the dataset, so
+	# it unregistered at the home (UNSHARE) and costs the home's commits nothing
+	# (before UNSHARE it stayed a sharer for good: one more round trip each)
 	for p in 1 16; do
 		g "${h[0]}" "$bench commit c$r --pages $p --iterations $iterations" > "$raw/commit-r$r-p$p-home.json"
 	done

@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 
 FAULT_TARGET = 1.5  # remote read fault / raw 4 KiB RDMA READ (DESIGN.md)
 COMMIT_TARGET = 2.5  # commit of one page, R=2 / raw RDMA write + send round trip
-FROM = {"home": "home", "nonholder": "non-holder", "homesharer": "home, 1 sharer"}
+FROM = {"home": "home", "nonholder": "non-holder", "homesharer": "home, after a reader closed"}
 ORDER = list(FROM.values())
 
 

@@ -169,6 +169,8 @@ long dspm_cluster_join(struct dspm_node *node, void __user *uarg)
 	}
 	node->link = link;
 	mutex_unlock(&node->lock);
+	/* datasets open since before a LEAVE keep no copy the homes forgot */
+	dspm_coh_joined(node);
 	pr_info("dspm: joined the cluster at %pISpc as node %u\n",
 		&link->dispatcher, link->node_id);
 	j.node_id = link->node_id;

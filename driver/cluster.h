@@ -6,7 +6,8 @@
  * Lock order, after the ones in internal.h: dspm_node.lock, then
  * dspm_link.conn_lock, then dspm_link.table_lock, then dspm_link.calls_lock
  * (a spinlock).  The link's thread takes conn_lock, table_lock and
- * calls_lock only, never node->lock.
+ * calls_lock only, never node->lock.  dspm_link.sharers_lock comes after
+ * dspm_node.lock and takes no other lock (coherence.c).
  */
 #ifndef _DSPM_CLUSTER_H
 #define _DSPM_CLUSTER_H
@@ -60,8 +61,16 @@ struct dspm_link {
 
 	struct dspm_node *node;
 	struct dspm_peers *peers;	/* accepts node-to-node connections */
-	struct mutex sharers_lock;	/* sharers */
+	struct mutex sharers_lock;	/* sharers, sharer_gen */
 	struct xarray sharers;		/* dataset id -> readers (coherence.c) */
+	u64 sharer_gen;			/* of the last registration */
+	struct dentry *sharers_file;	/* coherence.c */
+	atomic64_t inval_sent;		/* INVALIDATEs acknowledged */
+	atomic64_t inval_failed;	/* sharers that did not acknowledge */
+	atomic64_t inval_received;	/* INVALIDATEs served here */
+	atomic64_t sharers_dropped;	/* not alive, or failed */
+	atomic64_t unshare_sent;	/* UNSHARED received */
+	atomic64_t unshare_received;	/* UNSHAREs served here */
 
 	struct delayed_work resolve;	/* finishes stalled commits */
 	struct dentry *copy_file;	/* debug_copy.c */
@@ -113,6 +122,8 @@ int dspm_peer_call(struct dspm_peers *peers, u32 id, void *req, u32 len,
 
 /* coherence.c */
 u32 dspm_coh_serve(struct dspm_link *link, u32 peer, void *req, void *reply);
+void dspm_coh_link_init(struct dspm_link *link);
+void dspm_coh_link_start(struct dspm_link *link);
 void dspm_coh_link_exit(struct dspm_link *link);
 void dspm_coh_invalidate_sharers(struct dspm_link *link, u64 cluster_id,
 				 const u64 *pages, u32 n, u64 version);

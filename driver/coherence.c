@@ -7,20 +7,57 @@
  * chunk fetches the page from its home on the first fault, keeps the bytes
  * in its own copy of the dataset (a cache: a bitmap says which pages are
  * valid) and maps them read-only like any committed page.  The home records
- * every reader as a sharer of the dataset; when a commit is applied there
- * (participant.c) it sends INVALIDATE for the committed pages to every
- * sharer and waits for the acknowledgements before answering, so every
- * later fault on any node sees the new bytes.  A PAGE_DATA older than an
- * invalidation the reader has seen for that page is dropped and fetched
- * again.
+ * every reader as a sharer of the dataset, not of the page, so that a
+ * reader needs to tell it only once; a home that cannot record the reader
+ * refuses the read rather than hand out bytes it would never invalidate.
+ * When a commit is applied there (participant.c) it sends INVALIDATE for
+ * the committed pages to every sharer, to several at once, and waits for
+ * the acknowledgements before answering, so every later fault on any node
+ * sees the new bytes.  A PAGE_DATA older than an invalidation the reader
+ * has seen for that page is dropped and fetched again.
+ *
+ * The valid bitmap lives in struct dspm_coh, made when a node opens the
+ * dataset (its first fd there) and freed with the last: a node that opens a
+ * dataset again, or restarts, has no valid cached page and fetches each
+ * from its home, which registers it again.  So a home keeps a sharer only
+ * while it may hold copies:
+ *  - the reader unregisters (UNSHARE) when its last fd of the dataset
+ *    closes: a worker sends it to every home it fetched from;
+ *  - the home drops a sharer that is no live member of its node table, and
+ *    one whose INVALIDATE failed (a node alive but cut off keeps the pages
+ *    it missed until it opens the dataset again, as before; it is not
+ *    invalidated any more either);
+ * and the home's sharers hold no node for long after it stopped reading.
+ * A node the dispatcher declared dead without it dying (or one that left
+ * and joined again with datasets open) may have been dropped while its
+ * copies stayed: such a node must join again, so every (re)join drops all
+ * cached copies of the open datasets, and a home serves no PAGE_READ to a
+ * node its own table does not list alive, so it never registers a node it
+ * would drop at once for an older death.
+ *
+ * Races.  An UNSHARE must not remove the registration of the next open of
+ * the dataset on the same node: that open records the sequence of the last
+ * UNSHARE queued for the dataset, and its first fetch waits until the
+ * worker has sent it (answered or failed), so the home sees the UNSHARE
+ * first.  A drop after a failed INVALIDATE must not remove a registration
+ * made after the home took its list of sharers: every registration carries
+ * a generation, and the drop removes only the one it invalidated.
  *
  * Lock order: dspm_file.lock, then dspm_node.cluster_sem (read: the data
  * path uses node->link), then dspm_node.lock, then dspm_dataset.apply_sem,
  * then dspm_coh.lock (a spinlock).  Serving threads take node->lock and
- * apply_sem only, never cluster_sem.
+ * apply_sem only, never cluster_sem.  dspm_link.sharers_lock is taken under
+ * node->lock (a read) or alone and takes nothing but memory; table_lock is
+ * taken alone here.  dspm_node.unshare_lock (a spinlock) is taken under
+ * node->lock or alone.  The UNSHARE worker takes cluster_sem (read) with
+ * nothing held; a fault waits for it before it takes cluster_sem.
  */
 #include <linux/bitmap.h>
+#include <linux/bsearch.h>
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/string.h>
 
 #include "cluster.h"
@@ -29,7 +66,10 @@
 #include "trace.h"
 
 #define DSPM_FETCH_ATTEMPTS	8
-#define DSPM_SHARERS_MAX	64
+/* sharers invalidated at once; more go in further rounds */
+#define DSPM_INVAL_BATCH	16
+/* pages per INVALIDATE when there is no memory for more than one sharer */
+#define DSPM_INVAL_STACK_PAGES	16
 
 struct dspm_coh {
 	u64 cluster_id;
@@ -40,13 +80,52 @@ struct dspm_coh {
 	spinlock_t lock;		/* valid, inval */
 	unsigned long *valid;		/* pages this node does not hold */
 	struct xarray inval;		/* page -> last invalidation version */
+	u32 nr_homes;
+	u32 *homes;			/* the chunks' distinct homes, ascending */
+	unsigned long *fetched;		/* homes[i] may list this node */
+	u64 unshare_wait;		/* UNSHARE to see sent before a fetch */
 };
 
-/* Readers of one dataset homed (in part) here. */
+/* Readers of one dataset homed (in part) here: node id -> generation. */
 struct dspm_sharers {
+	struct xarray readers;
 	u32 nr;
-	u32 ids[DSPM_SHARERS_MAX];
 };
+
+/* An UNSHARE to send for a dataset whose last fd closed here. */
+struct dspm_unshare {
+	struct list_head entry;		/* on dspm_node.unshares */
+	u64 seq;
+	u64 cluster_id;
+	u32 nr;
+	u32 homes[];
+};
+
+static int dspm_coh_id_cmp(const void *a, const void *b)
+{
+	u32 x = *(const u32 *)a, y = *(const u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The distinct homes of the chunks, for the UNSHAREs at close. */
+static int dspm_coh_homes(struct dspm_coh *coh)
+{
+	u32 i, n = 0;
+
+	coh->homes = kvcalloc(coh->nr_chunks, sizeof(u32), GFP_KERNEL);
+	if (!coh->homes)
+		return -ENOMEM;
+	for (i = 0; i < coh->nr_chunks; i++)
+		coh->homes[i] = coh->nodes[i * coh->replicas];
+	sort(coh->homes, coh->nr_chunks, sizeof(u32), dspm_coh_id_cmp, NULL);
+	for (i = 0; i < coh->nr_chunks; i++)
+		if (!n || coh->homes[n - 1] != coh->homes[i])
+			coh->homes[n++] = coh->homes[i];
+	coh->nr_homes = n;
+	coh->fetched = bitmap_zalloc(n, GFP_KERNEL);
+	return coh->fetched ? 0 : -ENOMEM;
+}
 
 struct dspm_coh *dspm_coh_new(const struct dspm_wire_dataset_reply *r,
 			      u64 pages)
@@ -75,6 +154,10 @@ struct dspm_coh *dspm_coh_new(const struct dspm_wire_dataset_reply *r,
 				le32_to_cpu(r->chunks[i].node[k]);
 	spin_lock_init(&coh->lock);
 	xa_init(&coh->inval);
+	if (dspm_coh_homes(coh)) {
+		dspm_coh_free(coh);
+		return NULL;
+	}
 	return coh;
 }
 
@@ -83,9 +166,59 @@ void dspm_coh_free(struct dspm_coh *coh)
 	if (!coh)
 		return;
 	xa_destroy(&coh->inval);
+	bitmap_free(coh->fetched);
+	kvfree(coh->homes);
 	bitmap_free(coh->valid);
 	kvfree(coh->nodes);
 	kfree(coh);
+}
+
+/*
+ * A new dspm_coh for a dataset this node opens: its first fetch waits for
+ * the UNSHAREs a previous open of it still has queued (see the top).
+ */
+void dspm_coh_opened(struct dspm_node *node, struct dspm_coh *coh)
+{
+	struct dspm_unshare *u;
+
+	lockdep_assert_held(&node->lock);
+	spin_lock(&node->unshare_lock);
+	list_for_each_entry(u, &node->unshares, entry)
+		if (u->cluster_id == coh->cluster_id)
+			coh->unshare_wait = u->seq;
+	spin_unlock(&node->unshare_lock);
+}
+
+/*
+ * The last fd of the dataset closes: this node keeps no copy any more, so
+ * the homes it fetched from should stop invalidating it.  Under node->lock,
+ * so that an open of the same dataset after this sees the UNSHARE queued.
+ * Best effort: without memory the homes keep this node as a sharer until
+ * an INVALIDATE of theirs finds it gone, or it opens the dataset again.
+ */
+void dspm_coh_closing(struct dspm_node *node, struct dspm_coh *coh)
+{
+	struct dspm_unshare *u;
+	u32 n, i;
+
+	lockdep_assert_held(&node->lock);
+	if (!coh)
+		return;
+	n = bitmap_weight(coh->fetched, coh->nr_homes);
+	if (!n)
+		return;
+	u = kmalloc(struct_size(u, homes, n), GFP_KERNEL);
+	if (!u)
+		return;
+	u->cluster_id = coh->cluster_id;
+	u->nr = 0;
+	for_each_set_bit(i, coh->fetched, coh->nr_homes)
+		u->homes[u->nr++] = coh->homes[i];
+	spin_lock(&node->unshare_lock);
+	u->seq = ++node->unshare_queued;
+	list_add_tail(&u->entry, &node->unshares);
+	spin_unlock(&node->unshare_lock);
+	queue_work(system_unbound_wq, &node->unshare_work);
 }
 
 static const u32 *dspm_coh_chunk(const struct dspm_coh *coh, pgoff_t pgoff)
@@ -112,6 +245,58 @@ static struct dspm_link *dspm_coh_link(struct dspm_node *node)
 {
 	lockdep_assert_held(&node->cluster_sem);
 	return READ_ONCE(node->link);
+}
+
+/* Is node @id alive (or suspect) in the latest node table? */
+static bool dspm_coh_alive(struct dspm_link *link, u32 id)
+{
+	bool alive = false;
+	u32 i;
+
+	mutex_lock(&link->table_lock);
+	for (i = 0; i < link->nr_nodes; i++) {
+		if (link->table[i].id != id)
+			continue;
+		alive = link->table[i].state == DSPM_NODE_ALIVE ||
+			link->table[i].state == DSPM_NODE_SUSPECT;
+		break;
+	}
+	mutex_unlock(&link->table_lock);
+	return alive;
+}
+
+/* From now on @home may list this node as a sharer: UNSHARE goes there. */
+static void dspm_coh_mark_home(struct dspm_coh *coh, u32 home)
+{
+	u32 *at = bsearch(&home, coh->homes, coh->nr_homes, sizeof(u32),
+			  dspm_coh_id_cmp);
+
+	if (at)
+		set_bit(at - coh->homes, coh->fetched);
+}
+
+static u64 dspm_coh_unshare_done(struct dspm_node *node)
+{
+	u64 done;
+
+	spin_lock(&node->unshare_lock);
+	done = node->unshare_done;
+	spin_unlock(&node->unshare_lock);
+	return done;
+}
+
+/* Before this open's first fetch: the previous open's UNSHAREs went out. */
+static int dspm_coh_wait_unshared(struct dspm_node *node, struct dspm_coh *coh)
+{
+	u64 seq = READ_ONCE(coh->unshare_wait);
+
+	if (!seq)
+		return 0;
+	if (wait_event_killable(node->unshare_wait,
+				dspm_coh_unshare_done(node) >= seq))
+		return -EINTR;
+	WRITE_ONCE(coh->unshare_wait, 0);
+	return 0;
 }
 
 /* One PAGE_READ from the home into this node's copy of the page. */
@@ -192,12 +377,18 @@ int dspm_coh_ready(struct dspm_dataset *ds, pgoff_t pgoff)
 
 	if (!ds->coh || test_bit(pgoff, ds->coh->valid))
 		return 0;
+	ret = dspm_coh_wait_unshared(node, ds->coh);
+	if (ret)
+		return ret;
 	down_read(&node->cluster_sem);
 	link = dspm_coh_link(node);
-	if (!link)
+	if (!link) {
 		ret = -ENOTCONN;
-	else if (!dspm_coh_holds(ds->coh, pgoff, READ_ONCE(link->node_id)))
+	} else if (!dspm_coh_holds(ds->coh, pgoff, READ_ONCE(link->node_id))) {
+		/* marked first: the home may register this node and then fail */
+		dspm_coh_mark_home(ds->coh, dspm_coh_chunk(ds->coh, pgoff)[0]);
 		ret = dspm_coh_fetch(ds, link, pgoff) ?: 1;
+	}
 	up_read(&node->cluster_sem);
 	return ret;
 }
@@ -239,31 +430,115 @@ u64 dspm_coh_chunk_pages(const struct dspm_coh *coh)
 	return coh->chunk_size >> PAGE_SHIFT;
 }
 
-static void dspm_sharers_add(struct dspm_link *link, u64 dataset, u32 id)
+static void dspm_sharers_free(struct dspm_link *link, u64 dataset,
+			      struct dspm_sharers *sh)
+{
+	lockdep_assert_held(&link->sharers_lock);
+	xa_erase(&link->sharers, dataset);
+	xa_destroy(&sh->readers);
+	kfree(sh);
+}
+
+/* Record node @id as a reader of @dataset: 0, or -ENOBUFS without memory. */
+static int dspm_sharers_add(struct dspm_link *link, u64 dataset, u32 id)
 {
 	struct dspm_sharers *sh;
-	u32 i;
+	void *old;
+	int ret = 0;
 
 	mutex_lock(&link->sharers_lock);
 	sh = xa_load(&link->sharers, dataset);
 	if (!sh) {
 		sh = kzalloc(sizeof(*sh), GFP_KERNEL);
-		if (!sh || xa_err(xa_store(&link->sharers, dataset, sh,
-					   GFP_KERNEL))) {
+		if (!sh) {
+			ret = -ENOBUFS;
+			goto unlock;
+		}
+		xa_init(&sh->readers);
+		if (xa_err(xa_store(&link->sharers, dataset, sh, GFP_KERNEL))) {
 			kfree(sh);
-			sh = NULL;
+			ret = -ENOBUFS;
+			goto unlock;
 		}
 	}
-	if (sh) {
-		for (i = 0; i < sh->nr && sh->ids[i] != id; i++)
-			;
-		if (i == sh->nr && sh->nr < DSPM_SHARERS_MAX)
-			sh->ids[sh->nr++] = id;
-		else if (i == sh->nr)
-			pr_warn_ratelimited("dspm: more than %u readers of dataset %llu\n",
-					    DSPM_SHARERS_MAX, dataset);
+	old = xa_store(&sh->readers, id, xa_mk_value(++link->sharer_gen),
+		       GFP_KERNEL);
+	if (xa_is_err(old)) {
+		ret = -ENOBUFS;
+		if (!sh->nr)
+			dspm_sharers_free(link, dataset, sh);
+	} else if (!old) {
+		sh->nr++;
+	}
+unlock:
+	mutex_unlock(&link->sharers_lock);
+	return ret;
+}
+
+/*
+ * Forget node @id as a reader of @dataset: any registration when @gen is
+ * 0, else only the one of generation @gen (not a newer one).
+ */
+static bool dspm_sharers_drop(struct dspm_link *link, u64 dataset, u32 id,
+			      u64 gen)
+{
+	struct dspm_sharers *sh;
+	bool dropped = false;
+	void *entry;
+
+	mutex_lock(&link->sharers_lock);
+	sh = xa_load(&link->sharers, dataset);
+	entry = sh ? xa_load(&sh->readers, id) : NULL;
+	if (entry && (!gen || xa_to_value(entry) == gen)) {
+		xa_erase(&sh->readers, id);
+		if (!--sh->nr)
+			dspm_sharers_free(link, dataset, sh);
+		dropped = true;
 	}
 	mutex_unlock(&link->sharers_lock);
+	return dropped;
+}
+
+/* Up to @max readers of @dataset from node id *@next on, and their generations. */
+static u32 dspm_sharers_next(struct dspm_link *link, u64 dataset,
+			     unsigned long *next, u32 *ids, u64 *gens, u32 max)
+{
+	struct dspm_sharers *sh;
+	unsigned long id;
+	void *entry;
+	u32 n = 0;
+
+	mutex_lock(&link->sharers_lock);
+	sh = xa_load(&link->sharers, dataset);
+	if (sh) {
+		xa_for_each_start(&sh->readers, id, entry, *next) {
+			ids[n] = id;
+			gens[n] = xa_to_value(entry);
+			*next = id + 1;
+			if (++n == max)
+				break;
+		}
+	}
+	mutex_unlock(&link->sharers_lock);
+	return n;
+}
+
+void dspm_coh_link_init(struct dspm_link *link)
+{
+	BUILD_BUG_ON(sizeof(struct dspm_wire_page_read) !=
+		     DSPM_WIRE_PAGE_READ_SIZE);
+	BUILD_BUG_ON(sizeof(struct dspm_wire_page_data) !=
+		     DSPM_WIRE_PAGE_DATA_SIZE);
+	BUILD_BUG_ON(sizeof(struct dspm_wire_invalidate) !=
+		     DSPM_WIRE_INVALIDATE_SIZE);
+	BUILD_BUG_ON(sizeof(struct dspm_wire_invalidated) !=
+		     DSPM_WIRE_INVALIDATED_SIZE);
+	BUILD_BUG_ON(sizeof(struct dspm_wire_unshare) !=
+		     DSPM_WIRE_UNSHARE_SIZE);
+	BUILD_BUG_ON(sizeof(struct dspm_wire_unshared) !=
+		     DSPM_WIRE_UNSHARED_SIZE);
+	mutex_init(&link->sharers_lock);
+	xa_init(&link->sharers);
 }
 
 void dspm_coh_link_exit(struct dspm_link *link)
@@ -271,59 +546,162 @@ void dspm_coh_link_exit(struct dspm_link *link)
 	struct dspm_sharers *sh;
 	unsigned long idx;
 
-	xa_for_each(&link->sharers, idx, sh)
+	debugfs_remove(link->sharers_file);
+	xa_for_each(&link->sharers, idx, sh) {
+		xa_destroy(&sh->readers);
 		kfree(sh);
+	}
 	xa_destroy(&link->sharers);
+}
+
+/* One sharer's invalidation, run by the committing thread or a worker. */
+struct dspm_inval {
+	struct work_struct work;
+	struct completion done;
+	struct dspm_link *link;
+	const u64 *pages;
+	u64 cluster_id;
+	u64 version;
+	u64 gen;			/* of the registration invalidated */
+	u32 n;
+	u32 id;
+	u32 max;			/* pages req has room for */
+	int ret;
+	struct dspm_wire_invalidate *req;
+};
+
+static int dspm_inval_send(struct dspm_inval *iv)
+{
+	struct dspm_wire_invalidate *req = iv->req;
+	struct dspm_wire_invalidated ack;
+	u32 done, count, i;
+	int ret = 0;
+
+	/* a dead node's connection would only time out */
+	if (!dspm_coh_alive(iv->link, iv->id))
+		return -EHOSTUNREACH;
+	for (done = 0; done < iv->n && !ret; done += count) {
+		count = min_t(u32, iv->n - done, iv->max);
+		memset(req, 0, sizeof(*req));
+		req->hdr.type = cpu_to_le16(DSPM_WIRE_INVALIDATE);
+		req->dataset = cpu_to_le64(iv->cluster_id);
+		req->version = cpu_to_le64(iv->version);
+		req->count = cpu_to_le32(count);
+		for (i = 0; i < count; i++)
+			req->pages[i] = cpu_to_le64(iv->pages[done + i]);
+		ret = dspm_peer_call(iv->link->peers, iv->id, req,
+				     struct_size(req, pages, count),
+				     DSPM_WIRE_INVALIDATED, &ack, sizeof(ack));
+	}
+	return ret;
+}
+
+static void dspm_inval_run(struct dspm_inval *iv)
+{
+	u64 start = ktime_get_ns();
+
+	iv->ret = dspm_inval_send(iv);
+	trace_dspm_invalidate(iv->cluster_id, iv->id, iv->n,
+			      ktime_get_ns() - start, iv->ret);
+}
+
+static void dspm_inval_work(struct work_struct *work)
+{
+	struct dspm_inval *iv = container_of(work, struct dspm_inval, work);
+
+	dspm_inval_run(iv);
+	complete(&iv->done);
+}
+
+/*
+ * Invalidate the @k sharers of the jobs at @jobs (each @size bytes) at
+ * once, the first from this thread; drop those that fail.
+ */
+static void dspm_inval_batch(struct dspm_link *link, void *jobs, size_t size,
+			     u32 k)
+{
+	struct dspm_inval *iv;
+	u32 i;
+
+	for (i = 1; i < k; i++) {
+		iv = jobs + i * size;
+		queue_work(system_unbound_wq, &iv->work);
+	}
+	dspm_inval_run(jobs);
+	for (i = 0; i < k; i++) {
+		iv = jobs + i * size;
+		if (i)
+			wait_for_completion(&iv->done);
+		if (!iv->ret) {
+			atomic64_inc(&link->inval_sent);
+			continue;
+		}
+		atomic64_inc(&link->inval_failed);
+		if (dspm_sharers_drop(link, iv->cluster_id, iv->id, iv->gen)) {
+			atomic64_inc(&link->sharers_dropped);
+			pr_info_ratelimited("dspm: node %u no longer a reader of dataset %llu here: it did not take an invalidation (%d)\n",
+					    iv->id, iv->cluster_id, iv->ret);
+		}
+	}
 }
 
 /*
  * After a commit applied here: every reader this node served drops its
- * copies of @pages before the commit returns.  A reader that cannot be
- * reached is reported; it refetches everything when it opens the dataset
- * again.  Called without cluster_sem: the link outlives its callers.
+ * copies of @pages before the commit returns; up to DSPM_INVAL_BATCH of
+ * them are invalidated at once (one call at a time per peer, different
+ * peers in parallel).  A reader that is not alive, or cannot be reached,
+ * is no longer a sharer (see the top).  Called without cluster_sem: the
+ * link outlives its callers.
  */
 void dspm_coh_invalidate_sharers(struct dspm_link *link, u64 cluster_id,
 				 const u64 *pages, u32 n, u64 version)
 {
-	struct dspm_wire_invalidate *req;
-	struct dspm_wire_invalidated ack;
-	struct dspm_sharers snap = {};
-	struct dspm_sharers *sh;
-	u32 i, done, count;
-	int ret;
+	u64 msg[DSPM_WIRE_INVALIDATE_SIZE / 8 + DSPM_INVAL_STACK_PAGES];
+	u32 ids[DSPM_INVAL_BATCH], max, k, i;
+	u64 gens[DSPM_INVAL_BATCH];
+	struct dspm_inval *iv, one;
+	unsigned long next = 0;
+	size_t size;
+	void *jobs;
 
-	mutex_lock(&link->sharers_lock);
-	sh = xa_load(&link->sharers, cluster_id);
-	if (sh)
-		snap = *sh;
-	mutex_unlock(&link->sharers_lock);
-	if (!snap.nr || !n)
+	if (!n)
 		return;
-	req = kvmalloc(struct_size(req, pages, DSPM_WIRE_INVALIDATE_MAX),
-		       GFP_KERNEL);
-	if (!req)
-		return;
-	for (i = 0; i < snap.nr; i++) {
-		for (done = 0; done < n; done += count) {
-			count = min_t(u32, n - done, DSPM_WIRE_INVALIDATE_MAX);
-			memset(req, 0, sizeof(*req));
-			req->hdr.type = cpu_to_le16(DSPM_WIRE_INVALIDATE);
-			req->dataset = cpu_to_le64(cluster_id);
-			req->version = cpu_to_le64(version);
-			req->count = cpu_to_le32(count);
-			memcpy(req->pages, pages + done, count * sizeof(u64));
-			ret = dspm_txn_call(link, snap.ids[i], req,
-					    struct_size(req, pages, count),
-					    DSPM_WIRE_INVALIDATED, &ack,
-					    sizeof(ack));
-			if (ret) {
-				pr_warn_ratelimited("dspm: node %u did not take an invalidation of dataset %llu (%d)\n",
-						    snap.ids[i], cluster_id, ret);
-				break;
-			}
+	max = min_t(u32, n, DSPM_WIRE_INVALIDATE_MAX);
+	size = sizeof(*iv) + sizeof(*iv->req) + max * sizeof(u64);
+	while ((k = dspm_sharers_next(link, cluster_id, &next, ids, gens,
+				      DSPM_INVAL_BATCH))) {
+		jobs = kvmalloc_array(k, size, GFP_KERNEL);
+		if (!jobs) {
+			/* one at a time and in small messages, but every one */
+			k = 1;
+			next = ids[0] + 1;
+			jobs = &one;
 		}
+		for (i = 0; i < k; i++) {
+			iv = jobs + i * size;
+			if (i) {
+				/* the first runs in this thread */
+				INIT_WORK(&iv->work, dspm_inval_work);
+				init_completion(&iv->done);
+			}
+			iv->link = link;
+			iv->pages = pages;
+			iv->cluster_id = cluster_id;
+			iv->version = version;
+			iv->gen = gens[i];
+			iv->n = n;
+			iv->id = ids[i];
+			iv->max = max;
+			iv->req = (void *)(iv + 1);
+		}
+		if (jobs == &one) {
+			one.max = min_t(u32, n, DSPM_INVAL_STACK_PAGES);
+			one.req = (void *)msg;
+		}
+		dspm_inval_batch(link, jobs, size, k);
+		if (jobs != &one)
+			kvfree(jobs);
 	}
-	kvfree(req);
 }
 
 /* The open dataset with cluster id @id, held, or NULL. */
@@ -353,10 +731,13 @@ static u32 dspm_coh_page_read(struct dspm_link *link, u32 peer,
 	u64 id = le64_to_cpu(req->dataset), page = le64_to_cpu(req->page);
 	struct dspm_media_dataset *d;
 	struct dspm_dataset *ds;
-	int slot;
+	int slot, ret;
 
 	if (le32_to_cpu(req->hdr.length) != sizeof(*req))
 		return 0;
+	/* its registration would not outlast the next commit (see the top) */
+	if (!dspm_coh_alive(link, peer))
+		return dspm_wire_reply_error(data, &req->hdr, -EHOSTUNREACH);
 	dspm_wire_reply_hdr(data, &req->hdr, DSPM_WIRE_PAGE_DATA, sizeof(*data));
 	data->dataset = req->dataset;
 	data->page = req->page;
@@ -366,9 +747,11 @@ static u32 dspm_coh_page_read(struct dspm_link *link, u32 peer,
 	if (slot < 0) {
 		/* never opened here, so never committed to here: zeros */
 		mutex_unlock(&node->lock);
+		ret = dspm_sharers_add(link, id, peer);
+		if (ret)
+			return dspm_wire_reply_error(data, &req->hdr, ret);
 		memset(data->data, 0, sizeof(data->data));
 		data->version = 0;
-		dspm_sharers_add(link, id, peer);
 		return sizeof(*data);
 	}
 	d = dspm_store_slot(node->store, slot);
@@ -376,8 +759,15 @@ static u32 dspm_coh_page_read(struct dspm_link *link, u32 peer,
 		mutex_unlock(&node->lock);
 		return dspm_wire_reply_error(data, &req->hdr, -EINVAL);
 	}
-	/* recorded first: a commit after this read will invalidate the copy */
-	dspm_sharers_add(link, id, peer);
+	/*
+	 * Recorded first: a commit after this read will invalidate the copy.
+	 * No copy is handed out that no commit would invalidate.
+	 */
+	ret = dspm_sharers_add(link, id, peer);
+	if (ret) {
+		mutex_unlock(&node->lock);
+		return dspm_wire_reply_error(data, &req->hdr, ret);
+	}
 	ds = xa_load(&node->open, slot);
 	if (ds)
 		down_read(&ds->apply_sem);
@@ -406,6 +796,7 @@ static u32 dspm_coh_invalidate(struct dspm_link *link, u32 peer,
 	if (!count || count > DSPM_WIRE_INVALIDATE_MAX || req->reserved ||
 	    le32_to_cpu(req->hdr.length) != struct_size(req, pages, count))
 		return 0;
+	atomic64_inc(&link->inval_received);
 	ds = dspm_coh_find(link->node, le64_to_cpu(req->dataset));
 	if (ds) {
 		down_write(&ds->apply_sem);
@@ -427,6 +818,20 @@ static u32 dspm_coh_invalidate(struct dspm_link *link, u32 peer,
 	return sizeof(*ack);
 }
 
+/* UNSHARE: node @peer keeps no copy of the dataset any more. */
+static u32 dspm_coh_unshare(struct dspm_link *link, u32 peer,
+			    const struct dspm_wire_unshare *req,
+			    struct dspm_wire_unshared *ack)
+{
+	if (le32_to_cpu(req->hdr.length) != sizeof(*req))
+		return 0;
+	atomic64_inc(&link->unshare_received);
+	dspm_sharers_drop(link, le64_to_cpu(req->dataset), peer, 0);
+	dspm_wire_reply_hdr(ack, &req->hdr, DSPM_WIRE_UNSHARED, sizeof(*ack));
+	ack->dataset = req->dataset;
+	return sizeof(*ack);
+}
+
 /*
  * A coherence request from node @peer in @req; the reply goes to @reply.
  * Returns the reply's length, or 0 for a malformed request.
@@ -440,7 +845,154 @@ u32 dspm_coh_serve(struct dspm_link *link, u32 peer, void *req, void *reply)
 		return dspm_coh_page_read(link, peer, req, reply);
 	case DSPM_WIRE_INVALIDATE:
 		return dspm_coh_invalidate(link, peer, req, reply);
+	case DSPM_WIRE_UNSHARE:
+		return dspm_coh_unshare(link, peer, req, reply);
 	default:
 		return 0;
 	}
+}
+
+/*
+ * The UNSHAREs of closed datasets, in the order they closed.  A home that
+ * cannot be reached, or a node outside a cluster, gives up on one: the home
+ * drops this node once it finds it dead or its INVALIDATE fails.  Each is
+ * marked sent only after its calls, so an open waiting for it (see the
+ * top) fetches after the home saw it.
+ */
+static void dspm_coh_unshare_work(struct work_struct *work)
+{
+	struct dspm_node *node = container_of(work, struct dspm_node,
+					      unshare_work);
+	struct dspm_wire_unshared ack;
+	struct dspm_wire_unshare req;
+	struct dspm_unshare *u;
+	struct dspm_link *link;
+	u32 i;
+
+	for (;;) {
+		spin_lock(&node->unshare_lock);
+		u = list_first_entry_or_null(&node->unshares,
+					     struct dspm_unshare, entry);
+		spin_unlock(&node->unshare_lock);
+		if (!u)
+			return;
+		down_read(&node->cluster_sem);
+		link = dspm_coh_link(node);
+		for (i = 0; link && i < u->nr; i++) {
+			if (!dspm_coh_alive(link, u->homes[i]))
+				continue;
+			memset(&req, 0, sizeof(req));
+			req.hdr.type = cpu_to_le16(DSPM_WIRE_UNSHARE);
+			req.dataset = cpu_to_le64(u->cluster_id);
+			if (!dspm_peer_call(link->peers, u->homes[i], &req,
+					    sizeof(req), DSPM_WIRE_UNSHARED,
+					    &ack, sizeof(ack)))
+				atomic64_inc(&link->unshare_sent);
+		}
+		up_read(&node->cluster_sem);
+		spin_lock(&node->unshare_lock);
+		list_del(&u->entry);
+		node->unshare_done = u->seq;
+		spin_unlock(&node->unshare_lock);
+		wake_up_all(&node->unshare_wait);
+		kfree(u);
+	}
+}
+
+/*
+ * After a (re)join: the homes may have dropped this node as a sharer while
+ * it was away or declared dead, so no cached copy of an open dataset stays
+ * valid; each is fetched again, which registers this node again.
+ */
+static void dspm_coh_forget_work(struct work_struct *work)
+{
+	struct dspm_node *node = container_of(work, struct dspm_node,
+					      forget_work);
+	struct dspm_dataset *ds;
+	unsigned long slot = 0;
+
+	for (;;) {
+		mutex_lock(&node->lock);
+		ds = xa_find(&node->open, &slot, ULONG_MAX, XA_PRESENT);
+		if (ds)
+			refcount_inc(&ds->open_count);
+		mutex_unlock(&node->lock);
+		if (!ds)
+			return;
+		if (ds->coh) {
+			down_write(&ds->apply_sem);
+			spin_lock(&ds->coh->lock);
+			bitmap_zero(ds->coh->valid, ds->pages);
+			spin_unlock(&ds->coh->lock);
+			dspm_zap_pages(ds, 0, ds->pages);
+			up_write(&ds->apply_sem);
+		}
+		dspm_dataset_put(ds);
+		slot++;
+	}
+}
+
+/* This node joined, or rejoined after losing the dispatcher. */
+void dspm_coh_joined(struct dspm_node *node)
+{
+	queue_work(system_unbound_wq, &node->forget_work);
+}
+
+void dspm_coh_node_init(struct dspm_node *node)
+{
+	spin_lock_init(&node->unshare_lock);
+	INIT_LIST_HEAD(&node->unshares);
+	init_waitqueue_head(&node->unshare_wait);
+	INIT_WORK(&node->unshare_work, dspm_coh_unshare_work);
+	INIT_WORK(&node->forget_work, dspm_coh_forget_work);
+}
+
+/*
+ * Module unload, after the cluster is left and with no dataset open:
+ * nothing queues work any more, and UNSHAREs queued go nowhere.
+ */
+void dspm_coh_node_exit(struct dspm_node *node)
+{
+	flush_work(&node->forget_work);
+	flush_work(&node->unshare_work);
+}
+
+/*
+ * /sys/kernel/debug/dspm/sharers, while the node is in a cluster: counters
+ * of the invalidation protocol, then one line per dataset homed (in part)
+ * here with readers, "DATASET: NODE NODE ...".
+ */
+static int dspm_sharers_show(struct seq_file *m, void *v)
+{
+	struct dspm_link *link = m->private;
+	struct dspm_sharers *sh;
+	unsigned long idx, id;
+	void *entry;
+
+	seq_printf(m, "invalidations_sent %lld\ninvalidations_failed %lld\n",
+		   atomic64_read(&link->inval_sent),
+		   atomic64_read(&link->inval_failed));
+	seq_printf(m, "invalidations_received %lld\nsharers_dropped %lld\n",
+		   atomic64_read(&link->inval_received),
+		   atomic64_read(&link->sharers_dropped));
+	seq_printf(m, "unshares_sent %lld\nunshares_received %lld\n",
+		   atomic64_read(&link->unshare_sent),
+		   atomic64_read(&link->unshare_received));
+	mutex_lock(&link->sharers_lock);
+	xa_for_each(&link->sharers, idx, sh) {
+		seq_printf(m, "%lu:", idx);
+		xa_for_each(&sh->readers, id, entry)
+			seq_printf(m, " %lu", id);
+		seq_putc(m, '\n');
+	}
+	mutex_unlock(&link->sharers_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(dspm_sharers);
+
+void dspm_coh_link_start(struct dspm_link *link)
+{
+	link->sharers_file = debugfs_create_file("sharers", 0400,
+						 dspm_debugfs_root(), link,
+						 &dspm_sharers_fops);
 }

@@ -102,6 +102,8 @@ void dspm_dataset_put(struct dspm_dataset *ds)
 
 	if (!refcount_dec_and_mutex_lock(&ds->open_count, &node->lock))
 		return;
+	/* its cached copies go with it: the homes may forget this node */
+	dspm_coh_closing(node, ds->coh);
 	xa_erase(&node->open, ds->slot);
 	mutex_unlock(&node->lock);
 	dspm_dataset_free(ds);
@@ -217,6 +219,7 @@ int dspm_dataset_open(struct dspm_node *node, const struct dspm_open *arg)
 			kvfree(placement);
 			return -ENOMEM;
 		}
+		dspm_coh_opened(node, ds->coh);
 	}
 	kvfree(placement);
 	placement = NULL;

@@ -27,6 +27,9 @@
  *                            (sync_table.c); only dspm_link.table_lock
  *                            nests inside it
  *   (then i_mmap_rwsem, taken by unmap_mapping_range)
+ *   dspm_node.unshare_lock (a spinlock) is taken under node->lock or alone.
+ *   The UNSHARE worker (coherence.c) takes cluster_sem (read) alone; a
+ *   fault waits for it before it takes cluster_sem.
  *
  * A dataset fd pins its dataset, which pins the store: DETACH refuses
  * (EBUSY) while any dataset is open, so the data path never needs
@@ -37,9 +40,13 @@
 
 #include <linux/kref.h>
 #include <linux/kthread.h>
+#include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <uapi/linux/dspm.h>
 
@@ -121,6 +128,15 @@ struct dspm_node {
 	struct xarray open;		/* table slot -> struct dspm_dataset */
 	struct vfsmount *mnt;		/* pseudo fs for dataset inodes */
 	struct dspm_sync sync;
+
+	/* UNSHAREs of closed datasets still to send (coherence.c) */
+	spinlock_t unshare_lock;	/* unshares, unshare_queued, _done */
+	struct list_head unshares;
+	u64 unshare_queued;		/* sequence of the last one queued */
+	u64 unshare_done;		/* and of the last one sent or given up */
+	wait_queue_head_t unshare_wait;
+	struct work_struct unshare_work;
+	struct work_struct forget_work;	/* after a rejoin (coherence.c) */
 };
 
 struct dspm_extent {
@@ -284,6 +300,11 @@ struct dspm_wire_dataset_reply;
 struct dspm_coh *dspm_coh_new(const struct dspm_wire_dataset_reply *r,
 			      u64 pages);
 void dspm_coh_free(struct dspm_coh *coh);
+void dspm_coh_opened(struct dspm_node *node, struct dspm_coh *coh);
+void dspm_coh_closing(struct dspm_node *node, struct dspm_coh *coh);
+void dspm_coh_node_init(struct dspm_node *node);
+void dspm_coh_joined(struct dspm_node *node);
+void dspm_coh_node_exit(struct dspm_node *node);
 int dspm_coh_ready(struct dspm_dataset *ds, pgoff_t pgoff);
 void dspm_coh_drop(struct dspm_dataset *ds, pgoff_t pgoff);
 const u32 *dspm_coh_holders(const struct dspm_coh *coh, pgoff_t pgoff,

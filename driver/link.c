@@ -521,6 +521,8 @@ static void dspm_link_reconnect(struct dspm_link *link, unsigned int *backoff)
 	wake_up_all(&link->conn_wait);
 	pr_info("dspm: rejoined the cluster at %pISpc as node %u\n",
 		&link->dispatcher, link->node_id);
+	/* declared dead meanwhile, the homes may have dropped this reader */
+	dspm_coh_joined(link->node);
 	mod_delayed_work(system_wq, &link->heartbeat, 0);
 }
 
@@ -595,8 +597,7 @@ int dspm_link_start(struct dspm_link *link)
 	spin_lock_init(&link->calls_lock);
 	INIT_LIST_HEAD(&link->calls);
 	init_waitqueue_head(&link->conn_wait);
-	mutex_init(&link->sharers_lock);
-	xa_init(&link->sharers);
+	dspm_coh_link_init(link);
 	INIT_DELAYED_WORK(&link->heartbeat, dspm_link_heartbeat);
 	/* a node peers cannot reach is no use to the cluster */
 	link->peers = dspm_peers_start(link);
@@ -612,6 +613,7 @@ int dspm_link_start(struct dspm_link *link)
 	dspm_resolver_start(link);
 	dspm_debug_copy_start(link);
 	dspm_debug_lanes_start(link);
+	dspm_coh_link_start(link);
 	return 0;
 }
 

@@ -114,6 +114,7 @@ static int __init dspm_init(void)
 	init_rwsem(&dspm_node.cluster_sem);
 	mutex_init(&dspm_node.lock);
 	xa_init(&dspm_node.open);
+	dspm_coh_node_init(&dspm_node);
 	ret = dspm_sync_init(&dspm_node.sync);
 	if (ret)
 		return ret;
@@ -143,6 +144,7 @@ static void __exit dspm_exit(void)
 	/* the last closes' RELEASEs still need the link */
 	dspm_sync_exit(&dspm_node.sync);
 	dspm_cluster_exit(&dspm_node);
+	dspm_coh_node_exit(&dspm_node);
 	/* every dataset fd holds a module reference, so none is open here */
 	if (dspm_node.store)
 		dspm_store_release(dspm_node.store);

@@ -4,9 +4,10 @@
  * which accepts only members of the dispatcher's node table that prove the
  * cluster key (dspm_wire.h, "Node to node"), a thread per accepted
  * connection serving requests, and the connecting side of the handshake.
- * Requests served: PING, the coherence, commit and synchronisation ones.
- * Everything received is checked before it is used; a malformed message
- * or a failed handshake is counted and drops the connection, nothing else.
+ * Requests served: PING, the coherence ones (PAGE_READ, INVALIDATE, UNSHARE),
+ * the commit ones and the synchronisation ones.  Everything received is
+ * checked before it is used; a malformed message or a failed handshake is
+ * counted and drops the connection, nothing else.
  *
  * Lock order: dspm_peers.lock, then dspm_link.table_lock.  Connection
  * threads take neither while they block on the network.
@@ -249,6 +250,7 @@ static int dspm_peer_serve(struct dspm_peer_conn *pc, u32 peer_id)
 			break;
 		case DSPM_WIRE_PAGE_READ:
 		case DSPM_WIRE_INVALIDATE:
+		case DSPM_WIRE_UNSHARE:
 			len = dspm_coh_serve(peers->link, peer_id, pc->buf,
 					     pc->reply);
 			if (!len)

@@ -7,6 +7,9 @@
  *   dspm_commit   a commit that wrote a record, with its time (commit.c)
  *   dspm_abort    an ABORT, or a close that dropped dirty pages (commit.c)
  *   dspm_fetch    a page fetched from its home node (coherence.c)
+ *   dspm_invalidate  a home's INVALIDATE of one sharer after a commit,
+ *                 with its time (coherence.c); -EHOSTUNREACH without a
+ *                 call when the sharer is not alive
  *   dspm_prepare  a participant's PREPARE of a multi-node commit, at the
  *                 coordinator (coordinator.c)
  *
@@ -62,6 +65,26 @@ TRACE_EVENT(dspm_fetch,
 	    ),
 	    TP_printk("dataset=%llu pgoff=%llu home=%u ns=%llu result=%d",
 		      __entry->dataset, __entry->pgoff, __entry->home,
+		      __entry->ns, __entry->result)
+);
+
+TRACE_EVENT(dspm_invalidate,
+	    TP_PROTO(u64 dataset, u32 node, u32 pages, u64 ns, int result),
+	    TP_ARGS(dataset, node, pages, ns, result),
+	    TP_STRUCT__entry(__field(u64, dataset)
+			     __field(u64, ns)
+			     __field(u32, node)
+			     __field(u32, pages)
+			     __field(int, result)
+	    ),
+	    TP_fast_assign(__entry->dataset = dataset;
+			   __entry->ns = ns;
+			   __entry->node = node;
+			   __entry->pages = pages;
+			   __entry->result = result;
+	    ),
+	    TP_printk("dataset=%llu node=%u pages=%u ns=%llu result=%d",
+		      __entry->dataset, __entry->node, __entry->pages,
 		      __entry->ns, __entry->result)
 );
 

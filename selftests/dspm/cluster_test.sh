@@ -8,7 +8,8 @@
 #   - three pmem-backed nodes join; each sees all three alive, ids 1..3
 #   - the dispatcher restarts: the nodes rejoin by themselves, same ids
 #   - node 2 loses power: the others see it suspect, then dead; it boots,
-#     re-attaches and rejoins with its old id
+#     re-attaches and rejoins with its old id; a home it read from drops it
+#     as a sharer and does not invalidate it after it rejoins
 #   - garbage to the dispatcher's port is dropped; the dispatcher and every
 #     node carry on
 #   - every node's kernel log is clean throughout
@@ -242,9 +243,61 @@ g 2 "$ADMIN --json ls" > "$WORK/ls.after.json" 2>&1
 check "namespace and placement unchanged after the restart" \
 	same_listing "$WORK/ls.1.json" "$WORK/ls.after.json"
 
+# The sharers a home keeps (/sys/kernel/debug/dspm/sharers): counters,
+# then "DATASET: NODE..." per dataset with readers.
+sharers_count() { # NODE KEY: a counter of the node's sharers file
+	g "$1" "cat /sys/kernel/debug/dspm/sharers" | awk -v k="$2" '$1 == k { print $2 }'
+}
+readers_at() { # NODE DATASET_ID: the readers the node lists for the dataset
+	g "$1" "cat /sys/kernel/debug/dspm/sharers" | awk -v d="$2:" '$1 == d { $1 = ""; print }' | xargs
+}
+wait_readers() { # NODE DATASET_ID WANT SECONDS: the node lists exactly WANT
+	local i r
+	for i in $(seq 1 $(($4 * 4))); do
+		r=$(readers_at "$1" "$2")
+		[ "$r" = "$3" ] && return 0
+		sleep 0.25
+	done
+	echo "# node $1 lists readers '$r' of dataset $2, wanted '$3'"
+	return 1
+}
+
+# A reader that loses power: node 2 keeps a page of 'deadreader' mapped
+# from a home elsewhere, then dies; that home drops it instead of stalling
+# on it, and does not invalidate it after it rejoins with nothing cached.
+g 1 "$ADMIN create deadreader --size 3M --replicas 1" >/dev/null
+g 1 "$ADMIN --json ls" > "$WORK/ls.dead.json" 2>&1
+dead_id=$(listed_id "$WORK/ls.dead.json" deadreader 2>/dev/null)
+read -r dead_chunk dead_home < <(python3 -c '
+import json, sys
+d = [d for d in json.load(open(sys.argv[1]))["datasets"] if d["name"] == "deadreader"][0]
+ids = {int(sys.argv[n]): n - 1 for n in (2, 3, 4)}
+for c, nodes in enumerate(d["placement"]["chunks"]):
+    if ids.get(nodes[0], 2) != 2:
+        print(c, ids[nodes[0]])
+        break' "$WORK/ls.dead.json" "${id[1]}" "${id[2]}" "${id[3]}" 2>/dev/null)
+if [ -z "${dead_home:-}" ]; then
+	not_ok "dataset 'deadreader' has a chunk homed away from node 2 ($(cat "$WORK/ls.dead.json"))"
+else
+	dead_off=$((dead_chunk * 1048576))
+	g 2 "setsid $BIN/dsio await deadreader $dead_off never 600 > /dev/null 2>&1 < /dev/null &"
+	check "node $dead_home, the home of chunk $dead_chunk of 'deadreader', lists reader node 2" \
+		wait_readers "$dead_home" "$dead_id" "${id[2]}" 20
+fi
+
 # Node 2 loses power; the others see it go; it comes back as itself.
 "$VM" kill 2
 check "node 3 sees node ${id[2]} dead" wait_table 3 "(^| )${id[2]}:dead" 20
+if [ -n "${dead_home:-}" ]; then
+	wait_table "$dead_home" "(^| )${id[2]}:dead" 20 >/dev/null
+	dropped0=$(sharers_count "$dead_home" sharers_dropped)
+	t0=$(date +%s%N)
+	check "node $dead_home commits to 'deadreader' while its reader node 2 is dead" \
+		g "$dead_home" "$BIN/dsio write deadreader $dead_off after-death"
+	echo "# the commit took $((($(date +%s%N) - t0) / 1000000)) ms, guest start included"
+	check "node $dead_home dropped dead node 2 as a reader ($dropped0 -> $(sharers_count "$dead_home" sharers_dropped) dropped)" \
+		wait_readers "$dead_home" "$dead_id" "" 1
+fi
 if "$VM" start 2 >>"$WORK/boot.log" 2>&1 && g 2 "sh selftests/dspm/load_module.sh" &&
 	g 2 "$ADMIN attach $PMEM" >/dev/null && join 2 > "$WORK/rejoin.2.json"; then
 	ok "node 2 boots, re-attaches its pmem and rejoins"
@@ -254,6 +307,15 @@ fi
 check "node 2 rejoined with its old id ${id[2]}" \
 	grep -q "\"node_id\": *${id[2]}\b" "$WORK/rejoin.2.json"
 check "node 3 sees node ${id[2]} alive again" wait_table 3 "(^| )${id[2]}:alive" 20
+if [ -n "${dead_home:-}" ]; then
+	wait_table "$dead_home" "(^| )${id[2]}:alive" 20 >/dev/null
+	sent0=$(sharers_count "$dead_home" invalidations_sent)
+	g "$dead_home" "$BIN/dsio write deadreader $dead_off after-rejoin" >/dev/null
+	check "node $dead_home's next commit sends node 2, rejoined, no INVALIDATE ($sent0 -> $(sharers_count "$dead_home" invalidations_sent))" \
+		test "$(sharers_count "$dead_home" invalidations_sent)" = "$sent0"
+	check "node 2, rejoined, reads the bytes committed while it was away" \
+		test "$(g 2 "$BIN/dsio read deadreader $dead_off 12" 2>&1)" = "after-rejoin"
+fi
 
 # Garbage to the dispatcher's port: dropped, nobody hurt.  Blobs are files
 # sent by dspm-wire-probe, one connection each, over the cluster's transport.
@@ -397,6 +459,46 @@ else
 	wait_file "$home" /tmp/hold.out 'holding' 1 >/dev/null
 	sleep 6
 	check "node $home's held bytes died with their fd" read_is "${others[1]}" 100 "......"
+
+	# Sharers: a reader that closed the dataset is no longer invalidated;
+	# one that keeps it open is, and only it.
+	coh_id=$(listed_id "$WORK/ls.coh.json" coh)
+	r0=${others[0]} r1=${others[1]}
+	check "node $home forgets the readers of 'coh' once they closed it (UNSHARE)" \
+		wait_readers "$home" "$coh_id" "" 10
+	sent0=$(sharers_count "$home" invalidations_sent)
+	recv0=$(sharers_count "$r0" invalidations_received)
+	check "node $home commits 'fourth'" g "$home" "$DSIO write coh 0 fourth"
+	check "... and sends no INVALIDATE: nobody has 'coh' open ($sent0 -> $(sharers_count "$home" invalidations_sent))" \
+		test "$(sharers_count "$home" invalidations_sent)" = "$sent0"
+	check "node $r0, an ex-reader, received none ($recv0 -> $(sharers_count "$r0" invalidations_received))" \
+		test "$(sharers_count "$r0" invalidations_received)" = "$recv0"
+	for node in "${others[@]}"; do
+		check "node $node opens 'coh' again and reads 'fourth'" read_is "$node" 0 fourth
+	done
+	check "node $home forgets them again" wait_readers "$home" "$coh_id" "" 10
+	g "$r0" "setsid sh -c '$DSIO await coh 0 fifth 20; echo rc=\$?' > /tmp/await.out 2>&1 < /dev/null &"
+	check "node $home lists node $r0, which keeps 'coh' mapped, as its only reader" \
+		wait_readers "$home" "$coh_id" "${id[$r0]}" 10
+	sent0=$(sharers_count "$home" invalidations_sent)
+	recv1=$(sharers_count "$r1" invalidations_received)
+	check "node $home commits 'fifth'" g "$home" "$DSIO write coh 0 fifth"
+	check "node $r0's mapped copy was invalidated: it sees 'fifth'" \
+		wait_file "$r0" /tmp/await.out 'rc=0' 20
+	check "node $home sent exactly one INVALIDATE, to node $r0 ($sent0 -> $(sharers_count "$home" invalidations_sent))" \
+		test "$(sharers_count "$home" invalidations_sent)" = "$((sent0 + 1))"
+	check "node $r1, which closed 'coh', received none ($recv1 -> $(sharers_count "$r1" invalidations_received))" \
+		test "$(sharers_count "$r1" invalidations_received)" = "$recv1"
+	check "node $home forgets node $r0 once its reader exits" \
+		wait_readers "$home" "$coh_id" "" 10
+	# close and open again at once, over and over: each open reads the
+	# latest commit, and the home still invalidates the last one
+	g "$r0" "for i in 1 2 3 4 5 6 7 8; do $DSIO read coh 0 5 >/dev/null || exit 1; done; \
+		setsid sh -c '$DSIO await coh 0 sixth 20; echo rc=\$?' > /tmp/await.out 2>&1 < /dev/null &"
+	wait_readers "$home" "$coh_id" "${id[$r0]}" 10 >/dev/null
+	check "node $home commits 'sixth'" g "$home" "$DSIO write coh 0 sixth"
+	check "node $r0, reopened eight times in a row, sees 'sixth' in its kept mapping" \
+		wait_file "$r0" /tmp/await.out 'rc=0' 20
 fi
 
 # Two-phase commit across homes with replication degree 2: 'bank' has three

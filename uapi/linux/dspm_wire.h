@@ -340,7 +340,9 @@ struct dspm_wire_error {
 #define DSPM_WIRE_DECIDED		76
 #define DSPM_WIRE_TXN_QUERY		77
 #define DSPM_WIRE_TXN_STATE		78
-/* 79-82: reserved */
+/* 79-80: reserved */
+#define DSPM_WIRE_UNSHARE		81
+#define DSPM_WIRE_UNSHARED		82
 #define DSPM_WIRE_SYNC			83
 #define DSPM_WIRE_SYNC_REPLY		84
 #define DSPM_WIRE_PEER_TYPE_MIN		64
@@ -370,12 +372,23 @@ struct dspm_wire_peer_auth {
 
 /*
  * Coherence.  PAGE_READ asks a page's home for its committed bytes; the
- * home answers PAGE_DATA with them and the version of the dataset at the
- * home when it read them (each home counts its own commits), and records
- * the reader as a sharer of the dataset.  After a commit the home sends
- * INVALIDATE to every sharer with the pages and the new version, and waits
- * for INVALIDATED: a reader drops its copies of those pages and ignores any
+ * home records the reader as a sharer of the dataset (not of the page) and
+ * answers PAGE_DATA with them and the version of the dataset at the home
+ * when it read them (each home counts its own commits).  A home that cannot
+ * record the reader answers ERROR ENOBUFS instead: it never hands out bytes
+ * it would not invalidate.  After a commit the home sends INVALIDATE to
+ * every sharer with the pages and the new version, and waits for
+ * INVALIDATED: a reader drops its copies of those pages and ignores any
  * PAGE_DATA older than the version it was told about.
+ *
+ * A sharer stays one until it sends UNSHARE, which the home answers with
+ * UNSHARED: a reader sends it to each home it read from once it keeps no
+ * copy of the dataset (its last fd of it closed), and does not read from
+ * that home again before the answer (or a failure), so an UNSHARE never
+ * overtakes a later registration.  The home also drops, without a word, a
+ * sharer that is no live member of its node table and one whose INVALIDATE
+ * failed; such a node starts with no cached page when it opens the dataset
+ * again.
  */
 #define DSPM_WIRE_PAGE_SIZE		4096
 #define DSPM_WIRE_INVALIDATE_MAX	1024	/* pages of one INVALIDATE */
@@ -417,6 +430,20 @@ struct dspm_wire_invalidated {
 };
 
 #define DSPM_WIRE_INVALIDATED_SIZE	40
+
+struct dspm_wire_unshare {
+	struct dspm_wire_hdr hdr;
+	__le64 dataset;
+};
+
+#define DSPM_WIRE_UNSHARE_SIZE		40
+
+struct dspm_wire_unshared {
+	struct dspm_wire_hdr hdr;
+	__le64 dataset;
+};
+
+#define DSPM_WIRE_UNSHARED_SIZE		40
 
 /*
  * Commit of a cluster dataset: two phases, coordinated by the committing
