@@ -340,8 +340,10 @@ struct dspm_wire_error {
 #define DSPM_WIRE_DECIDED		76
 #define DSPM_WIRE_TXN_QUERY		77
 #define DSPM_WIRE_TXN_STATE		78
+#define DSPM_WIRE_PAGE_MAP		79
+#define DSPM_WIRE_PAGE_MAP_REPLY	80
 #define DSPM_WIRE_PEER_TYPE_MIN		64
-#define DSPM_WIRE_PEER_TYPE_MAX		78
+#define DSPM_WIRE_PEER_TYPE_MAX		80
 
 #define DSPM_WIRE_PING_MAX		0x10000
 
@@ -414,6 +416,56 @@ struct dspm_wire_invalidated {
 };
 
 #define DSPM_WIRE_INVALIDATED_SIZE	40
+
+/*
+ * One-sided reads (RDMA only; Documentation/wire-protocol.md).  PAGE_MAP
+ * asks a home how to read the dataset's committed pages with RDMA READ on
+ * this very connection, and records the asker as a sharer exactly as
+ * PAGE_READ does; PAGE_MAP_REPLY answers with two regions the home
+ * exposed to that connection only: its data area (data_addr/data_rkey,
+ * data_pages pages; the dataset's page p is data page
+ * extents[i].start + p - (count of the extents before i)) and the
+ * dataset's 64-bit little-endian sequence word (seq_addr/seq_rkey).  The
+ * word's high half is the mapping's incarnation (changes when the
+ * dataset's table slot is freed or reused), its low half is odd while a
+ * commit is being applied to the dataset.  A reader READs the word, the
+ * page and the word again, back to back on the connection, and keeps the
+ * page only when both words are equal, even and carry the incarnation of
+ * the reply; otherwise it retries or falls back to PAGE_READ.  The keys
+ * die with the connection.  ERROR: ENOENT (the home has no copy of the
+ * dataset: read its zeros with PAGE_READ), EOPNOTSUPP (no one-sided
+ * transport or memory), ENOSPC (too many sharers).
+ */
+#define DSPM_WIRE_MAP_EXTENTS		16
+
+struct dspm_wire_page_map {
+	struct dspm_wire_hdr hdr;
+	__le64 dataset;		/* cluster-wide id */
+	__le64 reserved;
+};
+
+#define DSPM_WIRE_PAGE_MAP_SIZE		48
+
+struct dspm_wire_map_extent {
+	__le64 start;		/* first data page of the home's data area */
+	__le64 count;		/* pages, > 0 */
+};
+
+struct dspm_wire_page_map_reply {
+	struct dspm_wire_hdr hdr;
+	__le64 dataset;
+	__le64 pages;		/* of the dataset at the home; = sum of counts */
+	__le64 data_addr;	/* remote address of data page 0 */
+	__le64 data_pages;	/* pages readable from data_addr */
+	__le64 seq_addr;	/* remote address of the sequence word */
+	__le32 data_rkey;
+	__le32 seq_rkey;
+	__le32 incarnation;	/* high half of the sequence word */
+	__le32 nr_extents;	/* 1..DSPM_WIRE_MAP_EXTENTS */
+	struct dspm_wire_map_extent extents[DSPM_WIRE_MAP_EXTENTS];
+};
+
+#define DSPM_WIRE_PAGE_MAP_REPLY_SIZE	344
 
 /*
  * Commit of a cluster dataset: two phases, coordinated by the committing
