@@ -1286,6 +1286,12 @@ static int dspm_rdma_expose_one(struct dspm_conn *conn,
 		return ret < 0 ? ret : -EOPNOTSUPP;
 	if (e->mr->length != r->len)
 		return -EOPNOTSUPP;
+	/*
+	 * The peer addresses the region from (almost) 0: the iova keeps only
+	 * the offset into the first page, which is all the MR's page list
+	 * needs, so no kernel address goes on the wire.
+	 */
+	e->mr->iova &= ps - 1;
 	wr.wr.wr_cqe = &conn->reg_op.cqe;
 	wr.wr.opcode = IB_WR_REG_MR;
 	wr.wr.send_flags = IB_SEND_SIGNALED;
