@@ -18,10 +18,12 @@
  * fetch from a home sends PAGE_MAP instead of PAGE_READ.  It records the
  * reader as a sharer just as PAGE_READ does and returns keys to the home's
  * pmem data area and to the dataset's sequence word (store.c), valid on
- * that one connection only.  Every fetch from that home then reads the
- * word, the page and the word again with three RDMA READs posted back to
- * back on the connection.  Why the bytes kept are committed bytes, whole,
- * and not older than any commit a caller has already seen return:
+ * that one connection only, and the word's value then.  Every fetch from
+ * that home then reads the page and the word with two RDMA READs posted
+ * back to back on the connection (three, the word first, when it knows no
+ * even value of the word from before).  Why the bytes kept are committed
+ * bytes, whole, and not older than any commit a caller has already seen
+ * return:
  *  - Sharer: the home recorded this node before answering PAGE_MAP, so
  *    every commit it applies after any of our reads invalidates our copy,
  *    exactly as after a PAGE_READ.  The record lives as long as the home's
@@ -31,10 +33,13 @@
  *    generation and the next fetch asks PAGE_MAP (and so registers) anew.
  *  - Not torn: commits are applied at the home under its log_lock, the
  *    word odd meanwhile with full store fences around the (non-temporal)
- *    writes.  The responder executes the READs of one RC QP in order, so
- *    two equal even words mean no apply of this dataset overlapped the
- *    page read.  Odd or different words: read again, a few times, then
- *    PAGE_READ.
+ *    writes, and it only grows.  A value seen before the page's READ was
+ *    posted (in PAGE_MAP_REPLY, from an earlier READ, or from a READ of
+ *    the word just before the page's: the responder executes the READs of
+ *    one RC QP in order) that is even and equal to the word read after the
+ *    page means no apply of this dataset overlapped the page's read.
+ *    Otherwise read again, with the newer word as the value before, a few
+ *    times, then PAGE_READ.
  *  - The right dataset: the word's high half is the slot's incarnation,
  *    bumped before a slot is freed or reused; a word that does not carry
  *    the incarnation PAGE_MAP reported drops the map (the pages may be
@@ -81,6 +86,7 @@ struct dspm_coh_map {
 	u64 pages;
 	u64 data_addr;
 	u64 seq_addr;
+	u64 seq;			/* the word's last value seen, if even */
 	u32 data_rkey;
 	u32 seq_rkey;
 	u32 incarnation;
@@ -257,13 +263,17 @@ static int dspm_coh_map_parse(const struct dspm_coh *coh,
 	if (first != le64_to_cpu(r->pages) ||
 	    data_pages > U64_MAX / DSPM_WIRE_PAGE_SIZE)
 		return -EPROTO;
+	if (r->reserved)
+		return -EPROTO;
 	map->ok = true;
 	map->pages = first;
 	map->data_addr = le64_to_cpu(r->data_addr);
 	map->seq_addr = le64_to_cpu(r->seq_addr);
+	/* odd: unknown; the first READs read the word before the page */
+	map->seq = le64_to_cpu(r->seq);
 	map->data_rkey = le32_to_cpu(r->data_rkey);
 	map->seq_rkey = le32_to_cpu(r->seq_rkey);
-	map->incarnation = le32_to_cpu(r->incarnation);
+	map->incarnation = map->seq >> 32;
 	map->nr_extents = n;
 	return 0;
 }
@@ -300,6 +310,19 @@ static int dspm_coh_map_fetch(struct dspm_dataset *ds, struct dspm_link *link,
 	return ret;
 }
 
+/* An even word seen on the connection of @gen, for the next fetch. */
+static void dspm_coh_map_note(struct dspm_coh *coh, u32 home, u64 gen,
+			      u64 seq)
+{
+	struct dspm_coh_map *m;
+
+	mutex_lock(&coh->map_lock);
+	m = xa_load(&coh->maps, home);
+	if (m && m->ok && m->gen == gen && seq > m->seq)
+		m->seq = seq;
+	mutex_unlock(&coh->map_lock);
+}
+
 /* The home's data page of dataset page @pgoff, or U64_MAX. */
 static u64 dspm_coh_map_page(const struct dspm_coh_map *map, pgoff_t pgoff)
 {
@@ -323,10 +346,12 @@ static int dspm_coh_fetch_direct(struct dspm_dataset *ds,
 	struct dspm_coh *coh = ds->coh;
 	struct dspm_coh_map *map = &fb->map;
 	struct dspm_read_seg seg[3];
-	u64 dpage, s1, s2;
+	u64 dpage, before, after;
 	int attempt, ret;
+	unsigned int nr;
 	bool stale;
 	void *inv;
+	u8 *page;
 
 	if (!link->ops->read)
 		return -EOPNOTSUPP;
@@ -340,34 +365,43 @@ static int dspm_coh_fetch_direct(struct dspm_dataset *ds,
 	dpage = dspm_coh_map_page(map, pgoff);
 	if (dpage == U64_MAX)
 		return -ERANGE;
-	seg[0].addr = map->seq_addr;
-	seg[0].rkey = map->seq_rkey;
-	seg[0].len = sizeof(__le64);
-	seg[1].addr = map->data_addr + dpage * DSPM_WIRE_PAGE_SIZE;
-	seg[1].rkey = map->data_rkey;
-	seg[1].len = DSPM_WIRE_PAGE_SIZE;
-	seg[2] = seg[0];
 	for (attempt = 0; attempt < DSPM_DIRECT_ATTEMPTS; attempt++) {
+		/* the word before the page: known, or read first */
+		nr = 0;
+		if (map->seq & 1) {
+			seg[nr].addr = map->seq_addr;
+			seg[nr].rkey = map->seq_rkey;
+			seg[nr++].len = sizeof(__le64);
+		}
+		page = fb->read + nr * sizeof(__le64);
+		seg[nr].addr = map->data_addr + dpage * DSPM_WIRE_PAGE_SIZE;
+		seg[nr].rkey = map->data_rkey;
+		seg[nr++].len = DSPM_WIRE_PAGE_SIZE;
+		seg[nr].addr = map->seq_addr;
+		seg[nr].rkey = map->seq_rkey;
+		seg[nr++].len = sizeof(__le64);
 		spin_lock(&coh->lock);
 		inv = xa_load(&coh->inval, pgoff);
 		spin_unlock(&coh->lock);
-		ret = dspm_peer_read(link->peers, home, map->gen, seg,
-				     ARRAY_SIZE(seg), fb->read);
+		ret = dspm_peer_read(link->peers, home, map->gen, seg, nr,
+				     fb->read);
 		if (ret) {
 			/* the keys died with their connection */
 			dspm_coh_map_set(coh, home, NULL);
 			return ret;
 		}
-		/* both words 8-byte aligned in the buffer */
-		s1 = le64_to_cpup((__le64 *)fb->read);
-		s2 = le64_to_cpup((__le64 *)(fb->read + sizeof(__le64) +
-					     DSPM_WIRE_PAGE_SIZE));
-		if (s1 >> 32 != map->incarnation) {
+		/* the words are 8-byte aligned in the buffer */
+		before = nr == 3 ? le64_to_cpup((__le64 *)fb->read) : map->seq;
+		after = le64_to_cpup((__le64 *)(page + DSPM_WIRE_PAGE_SIZE));
+		if (after >> 32 != map->incarnation ||
+		    before >> 32 != map->incarnation) {
 			dspm_coh_map_set(coh, home, NULL);
 			return -ESTALE;
 		}
-		if (s1 != s2 || (s1 & 1)) {
-			/* a commit was being applied there: read again */
+		/* the word after is a word before for the next READs */
+		map->seq = after;
+		if (before != after || (before & 1)) {
+			/* a commit was applied there meanwhile: read again */
 			atomic64_inc(&link->direct_retries);
 			continue;
 		}
@@ -376,13 +410,14 @@ static int dspm_coh_fetch_direct(struct dspm_dataset *ds,
 		stale = xa_load(&coh->inval, pgoff) != inv;
 		spin_unlock(&coh->lock);
 		if (!stale) {
-			memcpy(dspm_committed_page(ds, pgoff),
-			       fb->read + sizeof(__le64), PAGE_SIZE);
+			memcpy(dspm_committed_page(ds, pgoff), page, PAGE_SIZE);
 			set_bit(pgoff, coh->valid);
 		}
 		up_write(&ds->apply_sem);
-		if (!stale)
+		if (!stale) {
+			dspm_coh_map_note(coh, home, map->gen, after);
 			return 0;
+		}
 		atomic64_inc(&link->direct_retries);
 	}
 	return -EAGAIN;
@@ -763,9 +798,10 @@ u32 dspm_coh_page_map(struct dspm_link *link, u32 peer,
 	reply->data_addr = cpu_to_le64(keys[0].addr);
 	reply->data_pages = cpu_to_le64(st->data_pages);
 	reply->seq_addr = cpu_to_le64(keys[1].addr + slot * sizeof(__le64));
+	/* read after the reader was recorded: a value before its READs */
+	reply->seq = cpu_to_le64(dspm_store_seq_read(st, slot));
 	reply->data_rkey = cpu_to_le32(keys[0].rkey);
 	reply->seq_rkey = cpu_to_le32(keys[1].rkey);
-	reply->incarnation = cpu_to_le32(dspm_store_seq_incarnation(st, slot));
 	reply->nr_extents = cpu_to_le32(n);
 	for (i = 0; i < n; i++) {
 		reply->extents[i].start = d->extents[i].start;

@@ -283,7 +283,7 @@ extern const struct file_operations dspm_dataset_fops;
 void dspm_store_seq_begin(struct dspm_store *st, u32 slot);
 void dspm_store_seq_end(struct dspm_store *st, u32 slot);
 void dspm_store_seq_retire(struct dspm_store *st, u32 slot);
-u32 dspm_store_seq_incarnation(struct dspm_store *st, u32 slot);
+u64 dspm_store_seq_read(struct dspm_store *st, u32 slot);
 
 /* fault.c */
 extern const struct vm_operations_struct dspm_vm_ops;

@@ -225,11 +225,11 @@ void dspm_store_seq_retire(struct dspm_store *st, u32 slot)
 	dspm_store_seq_add(st, slot, 1ULL << 32);
 }
 
-u32 dspm_store_seq_incarnation(struct dspm_store *st, u32 slot)
+u64 dspm_store_seq_read(struct dspm_store *st, u32 slot)
 {
 	if (!st->seq || slot >= st->table_slots)
 		return 0;
-	return le64_to_cpu(READ_ONCE(st->seq[slot])) >> 32;
+	return le64_to_cpu(READ_ONCE(st->seq[slot]));
 }
 
 /* Load (or format) the layout, replay the log, verify the accounting. */

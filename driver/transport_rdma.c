@@ -131,6 +131,7 @@ struct dspm_rdma_buf {
 struct dspm_rdma_op {
 	struct ib_cqe cqe;
 	struct dspm_conn *conn;
+	bool signaled;		/* counted in rd_pending */
 };
 
 /* A region exposed to the peer (expose()). */
@@ -322,6 +323,9 @@ static void dspm_rdma_op_done(struct ib_cq *cq, struct ib_wc *wc)
 					    ib_wc_status_msg(wc->status));
 		dspm_rdma_fail_wc(conn, dspm_rdma_wc_errno(wc));
 	}
+	/* an unsignalled READ completes only when it fails (or is flushed) */
+	if (!op->signaled)
+		return;
 	spin_lock_irqsave(&conn->lock, flags);
 	conn->rd_pending--;
 	spin_unlock_irqrestore(&conn->lock, flags);
@@ -396,6 +400,7 @@ static struct dspm_conn *dspm_rdma_conn_alloc(void)
 	}
 	conn->reg_op.conn = conn;
 	conn->reg_op.cqe.done = dspm_rdma_op_done;
+	conn->reg_op.signaled = true;
 	return conn;
 }
 
@@ -1144,8 +1149,9 @@ static int dspm_rdma_ops_wait(struct dspm_conn *conn)
 }
 
 /*
- * Post @nr work requests chained from @wr, counted in rd_pending; on a
- * failed post the connection fails (whatever was posted is flushed).
+ * Post work requests chained from @wr, @nr of them signalled and counted
+ * in rd_pending; on a failed post the connection fails (whatever was
+ * posted is flushed).
  */
 static int dspm_rdma_post_ops(struct dspm_conn *conn, struct ib_send_wr *wr,
 			      unsigned int nr)
@@ -1190,7 +1196,14 @@ static int dspm_rdma_read(struct dspm_conn *conn,
 		wr[i].wr.sg_list = &sge[i];
 		wr[i].wr.num_sge = 1;
 		wr[i].wr.opcode = IB_WR_RDMA_READ;
-		wr[i].wr.send_flags = IB_SEND_SIGNALED;
+		/*
+		 * Only the last completes: an RC send queue completes in order,
+		 * so it completing means all did, and one wakeup is cheaper
+		 * than several.  A failed READ completes anyway (with an
+		 * error) and fails the connection.
+		 */
+		conn->rd_op[i].signaled = i + 1 == nr;
+		wr[i].wr.send_flags = i + 1 == nr ? IB_SEND_SIGNALED : 0;
 		wr[i].wr.next = i + 1 < nr ? &wr[i + 1].wr : NULL;
 		wr[i].remote_addr = seg[i].addr;
 		wr[i].rkey = seg[i].rkey;
@@ -1198,7 +1211,7 @@ static int dspm_rdma_read(struct dspm_conn *conn,
 	}
 	ib_dma_sync_single_for_device(dev, conn->rd_dma, total,
 				      DMA_FROM_DEVICE);
-	ret = dspm_rdma_post_ops(conn, &wr[0].wr, nr);
+	ret = dspm_rdma_post_ops(conn, &wr[0].wr, 1);
 	if (ret)
 		return ret;
 	ib_dma_sync_single_for_cpu(dev, conn->rd_dma, total, DMA_FROM_DEVICE);

@@ -425,16 +425,19 @@ struct dspm_wire_invalidated {
  * exposed to that connection only: its data area (data_addr/data_rkey,
  * data_pages pages; the dataset's page p is data page
  * extents[i].start + p - (count of the extents before i)) and the
- * dataset's 64-bit little-endian sequence word (seq_addr/seq_rkey).  The
- * word's high half is the mapping's incarnation (changes when the
- * dataset's table slot is freed or reused), its low half is odd while a
- * commit is being applied to the dataset.  A reader READs the word, the
- * page and the word again, back to back on the connection, and keeps the
- * page only when both words are equal, even and carry the incarnation of
- * the reply; otherwise it retries or falls back to PAGE_READ.  The keys
- * die with the connection.  ERROR: ENOENT (the home has no copy of the
- * dataset: read its zeros with PAGE_READ), EOPNOTSUPP (no one-sided
- * transport or memory), ENOSPC (too many sharers).
+ * dataset's 64-bit little-endian sequence word (seq_addr/seq_rkey), and
+ * the word's value when the home answered (seq).  The word's high half is
+ * the mapping's incarnation (changes when the dataset's table slot is
+ * freed or reused), its low half is odd while a commit is being applied
+ * to the dataset.  A reader READs the page and then the word, back to back
+ * on the connection, and keeps the page only when the word is even,
+ * carries the incarnation of seq and equals the last value it saw before
+ * posting the READs (seq, or the word read by its previous READs; lacking
+ * an even one, it READs the word before the page too); otherwise it
+ * retries or falls back to PAGE_READ.  The keys die with the connection.
+ * ERROR: ENOENT (the home has no copy of the dataset: read its zeros with
+ * PAGE_READ), EOPNOTSUPP (no one-sided transport or memory), ENOSPC (too
+ * many sharers).
  */
 #define DSPM_WIRE_MAP_EXTENTS		16
 
@@ -458,14 +461,15 @@ struct dspm_wire_page_map_reply {
 	__le64 data_addr;	/* remote address of data page 0 */
 	__le64 data_pages;	/* pages readable from data_addr */
 	__le64 seq_addr;	/* remote address of the sequence word */
+	__le64 seq;		/* the word's value when the home answered */
 	__le32 data_rkey;
 	__le32 seq_rkey;
-	__le32 incarnation;	/* high half of the sequence word */
 	__le32 nr_extents;	/* 1..DSPM_WIRE_MAP_EXTENTS */
+	__le32 reserved;
 	struct dspm_wire_map_extent extents[DSPM_WIRE_MAP_EXTENTS];
 };
 
-#define DSPM_WIRE_PAGE_MAP_REPLY_SIZE	344
+#define DSPM_WIRE_PAGE_MAP_REPLY_SIZE	352
 
 /*
  * Commit of a cluster dataset: two phases, coordinated by the committing
