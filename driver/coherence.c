@@ -722,14 +722,20 @@ static u32 dspm_coh_page_read(struct dspm_link *link, u32 peer,
 	return sizeof(*data);
 }
 
-/* A home that had no map to give may have one now: ask it again. */
-static void dspm_coh_map_retry(struct dspm_coh *coh, u32 home)
+/*
+ * @home applied a commit to the dataset: the word it had is old (the next
+ * fetch reads it before the page instead of failing its comparison once),
+ * and a home that had no map to give may have one now.
+ */
+static void dspm_coh_map_invalidated(struct dspm_coh *coh, u32 home)
 {
 	struct dspm_coh_map *m;
 
 	mutex_lock(&coh->map_lock);
 	m = xa_load(&coh->maps, home);
-	if (m && !m->ok)
+	if (m && m->ok)
+		m->seq |= 1;
+	else if (m)
 		m->expires = jiffies;
 	mutex_unlock(&coh->map_lock);
 }
@@ -853,7 +859,7 @@ static u32 dspm_coh_invalidate(struct dspm_link *link, u32 peer,
 			dspm_coh_forget(ds, page);
 		}
 		up_write(&ds->apply_sem);
-		dspm_coh_map_retry(ds->coh, peer);
+		dspm_coh_map_invalidated(ds->coh, peer);
 		dspm_dataset_put(ds);
 	}
 	dspm_wire_reply_hdr(ack, &req->hdr, DSPM_WIRE_INVALIDATED, sizeof(*ack));
