@@ -153,7 +153,11 @@ read -r -a h <<< "$(holders fault1)"
 reader=$(non_holder "${h[@]}")
 # the home commits a word of every page first, so it serves real pages
 g "${h[0]}" "$bench commit fault1 --pages $fault_pages --iterations 1 --warmup 0" > /dev/null
+peer_fetches() { g "$1" "grep -E '^(fetch|direct|maps)' /sys/kernel/debug/dspm/peer"; }
+peer_fetches "$reader" > "$raw/fault-fetches-before.txt"
 g "$reader" "$bench fault fault1 --pages $fault_pages --rounds $fault_rounds" > "$raw/fault-remote.json"
+# which path the fetches took: fetch_direct (RDMA READ) or fetch_rpc (PAGE_READ)
+peer_fetches "$reader" > "$raw/fault-fetches-after.txt"
 g "${h[0]}" "$bench fault fault1 --pages $fault_pages --rounds $fault_rounds --allow-holder" \
 	> "$raw/fault-local.json"
 echo "fault home=${h[0]} reader=$reader" >> "$raw/roles.txt"

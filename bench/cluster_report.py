@@ -68,9 +68,18 @@ def main():
 
     fr = load(os.path.join(raw, "fault-remote.json"))
     fl = load(os.path.join(raw, "fault-local.json"))
+    def counters(name):
+        try:
+            with open(os.path.join(raw, name)) as f:
+                return {k: int(v) for k, v in (l.split() for l in f if l.strip())}
+        except (OSError, ValueError):
+            return {}
+    before, after = counters("fault-fetches-before.txt"), counters("fault-fetches-after.txt")
+    fetches = {k: after[k] - before.get(k, 0) for k in after}
     fault = {
         "remote": fr,
         "local": fl,
+        "fetches": fetches,
         "ratio_avg_to_ib_read_lat_t_avg": us(fr["latency"]["avg_ns"]) / read_avg,
         "ratio_median_to_ib_read_lat_t_typical": us(fr["latency"]["median_ns"]) / read_typ,
         "ratio_avg_to_kernel_4k_round_trip": us(fr["latency"]["avg_ns"]) / k4k,
@@ -176,6 +185,9 @@ def print_table(r):
           % ("remote (node holding no copy)", us(fr["median_ns"]), us(fr["avg_ns"]),
              us(fr["p99_ns"]), f["ratio_avg_to_ib_read_lat_t_avg"], FAULT_TARGET,
              f["ratio_median_to_ib_read_lat_t_typical"], f["ratio_avg_to_kernel_4k_round_trip"]))
+    if f.get("fetches"):
+        print("%-46s %s" % ("  the reader's fetches (debugfs peer, delta)",
+                            " ".join("%s %d" % kv for kv in sorted(f["fetches"].items()))))
     fl = f["local"]["latency"]
     print("%-46s %6.0f us %6.0f us %6.0f us" % ("local, at the home (reference)",
                                                 us(fl["median_ns"]), us(fl["avg_ns"]),

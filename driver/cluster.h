@@ -71,6 +71,12 @@ struct dspm_link {
 	atomic64_t sharers_dropped;	/* not alive, or failed */
 	atomic64_t unshare_sent;	/* UNSHARED received */
 	atomic64_t unshare_received;	/* UNSHAREs served here */
+	/* page fetches of this node (coherence.c, debugfs "peer") */
+	atomic64_t fetch_rpc;		/* by PAGE_READ */
+	atomic64_t fetch_direct;	/* by RDMA READ */
+	atomic64_t direct_retries;	/* reads that overlapped a commit */
+	atomic64_t direct_fallbacks;	/* one-sided tries ending in RPC */
+	atomic64_t maps_served;		/* PAGE_MAP answered with keys */
 
 	struct delayed_work resolve;	/* finishes stalled commits */
 	struct dentry *copy_file;	/* debug_copy.c */
@@ -117,13 +123,26 @@ void dspm_link_stop(struct dspm_link *link);
 /* peer.c */
 struct dspm_peers *dspm_peers_start(struct dspm_link *link);
 void dspm_peers_stop(struct dspm_peers *peers);
+void dspm_peers_cut(struct dspm_peers *peers, u32 id);
 int dspm_peer_call(struct dspm_peers *peers, u32 id, void *req, u32 len,
 		   u16 want, void *reply, u32 reply_len);
+int dspm_peer_call_gen(struct dspm_peers *peers, u32 id, void *req, u32 len,
+		       u16 want, void *reply, u32 reply_len, u64 *gen);
+struct dspm_read_seg;
+int dspm_peer_read(struct dspm_peers *peers, u32 id, u64 gen,
+		   const struct dspm_read_seg *seg, unsigned int nr, void *buf);
 
 /* coherence.c */
+struct seq_file;
 u32 dspm_coh_serve(struct dspm_link *link, u32 peer, void *req, void *reply);
 void dspm_coh_link_init(struct dspm_link *link);
 void dspm_coh_link_start(struct dspm_link *link);
+u32 dspm_coh_page_map(struct dspm_link *link, u32 peer,
+		      const struct dspm_wire_page_map *req,
+		      struct dspm_wire_page_map_reply *reply,
+		      const struct dspm_transport_ops *ops,
+		      struct dspm_conn *conn);
+void dspm_coh_show(struct seq_file *m, struct dspm_link *link);
 void dspm_coh_link_exit(struct dspm_link *link);
 void dspm_coh_invalidate_sharers(struct dspm_link *link, u64 cluster_id,
 				 const u64 *pages, u32 n, u64 version);

@@ -99,6 +99,13 @@ struct dspm_store {
 	u64 log_seq;			/* last sequence used */
 
 	struct dspm_lanes *lanes;	/* two-phase commit (lane.c) */
+	/*
+	 * pmem only, NULL if not: one word per table slot that peers read
+	 * with RDMA READ around a page (store.c, dspm_store_seq_*); written
+	 * under log_lock.
+	 */
+	__le64 *seq;
+	size_t seq_bytes;
 
 	atomic64_t commits;
 	atomic64_t aborts;
@@ -324,6 +331,16 @@ struct dspm_change {
 int dspm_coordinate(struct dspm_dataset *ds, const struct dspm_change *ch,
 		    u32 nr, bool validate, u64 *version);
 extern const struct file_operations dspm_dataset_fops;
+
+/*
+ * store.c: a slot's sequence word for one-sided readers, under log_lock.
+ * begin/end bracket every change of the slot's committed bytes; retire
+ * ends the incarnation of a slot freed or reused.
+ */
+void dspm_store_seq_begin(struct dspm_store *st, u32 slot);
+void dspm_store_seq_end(struct dspm_store *st, u32 slot);
+void dspm_store_seq_retire(struct dspm_store *st, u32 slot);
+u64 dspm_store_seq_read(struct dspm_store *st, u32 slot);
 
 /* fault.c */
 extern const struct vm_operations_struct dspm_vm_ops;

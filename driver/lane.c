@@ -261,11 +261,14 @@ void dspm_lane_apply(struct dspm_store *st, struct dspm_lane *l, u64 version)
 	__le64 v = cpu_to_le64(version);
 
 	lockdep_assert_held(&st->log_lock);
+	/* a peer reading these pages with RDMA READ sees the word odd */
+	dspm_store_seq_begin(st, l->slot);
 	dspm_log_walk(st, dspm_lane_payload(st, l->index),
 		      dspm_lane_capacity(st), l->used, l->nr_entries, l->csum,
 		      true, true);
 	dspm_persist(&dspm_store_slot(st, l->slot)->version, &v, sizeof(v));
 	pmem_wmb();
+	dspm_store_seq_end(st, l->slot);
 }
 
 /* Room for @nr participants of a decision, none acknowledged yet. */

@@ -203,6 +203,8 @@ int dspm_ns_create_slot(struct dspm_node *node, const struct dspm_create *arg,
 		     sizeof(*d));
 	dspm_ns_log_counters(&txn, le64_to_cpu(sb->free_pages) - pages,
 			     le64_to_cpu(sb->datasets) + 1, id + 1);
+	/* whatever a peer mapped of this slot before is no more */
+	dspm_store_seq_retire(st, slot);
 	ret = dspm_txn_commit(&txn);
 	if (!ret)
 		*new_id = id;
@@ -271,6 +273,8 @@ int dspm_ns_delete_slot(struct dspm_node *node, u32 slot)
 			     le64_to_cpu(d->pages),
 			     le64_to_cpu(sb->datasets) - 1,
 			     le64_to_cpu(sb->next_id));
+	/* before the pages can go to another dataset */
+	dspm_store_seq_retire(st, slot);
 	ret = dspm_txn_commit(&txn);
 	mutex_unlock(&st->log_lock);
 	kfree(zero);

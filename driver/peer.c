@@ -36,6 +36,7 @@ struct dspm_peer_conn {
 	struct dspm_conn *conn;
 	struct task_struct *thread;
 	bool done;			/* the thread waits to be stopped */
+	u32 peer_id;			/* once the handshake passed; else 0 */
 	void *buf;			/* DSPM_WIRE_MAX_MESSAGE bytes */
 	void *reply;			/* DSPM_WIRE_MAX_MESSAGE bytes */
 };
@@ -43,8 +44,9 @@ struct dspm_peer_conn {
 /* A connection this node opened to a peer: one call at a time. */
 struct dspm_peer_out {
 	u32 id;
-	struct mutex lock;		/* conn, buf: a whole call */
+	struct mutex lock;		/* conn, gen, buf: a whole call */
 	struct dspm_conn *conn;		/* NULL: connect on the next call */
+	u64 gen;			/* of conn: unique per connection */
 	void *buf;			/* DSPM_WIRE_MAX_MESSAGE bytes */
 };
 
@@ -67,6 +69,7 @@ struct dspm_peers {
 	atomic64_t malformed;		/* messages dropped as invalid */
 	atomic64_t pings;		/* PINGs answered */
 	atomic64_t requests;		/* request ids of calls */
+	atomic64_t gens;		/* dspm_peer_out.gen */
 };
 
 /* One peer message into @buf; its type, or -EPROTO (counted), or an error. */
@@ -248,6 +251,13 @@ static int dspm_peer_serve(struct dspm_peer_conn *pc, u32 peer_id)
 			len = le32_to_cpu(h->length);
 			atomic64_inc(&peers->pings);
 			break;
+		case DSPM_WIRE_PAGE_MAP:
+			len = dspm_coh_page_map(peers->link, peer_id, pc->buf,
+						pc->reply, peers->ops, pc->conn);
+			if (!len)
+				goto bad;
+			h = pc->reply;
+			break;
 		case DSPM_WIRE_PAGE_READ:
 		case DSPM_WIRE_INVALIDATE:
 		case DSPM_WIRE_UNSHARE:
@@ -298,6 +308,7 @@ static int dspm_peer_conn_thread(void *data)
 	ret = dspm_peer_accept_handshake(pc, &peer_id);
 	if (!ret) {
 		atomic64_inc(&peers->accepted);
+		WRITE_ONCE(pc->peer_id, peer_id);
 		peers->ops->set_recv_timeout(pc->conn, 0);
 		ret = dspm_peer_serve(pc, peer_id);
 	}
@@ -306,6 +317,23 @@ static int dspm_peer_conn_thread(void *data)
 	WRITE_ONCE(pc->done, true);
 	dspm_wait_for_kthread_stop();
 	return ret;
+}
+
+/*
+ * Shut down the connections node @id opened to this node.  What was
+ * exposed on them for one-sided reads dies with them (coherence.c: a
+ * reader no longer a sharer must not go on reading without being
+ * invalidated); the node connects again on its next call.
+ */
+void dspm_peers_cut(struct dspm_peers *peers, u32 id)
+{
+	struct dspm_peer_conn *pc;
+
+	mutex_lock(&peers->lock);
+	list_for_each_entry(pc, &peers->conns, entry)
+		if (READ_ONCE(pc->peer_id) == id && !READ_ONCE(pc->done))
+			peers->ops->shutdown(pc->conn);
+	mutex_unlock(&peers->lock);
 }
 
 static void dspm_peer_conn_free(struct dspm_peers *peers,
@@ -492,10 +520,13 @@ static struct dspm_peer_out *dspm_peer_out_get(struct dspm_peers *peers, u32 id)
  * in) to node @id and receive its @want reply of exactly @reply_len bytes
  * into @reply, or its ERROR as a negative errno.  One call at a time per
  * peer; the connection is made on first use and after any failure, which
- * also fails the call (-EHOSTUNREACH when @id is no live member).
+ * also fails the call (-EHOSTUNREACH when @id is no live member).  *@gen
+ * (if not NULL) is the generation of the connection that carried the
+ * call, also on an ERROR reply: what the peer exposed for it stays
+ * readable through dspm_peer_read() while that connection lives.
  */
-int dspm_peer_call(struct dspm_peers *peers, u32 id, void *req, u32 len,
-		   u16 want, void *reply, u32 reply_len)
+int dspm_peer_call_gen(struct dspm_peers *peers, u32 id, void *req, u32 len,
+		       u16 want, void *reply, u32 reply_len, u64 *gen)
 {
 	struct dspm_wire_hdr *h = req;
 	const struct dspm_wire_hdr *r;
@@ -510,7 +541,10 @@ int dspm_peer_call(struct dspm_peers *peers, u32 id, void *req, u32 len,
 		ret = dspm_peer_connect(peers, id, out->buf, &out->conn);
 		if (ret)
 			goto unlock;
+		out->gen = atomic64_inc_return(&peers->gens);
 	}
+	if (gen)
+		*gen = out->gen;
 	r = out->buf;
 	dspm_wire_hdr_init(h, le16_to_cpu(h->type), len,
 			   READ_ONCE(peers->link->node_id),
@@ -538,6 +572,44 @@ int dspm_peer_call(struct dspm_peers *peers, u32 id, void *req, u32 len,
 	memcpy(reply, out->buf, reply_len);
 	ret = 0;
 unlock:
+	mutex_unlock(&out->lock);
+	return ret;
+}
+
+int dspm_peer_call(struct dspm_peers *peers, u32 id, void *req, u32 len,
+		   u16 want, void *reply, u32 reply_len)
+{
+	return dspm_peer_call_gen(peers, id, req, len, want, reply, reply_len,
+				  NULL);
+}
+
+/*
+ * One-sided reads (struct dspm_transport_ops.read) from node @id on the
+ * connection of generation @gen: -ESTALE when that connection is gone
+ * (its keys died with it), -EOPNOTSUPP without a one-sided transport.
+ * A failed read closes the connection like a failed call.
+ */
+int dspm_peer_read(struct dspm_peers *peers, u32 id, u64 gen,
+		   const struct dspm_read_seg *seg, unsigned int nr, void *buf)
+{
+	struct dspm_peer_out *out;
+	int ret;
+
+	if (!peers->ops->read)
+		return -EOPNOTSUPP;
+	out = dspm_peer_out_get(peers, id);
+	if (IS_ERR(out))
+		return PTR_ERR(out);
+	mutex_lock(&out->lock);
+	if (!out->conn || out->gen != gen) {
+		ret = -ESTALE;
+	} else {
+		ret = peers->ops->read(out->conn, seg, nr, buf);
+		if (ret) {
+			peers->ops->close(out->conn);
+			out->conn = NULL;
+		}
+	}
 	mutex_unlock(&out->lock);
 	return ret;
 }
@@ -633,6 +705,7 @@ static int dspm_peer_show(struct seq_file *m, void *v)
 		   atomic64_read(&peers->refused),
 		   atomic64_read(&peers->malformed),
 		   atomic64_read(&peers->pings));
+	dspm_coh_show(m, peers->link);
 	mutex_lock(&peers->lock);
 	seq_printf(m, "connections %u\n", peers->nr_conns);
 	seq_puts(m, peers->ping_result);

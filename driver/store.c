@@ -173,6 +173,65 @@ static struct dspm_store *dspm_store_alloc(enum dspm_backend backend)
 	return st;
 }
 
+/*
+ * Sequence words for peers that read committed pages with RDMA READ
+ * (coherence.c): the high half counts the slot's incarnations, the low
+ * half is odd while committed bytes of the slot change.  They live in
+ * DRAM (a reader after a restart of this node holds no key any more) in
+ * physically contiguous pages that a transport can expose.  Without them
+ * (DRAM stores, no memory) every read goes through PAGE_READ.
+ */
+static void dspm_store_seq_alloc(struct dspm_store *st)
+{
+	size_t bytes = PAGE_ALIGN(st->table_slots * sizeof(*st->seq));
+
+	if (st->backend != DSPM_BACKEND_PMEM)
+		return;
+	st->seq = alloc_pages_exact(bytes, GFP_KERNEL | __GFP_ZERO |
+				    __GFP_NOWARN);
+	if (st->seq)
+		st->seq_bytes = bytes;
+	else
+		pr_info("dspm: no memory for one-sided reads: peers read pages by RPC\n");
+}
+
+static void dspm_store_seq_add(struct dspm_store *st, u32 slot, u64 n)
+{
+	lockdep_assert_held(&st->log_lock);
+	if (!st->seq || slot >= st->table_slots)
+		return;
+	WRITE_ONCE(st->seq[slot],
+		   cpu_to_le64(le64_to_cpu(READ_ONCE(st->seq[slot])) + n));
+}
+
+void dspm_store_seq_begin(struct dspm_store *st, u32 slot)
+{
+	dspm_store_seq_add(st, slot, 1);
+	/* a full store fence: the bytes go with non-temporal stores */
+	wmb();
+}
+
+void dspm_store_seq_end(struct dspm_store *st, u32 slot)
+{
+	/* the bytes (and the version) before the even word */
+	wmb();
+	dspm_store_seq_add(st, slot, 1);
+}
+
+void dspm_store_seq_retire(struct dspm_store *st, u32 slot)
+{
+	/* ordered like an apply's end: after what the slot held */
+	wmb();
+	dspm_store_seq_add(st, slot, 1ULL << 32);
+}
+
+u64 dspm_store_seq_read(struct dspm_store *st, u32 slot)
+{
+	if (!st->seq || slot >= st->table_slots)
+		return 0;
+	return le64_to_cpu(READ_ONCE(st->seq[slot]));
+}
+
 /* Load (or format) the layout, replay the log, verify the accounting. */
 static int dspm_store_open_layout(struct dspm_store *st, bool format)
 {
@@ -183,6 +242,7 @@ static int dspm_store_open_layout(struct dspm_store *st, bool format)
 	ret = dspm_store_check_sb(st);
 	if (ret)
 		return ret;
+	dspm_store_seq_alloc(st);
 	if (format)
 		dspm_lanes_format(st);
 	ret = dspm_log_recover(st);
@@ -279,6 +339,8 @@ int dspm_store_attach_pmem(const char *path, bool format,
 void dspm_store_release(struct dspm_store *st)
 {
 	dspm_lanes_free(st);
+	if (st->seq)
+		free_pages_exact(st->seq, st->seq_bytes);
 	if (st->backend == DSPM_BACKEND_DRAM) {
 		vfree(st->base);
 	} else {

@@ -6,7 +6,8 @@
  *                 it fetched the page from its home, else local
  *   dspm_commit   a commit that wrote a record, with its time (commit.c)
  *   dspm_abort    an ABORT, or a close that dropped dirty pages (commit.c)
- *   dspm_fetch    a page fetched from its home node (coherence.c)
+ *   dspm_fetch    a page fetched from its home node (coherence.c), via
+ *                 one-sided RDMA READs or a PAGE_READ call (rpc)
  *   dspm_invalidate  a home's INVALIDATE of one sharer after a commit,
  *                 with its time (coherence.c); -EHOSTUNREACH without a
  *                 call when the sharer is not alive
@@ -49,22 +50,26 @@ TRACE_EVENT(dspm_fault,
 );
 
 TRACE_EVENT(dspm_fetch,
-	    TP_PROTO(u64 dataset, u64 pgoff, u32 home, u64 ns, int result),
-	    TP_ARGS(dataset, pgoff, home, ns, result),
+	    TP_PROTO(u64 dataset, u64 pgoff, u32 home, bool direct, u64 ns,
+		     int result),
+	    TP_ARGS(dataset, pgoff, home, direct, ns, result),
 	    TP_STRUCT__entry(__field(u64, dataset)
 			     __field(u64, pgoff)
 			     __field(u64, ns)
 			     __field(u32, home)
+			     __field(bool, direct)
 			     __field(int, result)
 	    ),
 	    TP_fast_assign(__entry->dataset = dataset;
 			   __entry->pgoff = pgoff;
 			   __entry->ns = ns;
 			   __entry->home = home;
+			   __entry->direct = direct;
 			   __entry->result = result;
 	    ),
-	    TP_printk("dataset=%llu pgoff=%llu home=%u ns=%llu result=%d",
+	    TP_printk("dataset=%llu pgoff=%llu home=%u via=%s ns=%llu result=%d",
 		      __entry->dataset, __entry->pgoff, __entry->home,
+		      __entry->direct ? "rdma_read" : "rpc",
 		      __entry->ns, __entry->result)
 );
 

@@ -8,6 +8,12 @@
  * serialise each side); send and recv may run concurrently; shutdown() may
  * be called from any thread until close(), which is called once, when no
  * send or recv is running any more.
+ *
+ * One-sided access (optional; NULL on TCP): expose() lets the peer of a
+ * connection read memory of this node, read() reads memory the peer
+ * exposed.  Both post on the connection's send side, so only its sender
+ * calls them.  What is exposed stays readable until close(); a failed
+ * read() leaves the connection failed, to be closed.
  */
 #ifndef _DSPM_TRANSPORT_H
 #define _DSPM_TRANSPORT_H
@@ -17,6 +23,29 @@
 
 struct dspm_conn;
 struct dspm_listener;
+
+#define DSPM_TRANSPORT_REGIONS		2	/* exposed per connection */
+#define DSPM_TRANSPORT_READ_SEGS	4	/* reads per read() */
+#define DSPM_TRANSPORT_READ_MAX		(4096 + 64)	/* bytes per read() */
+
+/* Memory to expose: in the kernel's direct map, physically contiguous. */
+struct dspm_region {
+	void *addr;
+	u64 len;
+};
+
+/* What the peer needs to read an exposed region. */
+struct dspm_region_key {
+	u64 addr;		/* the peer's address of the first byte */
+	u32 rkey;
+};
+
+/* One read of @len bytes at @addr of the peer's region @rkey. */
+struct dspm_read_seg {
+	u64 addr;
+	u32 rkey;
+	u32 len;
+};
 
 struct dspm_transport_ops {
 	const char *name;
@@ -34,6 +63,21 @@ struct dspm_transport_ops {
 	/* make a blocked recv() return; close() still follows */
 	void (*shutdown)(struct dspm_conn *conn);
 	void (*close)(struct dspm_conn *conn);
+
+	/*
+	 * Let the peer read @nr regions (at most DSPM_TRANSPORT_REGIONS)
+	 * until close(); their keys go to @keys.  Exposing the same regions
+	 * again only returns the keys.
+	 */
+	int (*expose)(struct dspm_conn *conn, const struct dspm_region *r,
+		      unsigned int nr, struct dspm_region_key *keys);
+	/*
+	 * @nr reads (at most DSPM_TRANSPORT_READ_SEGS, DSPM_TRANSPORT_READ_MAX
+	 * bytes in all) from the peer's exposed memory, executed by the peer
+	 * in this order; their bytes, concatenated, go to @buf.
+	 */
+	int (*read)(struct dspm_conn *conn, const struct dspm_read_seg *seg,
+		    unsigned int nr, void *buf);
 
 	/* accept connections on @addr (a port is required) */
 	int (*listen)(const struct sockaddr_storage *addr,

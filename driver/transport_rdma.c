@@ -20,7 +20,21 @@
  * at most that many SENDs are in flight.  recv() copies out of completed
  * receive buffers in arrival order (an RC receive queue completes in order).
  * Buffers are kmalloc'ed, mapped with ib_dma_map_single() and used with
- * the PD's local_dma_lkey: no memory region, no remote access.
+ * the PD's local_dma_lkey.
+ *
+ * One-sided reads (coherence.c's fast path for remote read faults): the
+ * serving side's expose() registers each region as a fast-registration MR
+ * on the PD of that one connection (IB_WR_REG_MR, remote read only, with
+ * pages as large as the device allows so that a few hundred cover the
+ * whole pmem data area) and deregisters it when the connection closes:
+ * a key is good only on the QP it was made for and dies with it.  No
+ * global rkey, no remote write.  read() posts up to
+ * DSPM_TRANSPORT_READ_SEGS RDMA READs back to back into one bounce buffer
+ * of the connection and waits (send timeout) for all of them; the
+ * responder executes the READs of one RC QP in order, which the callers'
+ * seqlock relies on.  Both sides ask for DSPM_RDMA_READ_DEPTH outstanding
+ * reads (initiator depth and responder resources, clamped to what the
+ * device and, on accept, the requester offer).
  *
  * Failures: every rdma_cm failure event and every failed completion sets
  * conn->err once (the first cause wins) and wakes every waiter:
@@ -52,8 +66,11 @@
 #include <linux/in6.h>
 #include <linux/jiffies.h>
 #include <linux/list.h>
+#include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/scatterlist.h>
 #include <linux/sched/signal.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
@@ -69,8 +86,14 @@
 #define DSPM_RDMA_SEG		DSPM_WIRE_RDMA_SEGMENT
 #define DSPM_RDMA_RECV_DEPTH	DSPM_WIRE_RDMA_RECV_DEPTH
 #define DSPM_RDMA_SEND_DEPTH	4
-/* ib_drain_qp() posts one more work request on each queue */
-#define DSPM_RDMA_CQ_DEPTH	(DSPM_RDMA_SEND_DEPTH + DSPM_RDMA_RECV_DEPTH + 2)
+#define DSPM_RDMA_READ_SEGS	DSPM_TRANSPORT_READ_SEGS
+#define DSPM_RDMA_READ_DEPTH	4	/* outstanding RDMA READs, each way */
+/* sends, reads and one REG_MR; ib_drain_qp() posts one more on each queue */
+#define DSPM_RDMA_SQ_DEPTH	(DSPM_RDMA_SEND_DEPTH + DSPM_RDMA_READ_SEGS + 1)
+#define DSPM_RDMA_CQ_DEPTH	(DSPM_RDMA_SQ_DEPTH + DSPM_RDMA_RECV_DEPTH + 2)
+/* FRMR pages per exposed region at most: the page size grows to fit */
+#define DSPM_RDMA_REG_PAGES	256U
+#define DSPM_RDMA_REG_CHUNK	SZ_1G	/* bytes per scatterlist entry */
 #define DSPM_RDMA_BACKLOG	64
 /* local ACK timeout 4.096 us * 2^16 = 268 ms; 8 tries in all */
 #define DSPM_RDMA_ACK_TIMEOUT	16
@@ -104,6 +127,21 @@ struct dspm_rdma_buf {
 	struct list_head node;	/* conn->rx_ready */
 };
 
+/* A work request on the send queue that carries no buffer of its own. */
+struct dspm_rdma_op {
+	struct ib_cqe cqe;
+	struct dspm_conn *conn;
+	bool signaled;		/* counted in rd_pending */
+};
+
+/* A region exposed to the peer (expose()). */
+struct dspm_rdma_exposed {
+	struct dspm_region region;
+	struct sg_table sgt;
+	int dma_nents;		/* > 0 while mapped */
+	struct ib_mr *mr;	/* freed after the QP is drained */
+};
+
 struct dspm_conn {
 	enum dspm_rdma_kind kind;
 	struct rdma_cm_id *cm_id;
@@ -118,6 +156,7 @@ struct dspm_conn {
 	bool closing;		/* close() started: no disconnect work */
 	struct list_head rx_ready;	/* completed, not fully consumed */
 	unsigned int tx_avail;	/* send buffers not in flight */
+	unsigned int rd_pending;	/* READs and REG_MRs not completed */
 	wait_queue_head_t wq;
 
 	unsigned int tx_next;	/* sender only */
@@ -132,6 +171,16 @@ struct dspm_conn {
 
 	struct dspm_rdma_buf rx[DSPM_RDMA_RECV_DEPTH];
 	struct dspm_rdma_buf tx[DSPM_RDMA_SEND_DEPTH];
+
+	/* the sender's: one-sided reads and exposed regions */
+	struct dspm_rdma_op rd_op[DSPM_RDMA_READ_SEGS];
+	struct dspm_rdma_op reg_op;
+	void *rd_buf;		/* DSPM_TRANSPORT_READ_MAX bytes */
+	u64 rd_dma;
+	bool rd_mapped;
+	unsigned int nr_exposed;
+	struct dspm_rdma_exposed exposed[DSPM_TRANSPORT_REGIONS];
+	struct dspm_region_key keys[DSPM_TRANSPORT_REGIONS];
 };
 
 struct dspm_listener {
@@ -196,6 +245,8 @@ static int dspm_rdma_wc_errno(const struct ib_wc *wc)
 		return -ETIMEDOUT;
 	case IB_WC_LOC_LEN_ERR:
 		return -EPROTO;
+	case IB_WC_REM_ACCESS_ERR:
+		return -EACCES;
 	default:
 		return -ECONNRESET;
 	}
@@ -251,6 +302,32 @@ static void dspm_rdma_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	b->off = 0;
 	spin_lock_irqsave(&conn->lock, flags);
 	list_add_tail(&b->node, &conn->rx_ready);
+	spin_unlock_irqrestore(&conn->lock, flags);
+	wake_up_all(&conn->wq);
+}
+
+/* A READ or REG_MR done: read() and expose() wait for rd_pending to drop. */
+static void dspm_rdma_op_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct dspm_rdma_op *op = container_of(wc->wr_cqe, struct dspm_rdma_op,
+					       cqe);
+	struct dspm_conn *conn = op->conn;
+	unsigned long flags;
+
+	if (unlikely(wc->status != IB_WC_SUCCESS)) {
+		if (wc->status != IB_WC_WR_FLUSH_ERR)
+			pr_info_ratelimited("dspm: rdma: %s with %pISpc failed: %s\n",
+					    wc->opcode == IB_WC_REG_MR ?
+					    "memory registration" : "read",
+					    &conn->cm_id->route.addr.dst_addr,
+					    ib_wc_status_msg(wc->status));
+		dspm_rdma_fail_wc(conn, dspm_rdma_wc_errno(wc));
+	}
+	/* an unsignalled READ completes only when it fails (or is flushed) */
+	if (!op->signaled)
+		return;
+	spin_lock_irqsave(&conn->lock, flags);
+	conn->rd_pending--;
 	spin_unlock_irqrestore(&conn->lock, flags);
 	wake_up_all(&conn->wq);
 }
@@ -317,6 +394,13 @@ static struct dspm_conn *dspm_rdma_conn_alloc(void)
 		conn->tx[i].conn = conn;
 		conn->tx[i].cqe.done = dspm_rdma_send_done;
 	}
+	for (i = 0; i < DSPM_RDMA_READ_SEGS; i++) {
+		conn->rd_op[i].conn = conn;
+		conn->rd_op[i].cqe.done = dspm_rdma_op_done;
+	}
+	conn->reg_op.conn = conn;
+	conn->reg_op.cqe.done = dspm_rdma_op_done;
+	conn->reg_op.signaled = true;
 	return conn;
 }
 
@@ -344,6 +428,20 @@ static int dspm_rdma_buf_alloc(struct ib_device *dev, struct dspm_rdma_buf *b,
 	}
 	b->mapped = true;
 	return 0;
+}
+
+static void dspm_rdma_unexpose(struct ib_device *dev,
+			       struct dspm_rdma_exposed *e)
+{
+	if (e->mr)
+		ib_dereg_mr(e->mr);
+	e->mr = NULL;
+	if (e->dma_nents > 0)
+		ib_dma_unmap_sg(dev, e->sgt.sgl, e->sgt.orig_nents,
+				DMA_TO_DEVICE);
+	e->dma_nents = 0;
+	sg_free_table(&e->sgt);
+	memset(&e->sgt, 0, sizeof(e->sgt));
 }
 
 /*
@@ -374,6 +472,16 @@ static void dspm_rdma_destroy_ib(struct dspm_conn *conn)
 		dspm_rdma_buf_free(dev, &conn->rx[i], DMA_FROM_DEVICE);
 	for (i = 0; i < DSPM_RDMA_SEND_DEPTH; i++)
 		dspm_rdma_buf_free(dev, &conn->tx[i], DMA_TO_DEVICE);
+	if (conn->rd_mapped)
+		ib_dma_unmap_single(dev, conn->rd_dma, DSPM_TRANSPORT_READ_MAX,
+				    DMA_FROM_DEVICE);
+	conn->rd_mapped = false;
+	kfree(conn->rd_buf);
+	conn->rd_buf = NULL;
+	/* the QP is gone: no peer reads through these keys any more */
+	for (i = 0; i < DSPM_TRANSPORT_REGIONS; i++)
+		dspm_rdma_unexpose(dev, &conn->exposed[i]);
+	conn->nr_exposed = 0;
 	if (conn->pd) {
 		ib_dealloc_pd(conn->pd);
 		conn->pd = NULL;
@@ -411,13 +519,23 @@ static int dspm_rdma_create_ib(struct dspm_conn *conn)
 		if (ret)
 			goto out;
 	}
+	ret = -ENOMEM;
+	conn->rd_buf = kmalloc(DSPM_TRANSPORT_READ_MAX, GFP_KERNEL);
+	if (!conn->rd_buf)
+		goto out;
+	conn->rd_dma = ib_dma_map_single(dev, conn->rd_buf,
+					 DSPM_TRANSPORT_READ_MAX,
+					 DMA_FROM_DEVICE);
+	if (ib_dma_mapping_error(dev, conn->rd_dma))
+		goto out;
+	conn->rd_mapped = true;
 	attr.event_handler = dspm_rdma_qp_event;
 	attr.qp_context = conn;
 	attr.send_cq = conn->cq;
 	attr.recv_cq = conn->cq;
 	attr.sq_sig_type = IB_SIGNAL_REQ_WR;
 	attr.qp_type = IB_QPT_RC;
-	attr.cap.max_send_wr = DSPM_RDMA_SEND_DEPTH + 1;
+	attr.cap.max_send_wr = DSPM_RDMA_SQ_DEPTH + 1;
 	attr.cap.max_recv_wr = DSPM_RDMA_RECV_DEPTH + 1;
 	attr.cap.max_send_sge = 1;
 	attr.cap.max_recv_sge = 1;
@@ -442,12 +560,28 @@ out:
 	return ret;
 }
 
-static void dspm_rdma_conn_param(struct rdma_conn_param *p)
+/*
+ * @offer: the requester's parameters when accepting (responder resources
+ * may not exceed its initiator depth), NULL when connecting.
+ */
+static void dspm_rdma_conn_param(struct rdma_conn_param *p,
+				 struct ib_device *dev,
+				 const struct rdma_conn_param *offer)
 {
 	memset(p, 0, sizeof(*p));
 	p->retry_count = DSPM_RDMA_RETRY;
 	p->rnr_retry_count = DSPM_RDMA_RNR_RETRY;
 	p->flow_control = 1;
+	p->initiator_depth = min_t(u32, DSPM_RDMA_READ_DEPTH,
+				   dev->attrs.max_qp_init_rd_atom);
+	p->responder_resources = min_t(u32, DSPM_RDMA_READ_DEPTH,
+				       dev->attrs.max_qp_rd_atom);
+	if (offer) {
+		p->initiator_depth = min(p->initiator_depth,
+					 offer->responder_resources);
+		p->responder_resources = min(p->responder_resources,
+					     offer->initiator_depth);
+	}
 }
 
 /* A connection the listener still owns failed: have the reaper close it. */
@@ -610,7 +744,7 @@ static int dspm_rdma_connect(const struct sockaddr_storage *addr,
 	ret = dspm_rdma_create_ib(conn);
 	if (ret)
 		goto free;
-	dspm_rdma_conn_param(&param);
+	dspm_rdma_conn_param(&param, conn->cm_id->device, NULL);
 	ret = rdma_connect(conn->cm_id, &param);
 	if (!ret)
 		ret = dspm_rdma_wait_state(conn, DSPM_RDMA_ROUTE_RESOLVED,
@@ -803,7 +937,8 @@ static void dspm_rdma_close(struct dspm_conn *conn)
  * and destroy the new id, so nothing of ours may refer to it then.
  */
 static int dspm_rdma_conn_request(struct rdma_cm_id *id,
-				  struct dspm_listener *l)
+				  struct dspm_listener *l,
+				  const struct rdma_conn_param *offer)
 {
 	struct rdma_conn_param param;
 	struct dspm_conn *conn;
@@ -830,7 +965,7 @@ static int dspm_rdma_conn_request(struct rdma_cm_id *id,
 	l->queued++;
 	mutex_unlock(&dspm_rdma_listen_lock);
 
-	dspm_rdma_conn_param(&param);
+	dspm_rdma_conn_param(&param, id->device, offer);
 	ret = rdma_accept(id, &param);
 	if (!ret)
 		return 0;
@@ -852,7 +987,7 @@ static int dspm_rdma_listener_event(struct rdma_cm_id *id,
 {
 	switch (ev->event) {
 	case RDMA_CM_EVENT_CONNECT_REQUEST:
-		return dspm_rdma_conn_request(id, l);
+		return dspm_rdma_conn_request(id, l, &ev->param.conn);
 	case RDMA_CM_EVENT_DEVICE_REMOVAL:
 		/* only a listener bound to one device's address gets this */
 		pr_info("dspm: rdma: device removed under a listener\n");
@@ -994,6 +1129,234 @@ static void dspm_rdma_listener_close(struct dspm_listener *l)
 	kfree(l);
 }
 
+static bool dspm_rdma_ops_done(struct dspm_conn *conn)
+{
+	return !READ_ONCE(conn->rd_pending) || READ_ONCE(conn->err);
+}
+
+/*
+ * Wait for the posted READs or REG_MR.  After a failure or the timeout
+ * the connection is failed: work requests may still be in flight, and
+ * only close() (which drains the QP) may reuse what they point at.
+ */
+static int dspm_rdma_ops_wait(struct dspm_conn *conn)
+{
+	long left = dspm_rdma_timeo(conn->send_timeout_ms);
+
+	if (!wait_event_timeout(conn->wq, dspm_rdma_ops_done(conn), left))
+		dspm_rdma_fail_wc(conn, -ETIMEDOUT);
+	return READ_ONCE(conn->err);
+}
+
+/*
+ * Post work requests chained from @wr, @nr of them signalled and counted
+ * in rd_pending; on a failed post the connection fails (whatever was
+ * posted is flushed).
+ */
+static int dspm_rdma_post_ops(struct dspm_conn *conn, struct ib_send_wr *wr,
+			      unsigned int nr)
+{
+	unsigned long flags;
+	int ret;
+
+	ret = dspm_rdma_stream_err(conn);
+	if (ret)
+		return ret;
+	spin_lock_irqsave(&conn->lock, flags);
+	conn->rd_pending += nr;
+	spin_unlock_irqrestore(&conn->lock, flags);
+	ret = ib_post_send(conn->cm_id->qp, wr, NULL);
+	if (ret) {
+		/* a failed post_send posted nothing from the bad one on */
+		dspm_rdma_fail_wc(conn, -ECONNRESET);
+		return ret;
+	}
+	return dspm_rdma_ops_wait(conn);
+}
+
+static int dspm_rdma_read(struct dspm_conn *conn,
+			  const struct dspm_read_seg *seg, unsigned int nr,
+			  void *buf)
+{
+	struct ib_rdma_wr wr[DSPM_RDMA_READ_SEGS] = {};
+	struct ib_sge sge[DSPM_RDMA_READ_SEGS];
+	struct ib_device *dev = conn->cm_id->device;
+	u32 total = 0, i;
+	int ret;
+
+	if (!nr || nr > DSPM_RDMA_READ_SEGS)
+		return -EINVAL;
+	for (i = 0; i < nr; i++) {
+		if (!seg[i].len || seg[i].len > DSPM_TRANSPORT_READ_MAX - total)
+			return -EINVAL;
+		sge[i].addr = conn->rd_dma + total;
+		sge[i].length = seg[i].len;
+		sge[i].lkey = conn->pd->local_dma_lkey;
+		wr[i].wr.wr_cqe = &conn->rd_op[i].cqe;
+		wr[i].wr.sg_list = &sge[i];
+		wr[i].wr.num_sge = 1;
+		wr[i].wr.opcode = IB_WR_RDMA_READ;
+		/*
+		 * Only the last completes: an RC send queue completes in order,
+		 * so it completing means all did, and one wakeup is cheaper
+		 * than several.  A failed READ completes anyway (with an
+		 * error) and fails the connection.
+		 */
+		conn->rd_op[i].signaled = i + 1 == nr;
+		wr[i].wr.send_flags = i + 1 == nr ? IB_SEND_SIGNALED : 0;
+		wr[i].wr.next = i + 1 < nr ? &wr[i + 1].wr : NULL;
+		wr[i].remote_addr = seg[i].addr;
+		wr[i].rkey = seg[i].rkey;
+		total += seg[i].len;
+	}
+	ib_dma_sync_single_for_device(dev, conn->rd_dma, total,
+				      DMA_FROM_DEVICE);
+	ret = dspm_rdma_post_ops(conn, &wr[0].wr, 1);
+	if (ret)
+		return ret;
+	ib_dma_sync_single_for_cpu(dev, conn->rd_dma, total, DMA_FROM_DEVICE);
+	memcpy(buf, conn->rd_buf, total);
+	return 0;
+}
+
+/*
+ * The smallest page size the device takes (at least PAGE_SIZE) that covers
+ * @len bytes from DMA address @dma in at most @max pages, and how many
+ * pages that is (*@pages); 0 if there is none.
+ */
+static u64 dspm_rdma_reg_page_size(struct ib_device *dev, u64 dma, u64 len,
+				   u32 max, u32 *pages)
+{
+	unsigned int shift;
+
+	for (shift = PAGE_SHIFT; shift < 32; shift++) {
+		u64 ps = 1ULL << shift, n;
+
+		if (!(dev->attrs.page_size_cap & ps))
+			continue;
+		n = (ALIGN(dma + len, ps) - ALIGN_DOWN(dma, ps)) >> shift;
+		if (n <= max) {
+			*pages = n;
+			return ps;
+		}
+	}
+	return 0;
+}
+
+/* Register @r for remote reads on @conn's PD and QP into @e. */
+static int dspm_rdma_expose_one(struct dspm_conn *conn,
+				const struct dspm_region *r,
+				struct dspm_rdma_exposed *e,
+				struct dspm_region_key *key)
+{
+	struct ib_device *dev = conn->cm_id->device;
+	u32 max = min(dev->attrs.max_fast_reg_page_list_len,
+		      DSPM_RDMA_REG_PAGES);
+	struct ib_reg_wr wr = {};
+	struct scatterlist *sg;
+	unsigned int nents, i;
+	u64 left, ps;
+	u32 pages;
+	void *p;
+	int ret;
+
+	if (!r->len || !virt_addr_valid(r->addr) ||
+	    !virt_addr_valid(r->addr + r->len - 1))
+		return -EOPNOTSUPP;
+	nents = DIV_ROUND_UP_ULL(r->len + offset_in_page(r->addr),
+				 DSPM_RDMA_REG_CHUNK);
+	ret = sg_alloc_table(&e->sgt, nents, GFP_KERNEL);
+	if (ret)
+		return ret;
+	p = r->addr;
+	left = r->len;
+	for_each_sg(e->sgt.sgl, sg, nents, i) {
+		u32 n = min_t(u64, left, DSPM_RDMA_REG_CHUNK -
+			      offset_in_page(p));
+
+		sg_set_page(sg, virt_to_page(p), n, offset_in_page(p));
+		p += n;
+		left -= n;
+	}
+	e->dma_nents = ib_dma_map_sg(dev, e->sgt.sgl, nents, DMA_TO_DEVICE);
+	if (e->dma_nents <= 0) {
+		e->dma_nents = 0;
+		return -ENOMEM;
+	}
+	ps = dspm_rdma_reg_page_size(dev, sg_dma_address(e->sgt.sgl), r->len,
+				     max, &pages);
+	if (!ps)
+		return -EOPNOTSUPP;
+	e->mr = ib_alloc_mr(conn->pd, IB_MR_TYPE_MEM_REG, pages);
+	if (IS_ERR(e->mr)) {
+		ret = PTR_ERR(e->mr);
+		e->mr = NULL;
+		return ret;
+	}
+	/* fewer entries mapped: the DMA addresses are not contiguous */
+	ret = ib_map_mr_sg(e->mr, e->sgt.sgl, e->dma_nents, NULL, ps);
+	if (ret != e->dma_nents)
+		return ret < 0 ? ret : -EOPNOTSUPP;
+	if (e->mr->length != r->len)
+		return -EOPNOTSUPP;
+	/*
+	 * The peer addresses the region from (almost) 0: the iova keeps only
+	 * the offset into the first page, which is all the MR's page list
+	 * needs, so no kernel address goes on the wire.
+	 */
+	e->mr->iova &= ps - 1;
+	wr.wr.wr_cqe = &conn->reg_op.cqe;
+	wr.wr.opcode = IB_WR_REG_MR;
+	wr.wr.send_flags = IB_SEND_SIGNALED;
+	wr.mr = e->mr;
+	wr.key = e->mr->rkey;
+	wr.access = IB_ACCESS_REMOTE_READ;
+	ret = dspm_rdma_post_ops(conn, &wr.wr, 1);
+	if (ret)
+		return ret;
+	e->region = *r;
+	key->addr = e->mr->iova;
+	key->rkey = e->mr->rkey;
+	return 0;
+}
+
+static int dspm_rdma_expose(struct dspm_conn *conn,
+			    const struct dspm_region *r, unsigned int nr,
+			    struct dspm_region_key *keys)
+{
+	struct ib_device *dev = conn->cm_id->device;
+	unsigned int i;
+	int ret = 0;
+
+	if (!nr || nr > DSPM_TRANSPORT_REGIONS)
+		return -EINVAL;
+	if (conn->nr_exposed) {
+		if (conn->nr_exposed != nr)
+			return -EBUSY;
+		for (i = 0; i < nr; i++)
+			if (conn->exposed[i].region.addr != r[i].addr ||
+			    conn->exposed[i].region.len != r[i].len)
+				return -EBUSY;
+		memcpy(keys, conn->keys, nr * sizeof(*keys));
+		return 0;
+	}
+	if (!(dev->attrs.device_cap_flags & IB_DEVICE_MEM_MGT_EXTENSIONS))
+		return -EOPNOTSUPP;
+	for (i = 0; i < nr && !ret; i++)
+		ret = dspm_rdma_expose_one(conn, &r[i], &conn->exposed[i],
+					   &conn->keys[i]);
+	if (ret) {
+		/* a REG_MR may still be in flight on a failed QP: close() frees */
+		if (!READ_ONCE(conn->err))
+			for (i = 0; i < nr; i++)
+				dspm_rdma_unexpose(dev, &conn->exposed[i]);
+		return ret;
+	}
+	conn->nr_exposed = nr;
+	memcpy(keys, conn->keys, nr * sizeof(*keys));
+	return 0;
+}
+
 const struct dspm_transport_ops dspm_rdma_transport = {
 	.name = "rdma",
 	.connect = dspm_rdma_connect,
@@ -1004,6 +1367,8 @@ const struct dspm_transport_ops dspm_rdma_transport = {
 	.peer_addr = dspm_rdma_peer_addr,
 	.shutdown = dspm_rdma_shutdown,
 	.close = dspm_rdma_close,
+	.expose = dspm_rdma_expose,
+	.read = dspm_rdma_read,
 	.listen = dspm_rdma_listen,
 	.accept = dspm_rdma_accept,
 	.listener_shutdown = dspm_rdma_listener_shutdown,

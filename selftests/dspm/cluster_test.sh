@@ -412,6 +412,26 @@ print("# faults_remote %s, fetches in the histogram %s, faults_local %s (was %s)
 sys.exit(0 if s["faults_remote"] >= 1 and n == s["faults_remote"] and
          str(s["faults_local"]) == sys.argv[1] else 1)' "$2"
 }
+fetch_counts() { # NODE: "fetch_rpc fetch_direct" of its debugfs peer file
+	echo "$(peer_count "$1" fetch_rpc) $(peer_count "$1" fetch_direct)"
+}
+# WHAT NODE "RPC0 DIRECT0": over RDMA the node's fetches since went one-sided
+# (RDMA READ, after the PAGE_MAP that registers it as a sharer) and none by
+# PAGE_READ; over TCP all of them by PAGE_READ
+fetch_path_ok() {
+	local now rpc0 direct0 rpc direct
+	now=$(fetch_counts "$2")
+	read -r rpc0 direct0 <<< "$3"
+	read -r rpc direct <<< "$now"
+	echo "# node $2: fetch_rpc $rpc0 -> $rpc, fetch_direct $direct0 -> $direct"
+	if [ "$TRANSPORT" = rdma ]; then
+		check "$1 went by one-sided RDMA READ, not PAGE_READ" \
+			test "$direct" -gt "$direct0" -a "$rpc" -eq "$rpc0"
+	else
+		check "$1 went by PAGE_READ (no one-sided reads over TCP)" \
+			test "$rpc" -gt "$rpc0" -a "$direct" -eq 0
+	fi
+}
 read_is() { # NODE OFFSET TEXT: dsio reads TEXT there
 	local got
 	got=$(g "$1" "$DSIO read coh $2 ${#3}" 2>&1)
@@ -425,11 +445,18 @@ else
 	check "node $home (the home of 'coh') writes and commits 'first'" \
 		g "$home" "$DSIO write coh 0 first"
 	local0=$(faults_local "${others[0]}")
+	fetches0=$(fetch_counts "${others[0]}")
+	maps0=$(peer_count "$home" maps_served)
 	for node in "${others[@]}"; do
 		check "node $node reads 'first' from node $home" read_is "$node" 0 first
 	done
 	check "node ${others[0]} counted its fetch as a remote fault, with its latency, and not as a local one" \
 		remote_faults_counted "${others[0]}" "$local0"
+	fetch_path_ok "node ${others[0]}'s fetch of 'first'" "${others[0]}" "$fetches0"
+	if [ "$TRANSPORT" = rdma ]; then
+		check "node $home handed out keys for one-sided reads (PAGE_MAP, maps_served $maps0 -> $(peer_count "$home" maps_served))" \
+			test "$(peer_count "$home" maps_served)" -ge $((maps0 + 2))
+	fi
 	g "$home" "setsid $DSIO hold coh 100 secret 8 > /tmp/hold.out 2>&1 < /dev/null &"
 	sleep 2
 	for node in "${others[@]}"; do
@@ -447,9 +474,13 @@ else
 		check "node $node's mapped copy was invalidated and refetched: it sees 'second'" \
 			wait_file "$node" /tmp/await.out 'rc=0' 20
 	done
+	fetches0=$(fetch_counts "${others[1]}")
 	for node in "${others[@]}"; do
 		check "node $node reads 'second' afresh" read_is "$node" 0 second
 	done
+	fetch_path_ok "node ${others[1]}'s refetch of 'second'" "${others[1]}" "$fetches0"
+	g "$home" "cat /sys/kernel/debug/dspm/peer" | grep -E "^(fetch|direct|maps)" | sed "s/^/# node $home: /"
+
 	check "node ${others[0]}, not the home, commits 'third' (two-phase, through node $home)" \
 		g "${others[0]}" "$DSIO write coh 0 third"
 	for node in 1 2 3; do
@@ -563,6 +594,12 @@ done
 
 N=6
 check "six accounts of 1000 over the three chunks" g 1 "$BANK init bank $N 1000"
+# the nodes that hold no copy of some chunk of 'bank' fetch it from its home
+bank_readers=$(for n in 1 2 3; do
+	for c in 0 1 2; do case " $(holders $c) " in *" $n "*) ;; *) echo "$n"; break ;; esac; done
+done)
+declare -A bank_fetches0
+for node in $bank_readers; do bank_fetches0[$node]=$(fetch_counts "$node"); done
 for node in 1 2 3; do
 	g "$node" "setsid sh -c '$BANK transfer bank $N 20; echo rc=\$?' > /tmp/transfer.out 2>&1 < /dev/null &"
 done
@@ -579,6 +616,23 @@ done
 for node in 1 2 3; do
 	check "node $node: the sum is 6000 at the end" g "$node" "$BANK audit bank $N 6000 0"
 done
+# the transfers and audits read the chunks a node does not hold from their
+# homes while the other nodes commit to them: over RDMA those (re)fetches
+# are one-sided
+for node in $bank_readers; do
+	read -r rpc0 direct0 <<< "${bank_fetches0[$node]}"
+	read -r rpc direct <<< "$(fetch_counts "$node")"
+	peer "$node" | grep -E "^(fetch|direct|maps)" | sed "s/^/# node $node: /"
+	if [ "$TRANSPORT" = rdma ]; then
+		check "node $node refetched pages by RDMA READ while the others committed ($direct0 -> $direct; by PAGE_READ $rpc0 -> $rpc)" \
+			test "$direct" -gt $((direct0 + 1)) -a $((direct - direct0)) -gt $((rpc - rpc0))
+	else
+		check "node $node refetched pages by PAGE_READ while the others committed ($rpc0 -> $rpc)" \
+			test "$rpc" -gt $((rpc0 + 1)) -a "$direct" -eq 0
+	fi
+done
+check "some node holds no copy of a chunk of 'bank' (readers: $(echo $bank_readers))" \
+	test -n "$bank_readers"
 g 2 "$ADMIN stats --json" > "$WORK/stats.2.json" 2>&1
 g 2 "cat /tmp/add.out /tmp/transfer.out /tmp/audit.out" > "$WORK/retries.2.txt" 2>&1
 check "node 2 counted one conflict per EAGAIN its commits returned" python3 -c '

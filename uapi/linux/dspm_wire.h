@@ -340,7 +340,8 @@ struct dspm_wire_error {
 #define DSPM_WIRE_DECIDED		76
 #define DSPM_WIRE_TXN_QUERY		77
 #define DSPM_WIRE_TXN_STATE		78
-/* 79-80: reserved */
+#define DSPM_WIRE_PAGE_MAP		79
+#define DSPM_WIRE_PAGE_MAP_REPLY	80
 #define DSPM_WIRE_UNSHARE		81
 #define DSPM_WIRE_UNSHARED		82
 #define DSPM_WIRE_SYNC			83
@@ -444,6 +445,61 @@ struct dspm_wire_unshared {
 };
 
 #define DSPM_WIRE_UNSHARED_SIZE		40
+
+/*
+ * One-sided reads (RDMA only; Documentation/wire-protocol.md).  PAGE_MAP
+ * asks a home how to read the dataset's committed pages with RDMA READ on
+ * this very connection, and records the asker as a sharer exactly as
+ * PAGE_READ does; PAGE_MAP_REPLY answers with two regions the home
+ * exposed to that connection only: its data area (data_addr/data_rkey,
+ * data_pages pages; the dataset's page p is data page
+ * extents[i].start + p - (count of the extents before i)) and the
+ * dataset's 64-bit little-endian sequence word (seq_addr/seq_rkey), and
+ * the word's value when the home answered (seq).  The word's high half is
+ * the mapping's incarnation (changes when the dataset's table slot is
+ * freed or reused), its low half is odd while a commit is being applied
+ * to the dataset.  A reader READs the page and then the word, back to back
+ * on the connection, and keeps the page only when the word is even,
+ * carries the incarnation of seq and equals the last value it saw before
+ * posting the READs (seq, or the word read by its previous READs; lacking
+ * an even one, it READs the word before the page too); otherwise it
+ * retries or falls back to PAGE_READ.  The keys die with the connection.
+ * ERROR: ENOENT (the home has no copy of the dataset: read its zeros with
+ * PAGE_READ), EOPNOTSUPP (no one-sided transport or memory), ENOBUFS (no
+ * memory to record the reader), EHOSTUNREACH (the reader is not alive in
+ * the home's node table).
+ */
+#define DSPM_WIRE_MAP_EXTENTS		16
+
+struct dspm_wire_page_map {
+	struct dspm_wire_hdr hdr;
+	__le64 dataset;		/* cluster-wide id */
+	__le64 reserved;
+};
+
+#define DSPM_WIRE_PAGE_MAP_SIZE		48
+
+struct dspm_wire_map_extent {
+	__le64 start;		/* first data page of the home's data area */
+	__le64 count;		/* pages, > 0 */
+};
+
+struct dspm_wire_page_map_reply {
+	struct dspm_wire_hdr hdr;
+	__le64 dataset;
+	__le64 pages;		/* of the dataset at the home; = sum of counts */
+	__le64 data_addr;	/* remote address of data page 0 */
+	__le64 data_pages;	/* pages readable from data_addr */
+	__le64 seq_addr;	/* remote address of the sequence word */
+	__le64 seq;		/* the word's value when the home answered */
+	__le32 data_rkey;
+	__le32 seq_rkey;
+	__le32 nr_extents;	/* 1..DSPM_WIRE_MAP_EXTENTS */
+	__le32 reserved;
+	struct dspm_wire_map_extent extents[DSPM_WIRE_MAP_EXTENTS];
+};
+
+#define DSPM_WIRE_PAGE_MAP_REPLY_SIZE	352
 
 /*
  * Commit of a cluster dataset: two phases, coordinated by the committing
