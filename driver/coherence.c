@@ -1349,7 +1349,8 @@ static void dspm_coh_unshare_work(struct work_struct *work)
 /*
  * After a (re)join: the homes may have dropped this node as a sharer while
  * it was away or declared dead, so no cached copy of an open dataset stays
- * valid; each is fetched again, which registers this node again.
+ * valid; each is fetched again, which registers this node again.  The same
+ * after a home restarted: its list of sharers was in memory.
  */
 static void dspm_coh_forget_work(struct work_struct *work)
 {
@@ -1379,7 +1380,11 @@ static void dspm_coh_forget_work(struct work_struct *work)
 	}
 }
 
-/* This node joined, or rejoined after losing the dispatcher. */
+/*
+ * This node joined, or rejoined after losing the dispatcher, or another
+ * node came back from the dead (a home that forgot its sharers): every
+ * cached copy goes.
+ */
 void dspm_coh_joined(struct dspm_node *node)
 {
 	queue_work(system_unbound_wq, &node->forget_work);

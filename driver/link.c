@@ -297,8 +297,23 @@ void dspm_wire_addr_to_uapi(const struct dspm_wire_addr *w,
 	memcpy(a->addr, w->addr, sizeof(a->addr));
 }
 
+/* Node @id is listed as alive in @table but was dead or unknown in @old. */
+static bool dspm_link_node_returned(const struct dspm_node_info *old,
+				    u32 nr_old, u32 id)
+{
+	u32 i;
+
+	if (!nr_old)
+		return false;
+	for (i = 0; i < nr_old; i++)
+		if (old[i].id == id)
+			return old[i].state == DSPM_NODE_DEAD;
+	return true;
+}
+
 static int dspm_link_node_table(struct dspm_link *link)
 {
+	bool returned = false;
 	const struct dspm_wire_node_table *t = link->rxbuf;
 	u32 count = le32_to_cpu(t->count), i, prev = 0;
 	struct dspm_node_info *table, *old;
@@ -330,11 +345,22 @@ static int dspm_link_node_table(struct dspm_link *link)
 	}
 	mutex_lock(&link->table_lock);
 	old = link->table;
+	for (i = 0; i < count; i++)
+		if (table[i].state == DSPM_NODE_ALIVE &&
+		    table[i].id != READ_ONCE(link->node_id) &&
+		    dspm_link_node_returned(old, link->nr_nodes, table[i].id))
+			returned = true;
 	link->table = table;
 	link->nr_nodes = count;
 	link->epoch = le64_to_cpu(t->epoch);
 	mutex_unlock(&link->table_lock);
 	kvfree(old);
+	/*
+	 * A node back from the dead restarted and forgot whom it served as a
+	 * home: nobody would invalidate the copies cached here from it.
+	 */
+	if (returned)
+		dspm_coh_joined(link->node);
 	return 0;
 bad:
 	atomic64_inc(&link->malformed);
