@@ -703,21 +703,28 @@ sys.exit(0 if ok and int(runs[0][0][2]) >= 2000 else 1)' "$WORK"/barrier.{1,2,3}
 # A home that loses power forgets whom it served.  When it is back, the
 # other nodes drop what they cached from it, so a reader that kept its
 # mapping across the restart sees the home's next commit.  Node 3 is the
-# one that loses power below: find a dataset it is the home of.
-rname=
-for i in 1 2 3 4 5 6 7 8 9; do
-	g 1 "$ADMIN create ret$i --size 64K --replicas 1" >/dev/null
-	g 1 "$ADMIN --json ls" > "$WORK/ls.ret.json" 2>&1
-	h=$(python3 -c 'import json,sys; print([d for d in json.load(open(sys.argv[1]))["datasets"] if d["name"] == sys.argv[2]][0]["placement"]["chunks"][0][0])' \
-		"$WORK/ls.ret.json" "ret$i" 2>/dev/null)
-	if [ "$h" = "${id[3]}" ]; then rname=ret$i; break; fi
-done
-check "node 3 is the home of a dataset (${rname:-none in 9 tries})" test -n "$rname"
-if [ -n "$rname" ]; then
-	check "node 3 commits 'before' to '$rname'" g 3 "$DSIO write $rname 0 before"
-	check "node 1 reads 'before' from node 3" \
-		test "$(g 1 "$DSIO read $rname 0 6" 2>&1)" = before
-	g 1 "setsid sh -c '$DSIO await $rname 0 after 300; echo rc=\$?' > /tmp/return.out 2>&1 < /dev/null &"
+# one that loses power below: 'ret' has nine 1 MiB chunks on two nodes
+# each, so node 3 is the home of one that node 1 or 2 does not hold.
+g 1 "$ADMIN create ret --size 9M --replicas 2" >/dev/null
+g 1 "$ADMIN --json ls" > "$WORK/ls.ret.json" 2>&1
+read -r rchunk rreader < <(python3 -c '
+import json, sys
+d = [d for d in json.load(open(sys.argv[1]))["datasets"] if d["name"] == "ret"][0]
+ids = {int(sys.argv[2]): 1, int(sys.argv[3]): 2}
+for c, holders in enumerate(d["placement"]["chunks"]):
+    if holders[0] == int(sys.argv[4]):
+        for i, n in ids.items():
+            if i not in holders:
+                print(c, n)
+                sys.exit(0)' "$WORK/ls.ret.json" "${id[1]}" "${id[2]}" "${id[3]}" 2>/dev/null)
+check "node 3 is the home of a chunk of 'ret' that node ${rreader:-1 or 2} lacks (chunk ${rchunk:-none})" \
+	test -n "${rchunk:-}"
+if [ -n "${rchunk:-}" ]; then
+	roff=$((rchunk * 1048576))
+	check "node 3 commits 'before' to chunk $rchunk of 'ret'" g 3 "$DSIO write ret $roff before"
+	check "node $rreader reads 'before' from node 3" \
+		test "$(g "$rreader" "$DSIO read ret $roff 6" 2>&1)" = before
+	g "$rreader" "setsid sh -c '$DSIO await ret $roff after 300; echo rc=\$?' > /tmp/return.out 2>&1 < /dev/null &"
 	sleep 3
 fi
 
@@ -737,10 +744,10 @@ else
 	not_ok "node 3 boots, re-attaches its pmem and rejoins"
 fi
 check "node 1 sees node ${id[3]} alive again" wait_table 1 "(^| )${id[3]}:alive" 20
-if [ -n "$rname" ]; then
-	check "node 3, back, commits 'after' to '$rname'" g 3 "$DSIO write $rname 0 after"
-	check "node 1's mapping from before node 3's restart sees 'after'" \
-		wait_file 1 /tmp/return.out 'rc=0' 60 'rc='
+if [ -n "${rchunk:-}" ]; then
+	check "node 3, back, commits 'after' to 'ret'" g 3 "$DSIO write ret $roff after"
+	check "node $rreader's mapping from before node 3's restart sees 'after'" \
+		wait_file "$rreader" /tmp/return.out 'rc=0' 60 'rc='
 fi
 
 check "node 1 leaves the cluster" g 1 "$ADMIN leave"
