@@ -100,6 +100,7 @@
 #include <linux/bitmap.h>
 #include <linux/bsearch.h>
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/jiffies.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -118,6 +119,10 @@
 /* pages per INVALIDATE when there is no memory for more than one sharer */
 #define DSPM_INVAL_STACK_PAGES	16
 #define DSPM_DIRECT_ATTEMPTS	4
+/* how long a fault asks a live home that failed to serve again */
+#define DSPM_FETCH_PATIENCE_MS	10000U
+#define DSPM_FETCH_PAUSE_MIN_MS	20U
+#define DSPM_FETCH_PAUSE_MAX_MS	500U
 /* a home that answered PAGE_MAP with an error is asked again after this */
 #define DSPM_MAP_RETRY_MS	1000
 
@@ -687,6 +692,24 @@ static int dspm_coh_fetch(struct dspm_dataset *ds, struct dspm_link *link,
 	return ret;
 }
 
+/* What a home that is coming back, or a broken connection, may cause. */
+static bool dspm_coh_transient(int err)
+{
+	switch (err) {
+	case -EHOSTUNREACH:
+	case -ECONNREFUSED:
+	case -ECONNRESET:
+	case -ECONNABORTED:
+	case -ETIMEDOUT:
+	case -EACCES:
+	case -EPIPE:
+	case -ESTALE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Drop the cached copy of @pgoff and every mapping of it. */
 static void dspm_coh_forget(struct dspm_dataset *ds, pgoff_t pgoff)
 {
@@ -705,26 +728,46 @@ static void dspm_coh_forget(struct dspm_dataset *ds, pgoff_t pgoff)
  */
 int dspm_coh_ready(struct dspm_dataset *ds, pgoff_t pgoff)
 {
+	unsigned int waited = 0, pause = DSPM_FETCH_PAUSE_MIN_MS;
 	struct dspm_node *node = ds->node;
 	struct dspm_link *link;
-	int ret = 0;
+	bool home_alive;
+	int ret;
 
 	if (!ds->coh || test_bit(pgoff, ds->coh->valid))
 		return 0;
 	ret = dspm_coh_wait_unshared(node, ds->coh);
 	if (ret)
 		return ret;
-	down_read(&node->cluster_sem);
-	link = dspm_coh_link(node);
-	if (!link) {
-		ret = -ENOTCONN;
-	} else if (!dspm_coh_holds(ds->coh, pgoff, READ_ONCE(link->node_id))) {
-		/* marked first: the home may register this node and then fail */
-		dspm_coh_mark_home(ds->coh, dspm_coh_chunk(ds->coh, pgoff)[0]);
-		ret = dspm_coh_fetch(ds, link, pgoff) ?: 1;
+	for (;;) {
+		u32 home = dspm_coh_chunk(ds->coh, pgoff)[0];
+
+		ret = 0;
+		home_alive = false;
+		down_read(&node->cluster_sem);
+		link = dspm_coh_link(node);
+		if (!link) {
+			ret = -ENOTCONN;
+		} else if (!dspm_coh_holds(ds->coh, pgoff,
+					   READ_ONCE(link->node_id))) {
+			/* marked first: the home may register this node and fail */
+			dspm_coh_mark_home(ds->coh, home);
+			ret = dspm_coh_fetch(ds, link, pgoff) ?: 1;
+			home_alive = ret < 0 && dspm_coh_alive(link, home);
+		}
+		up_read(&node->cluster_sem);
+		/*
+		 * A live home that cannot serve yet - it is just back and its
+		 * node table does not list this node, or the connection to it
+		 * broke with its restart - is asked again for a while.
+		 */
+		if (!home_alive || !dspm_coh_transient(ret) ||
+		    waited >= DSPM_FETCH_PATIENCE_MS || fatal_signal_pending(current))
+			return ret;
+		msleep(pause);
+		waited += pause;
+		pause = min(pause * 2, DSPM_FETCH_PAUSE_MAX_MS);
 	}
-	up_read(&node->cluster_sem);
-	return ret;
 }
 
 /*
