@@ -115,10 +115,24 @@ bool dspm_wire_hdr_ok(const struct dspm_wire_hdr *h, u16 type_min,
 void dspm_sockaddr_to_wire(const struct sockaddr_storage *ss, u16 port,
 			   struct dspm_wire_addr *w);
 int dspm_link_connect(struct dspm_link *link, struct dspm_conn **out);
+int dspm_link_node_state(struct dspm_link *link, u32 id,
+			 struct dspm_addr *addr);
 int dspm_link_start(struct dspm_link *link);
 int dspm_link_call(struct dspm_link *link, void *req, u32 len, u16 want,
 		   void **reply);
 void dspm_link_stop(struct dspm_link *link);
+
+/*
+ * Node @id is a member peers may talk to: alive or suspect.  Its address
+ * into *@addr (if not NULL) when listed.
+ */
+static inline bool dspm_link_node_alive(struct dspm_link *link, u32 id,
+					struct dspm_addr *addr)
+{
+	int state = dspm_link_node_state(link, id, addr);
+
+	return state == DSPM_NODE_ALIVE || state == DSPM_NODE_SUSPECT;
+}
 
 /* peer.c */
 struct dspm_peers *dspm_peers_start(struct dspm_link *link);

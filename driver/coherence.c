@@ -338,24 +338,6 @@ static struct dspm_link *dspm_coh_link(struct dspm_node *node)
 	return READ_ONCE(node->link);
 }
 
-/* Is node @id alive (or suspect) in the latest node table? */
-static bool dspm_coh_alive(struct dspm_link *link, u32 id)
-{
-	bool alive = false;
-	u32 i;
-
-	mutex_lock(&link->table_lock);
-	for (i = 0; i < link->nr_nodes; i++) {
-		if (link->table[i].id != id)
-			continue;
-		alive = link->table[i].state == DSPM_NODE_ALIVE ||
-			link->table[i].state == DSPM_NODE_SUSPECT;
-		break;
-	}
-	mutex_unlock(&link->table_lock);
-	return alive;
-}
-
 /* From now on @home may list this node as a sharer: UNSHARE goes there. */
 static void dspm_coh_mark_home(struct dspm_coh *coh, u32 home)
 {
@@ -753,7 +735,7 @@ int dspm_coh_ready(struct dspm_dataset *ds, pgoff_t pgoff)
 			/* marked first: the home may register this node and fail */
 			dspm_coh_mark_home(ds->coh, home);
 			ret = dspm_coh_fetch(ds, link, pgoff) ?: 1;
-			home_alive = ret < 0 && dspm_coh_alive(link, home);
+			home_alive = ret < 0 && dspm_link_node_alive(link, home, NULL);
 		}
 		up_read(&node->cluster_sem);
 		/*
@@ -955,7 +937,7 @@ static int dspm_inval_send(struct dspm_inval *iv)
 	int ret = 0;
 
 	/* a dead node's connection would only time out */
-	if (!dspm_coh_alive(iv->link, iv->id))
+	if (!dspm_link_node_alive(iv->link, iv->id, NULL))
 		return -EHOSTUNREACH;
 	for (done = 0; done < iv->n && !ret; done += count) {
 		count = min_t(u32, iv->n - done, iv->max);
@@ -1115,7 +1097,7 @@ static u32 dspm_coh_page_read(struct dspm_link *link, u32 peer,
 	if (le32_to_cpu(req->hdr.length) != sizeof(*req))
 		return 0;
 	/* its registration would not outlast the next commit (see the top) */
-	if (!dspm_coh_alive(link, peer))
+	if (!dspm_link_node_alive(link, peer, NULL))
 		return dspm_wire_reply_error(data, &req->hdr, -EHOSTUNREACH);
 	dspm_wire_reply_hdr(data, &req->hdr, DSPM_WIRE_PAGE_DATA, sizeof(*data));
 	data->dataset = req->dataset;
@@ -1206,7 +1188,7 @@ u32 dspm_coh_page_map(struct dspm_link *link, u32 peer,
 	if (le32_to_cpu(req->hdr.length) != sizeof(*req) || req->reserved)
 		return 0;
 	/* as for PAGE_READ: its registration would not outlast a commit */
-	if (!dspm_coh_alive(link, peer))
+	if (!dspm_link_node_alive(link, peer, NULL))
 		return dspm_wire_reply_error(reply, &req->hdr, -EHOSTUNREACH);
 	if (!ops->expose || !st->seq)
 		return dspm_wire_reply_error(reply, &req->hdr, -EOPNOTSUPP);
@@ -1369,7 +1351,7 @@ static void dspm_coh_unshare_work(struct work_struct *work)
 		down_read(&node->cluster_sem);
 		link = dspm_coh_link(node);
 		for (i = 0; link && i < u->nr; i++) {
-			if (!dspm_coh_alive(link, u->homes[i]))
+			if (!dspm_link_node_alive(link, u->homes[i], NULL))
 				continue;
 			memset(&req, 0, sizeof(req));
 			req.hdr.type = cpu_to_le16(DSPM_WIRE_UNSHARE);

@@ -297,6 +297,32 @@ void dspm_wire_addr_to_uapi(const struct dspm_wire_addr *w,
 	memcpy(a->addr, w->addr, sizeof(a->addr));
 }
 
+/*
+ * Node @id's state in the latest node table (DSPM_NODE_*), 0 when the
+ * table does not list it, -ENODATA before the first table; its address
+ * into *@addr (if not NULL) when listed.
+ */
+int dspm_link_node_state(struct dspm_link *link, u32 id,
+			 struct dspm_addr *addr)
+{
+	int state = 0;
+	u32 i;
+
+	mutex_lock(&link->table_lock);
+	if (!link->nr_nodes)
+		state = -ENODATA;
+	for (i = 0; i < link->nr_nodes; i++) {
+		if (link->table[i].id != id)
+			continue;
+		state = link->table[i].state;
+		if (addr)
+			*addr = link->table[i].addr;
+		break;
+	}
+	mutex_unlock(&link->table_lock);
+	return state;
+}
+
 /* Node @id is listed as alive in @table but was dead or unknown in @old. */
 static bool dspm_link_node_returned(const struct dspm_node_info *old,
 				    u32 nr_old, u32 id)

@@ -142,28 +142,6 @@ static bool dspm_addr_matches(const struct dspm_addr *a,
 	return false;
 }
 
-/* Node @id as the dispatcher last announced it; false if not a live member. */
-static bool dspm_peer_member(struct dspm_link *link, u32 id,
-			     struct dspm_addr *addr)
-{
-	bool found = false;
-	u32 i;
-
-	mutex_lock(&link->table_lock);
-	for (i = 0; i < link->nr_nodes; i++) {
-		const struct dspm_node_info *n = &link->table[i];
-
-		if (n->id != id)
-			continue;
-		found = n->state == DSPM_NODE_ALIVE ||
-			n->state == DSPM_NODE_SUSPECT;
-		*addr = n->addr;
-		break;
-	}
-	mutex_unlock(&link->table_lock);
-	return found;
-}
-
 /* The accepting side: PEER_HELLO, PEER_CHALLENGE, PEER_AUTH. */
 static int dspm_peer_accept_handshake(struct dspm_peer_conn *pc, u32 *peer_id)
 {
@@ -192,7 +170,7 @@ static int dspm_peer_accept_handshake(struct dspm_peer_conn *pc, u32 *peer_id)
 	if (ret)
 		return ret;
 	if (le32_to_cpu(hello->target) != self || id == self ||
-	    !dspm_peer_member(link, id, &listed) ||
+	    !dspm_link_node_alive(link, id, &listed) ||
 	    !dspm_addr_matches(&listed, &from)) {
 		atomic64_inc(&peers->refused);
 		pr_info_ratelimited("dspm: refused a peer claiming node %u from %pISc: not a member there\n",
@@ -443,7 +421,7 @@ static int dspm_peer_connect(struct dspm_peers *peers, u32 id, void *buf,
 	struct dspm_conn *conn;
 	int ret;
 
-	if (id == self || !dspm_peer_member(link, id, &addr) ||
+	if (id == self || !dspm_link_node_alive(link, id, &addr) ||
 	    (addr.family != DSPM_AF_INET && addr.family != DSPM_AF_INET6))
 		return -EHOSTUNREACH;
 	dspm_addr_to_sockaddr(&addr, &ss);

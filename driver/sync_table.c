@@ -88,21 +88,9 @@ static void dspm_sync_set_trim(struct dspm_sync_set *set)
  */
 bool dspm_sync_node_dead(struct dspm_link *link, u32 id)
 {
-	bool dead;
-	u32 i;
+	int state = link ? dspm_link_node_state(link, id, NULL) : -ENODATA;
 
-	if (!link)
-		return false;
-	mutex_lock(&link->table_lock);
-	dead = link->nr_nodes > 0;
-	for (i = 0; i < link->nr_nodes; i++) {
-		if (link->table[i].id == id) {
-			dead = link->table[i].state == DSPM_NODE_DEAD;
-			break;
-		}
-	}
-	mutex_unlock(&link->table_lock);
-	return dead;
+	return state == 0 || state == DSPM_NODE_DEAD;
 }
 
 bool dspm_sync_token_alive(struct dspm_sync *s, u64 token)
