@@ -105,22 +105,21 @@ static u32 dspm_sync_manager(struct dspm_dataset *ds)
 }
 
 /*
- * @req (its op, token, key and ranges set; @len bytes) to @manager, or
- * served here; returns the reply's result as -errno, or the call's error.
+ * @req (its dataset, op, token, key and ranges set; @len bytes) to
+ * @manager, or served here; @local: a dataset outside any cluster, whose
+ * manager is this node.  Returns the reply's result as -errno, or the
+ * call's error.
  */
-static int dspm_sync_call(struct dspm_dataset *ds, u32 manager,
+static int dspm_sync_send(struct dspm_node *node, bool local, u32 manager,
 			  struct dspm_wire_sync *req, u32 len,
 			  struct dspm_wire_sync_reply *rep)
 {
-	struct dspm_node *node = ds->node;
 	struct dspm_link *link;
 	u32 result;
 	int ret = 0;
 
 	req->hdr.type = cpu_to_le16(DSPM_WIRE_SYNC);
-	req->dataset = cpu_to_le64(ds->coh ? dspm_coh_cluster_id(ds->coh) :
-				   ds->id);
-	if (!ds->coh) {
+	if (local) {
 		dspm_wire_hdr_init(&req->hdr, DSPM_WIRE_SYNC, len, 0, 0);
 		dspm_sync_handle(&node->sync, NULL, 0, true, req, rep);
 	} else {
@@ -147,6 +146,16 @@ static int dspm_sync_call(struct dspm_dataset *ds, u32 manager,
 	    result > DSPM_WIRE_ERRNO_MAX)
 		return -EPROTO;
 	return -(int)result;
+}
+
+/* dspm_sync_send() for @ds. */
+static int dspm_sync_call(struct dspm_dataset *ds, u32 manager,
+			  struct dspm_wire_sync *req, u32 len,
+			  struct dspm_wire_sync_reply *rep)
+{
+	req->dataset = cpu_to_le64(ds->coh ? dspm_coh_cluster_id(ds->coh) :
+				   ds->id);
+	return dspm_sync_send(ds->node, !ds->coh, manager, req, len, rep);
 }
 
 /* A request without ranges. */
@@ -250,28 +259,14 @@ void dspm_sync_dataset_open(struct dspm_dataset *ds)
 static void dspm_sync_release_work(struct work_struct *work)
 {
 	struct dspm_sync_release *r = container_of(work, typeof(*r), work);
-	struct dspm_node *node = r->node;
 	struct dspm_wire_sync_reply rep;
 	struct dspm_wire_sync req = {};
-	struct dspm_link *link;
 
-	req.hdr.type = cpu_to_le16(DSPM_WIRE_SYNC);
 	req.dataset = cpu_to_le64(r->dataset);
 	req.op = cpu_to_le32(DSPM_WIRE_SYNC_RELEASE);
 	req.token = cpu_to_le64(r->token);
-	down_read(&node->cluster_sem);
-	link = READ_ONCE(node->link);
-	if (link && r->manager == READ_ONCE(link->node_id)) {
-		dspm_wire_hdr_init(&req.hdr, DSPM_WIRE_SYNC, sizeof(req),
-				   r->manager, 0);
-		dspm_sync_handle(&node->sync, link, r->manager, false, &req,
-				 &rep);
-	} else if (link) {
-		/* lost: the token is dead, the next waiter breaks it */
-		dspm_peer_call(link->peers, r->manager, &req, sizeof(req),
-			       DSPM_WIRE_SYNC_REPLY, &rep, sizeof(rep));
-	}
-	up_read(&node->cluster_sem);
+	/* if lost, the token is dead anyway: the next waiter breaks it */
+	dspm_sync_send(r->node, false, r->manager, &req, sizeof(req), &rep);
 	kfree(r);
 }
 
