@@ -596,9 +596,10 @@ struct dspm_wire_txn_state {
  * Synchronisation: MRSW write ownership, cluster-wide locks and barriers
  * (Documentation/wire-protocol.md, "Synchronisation").  A node N asks the
  * manager M, answered by SYNC_REPLY with the same op:
- *   - OWN / DISOWN: M is the home of the pages' chunk; @ranges are pages
- *     of the dataset, all homed at M.  OWN takes them all for @token or
- *     none (result EAGAIN, holder_* name one holder in the way).
+ *   - OWN / DISOWN: M is the home of the pages' chunk.  OWN's @ranges
+ *     are pages of the dataset, all homed at M; it takes them all for
+ *     @token or none (result EAGAIN, holder_* name one holder in the way).
+ *     DISOWN carries no ranges: everything @token owns at M goes.
  *   - LOCK / UNLOCK: M is the home of the dataset's first chunk; @key names
  *     the lock.  LOCK: EAGAIN (holder_*) or EDEADLK; UNLOCK: EPERM when
  *     @token does not hold it.
@@ -641,7 +642,7 @@ struct dspm_wire_sync {
 	__le64 token;		/* the requester's holder token, not 0 */
 	__le64 key;		/* LOCK/UNLOCK: lock; WAIT: round; ALIVE/BREAK: token */
 	__le32 op;		/* DSPM_WIRE_SYNC_* */
-	__le32 count;		/* OWN/DISOWN: ranges that follow; else 0 */
+	__le32 count;		/* OWN: ranges that follow (>= 1); else 0 */
 	__le64 reserved;
 	struct dspm_wire_sync_range ranges[];
 };
