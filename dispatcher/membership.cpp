@@ -49,6 +49,7 @@ const NodeEntry& Membership::join(const Hello& hello) {
   m.entry.addr = hello.addr;
   m.entry.capacity = hello.capacity;
   m.entry.free = hello.free;
+  m.entry.incarnation = hello.incarnation;
   m.last_seen = now;
   ++epoch_;
   return m.entry;

@@ -482,6 +482,10 @@ void Server::handle_auth(Conn& c, const Message& msg, const Auth& auth) {
     return;
   }
   NodeEntry entry;
+  std::uint64_t last_incarnation = 0;
+  if (auto known = membership_.find_uuid(c.hello.uuid)) {
+    last_incarnation = membership_.find(*known)->entry.incarnation;
+  }
   try {
     entry = membership_.join(c.hello);
     state_->put_node(entry);  // committed before anybody hears of it
@@ -502,7 +506,11 @@ void Server::handle_auth(Conn& c, const Message& msg, const Auth& auth) {
   c.phase = Conn::Phase::joined;
   log("node " + std::to_string(entry.id) + " joined from " + c.peer + " over " + c.ep->transport() +
       " (uuid " + hex(entry.uuid) + ", serves " + format_addr(entry.addr) + ", capacity " +
-      std::to_string(entry.capacity) + ", free " + std::to_string(entry.free) + ")");
+      std::to_string(entry.capacity) + ", free " + std::to_string(entry.free) + ", " +
+      (last_incarnation == 0                   ? std::string("first start known")
+       : last_incarnation == entry.incarnation ? std::string("same start")
+                                               : std::string("restarted")) +
+      ")");
   auto hb = static_cast<std::uint32_t>(membership_.config().heartbeat.count());
   send(c, Message{DSPM_WIRE_NODE_DISPATCHER, msg.request_id, JoinAccept{entry.id, hb}});
   broadcast_table();

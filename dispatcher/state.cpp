@@ -138,6 +138,13 @@ CREATE TABLE placement (
 PRAGMA user_version = 1;
 )sql";
 
+// Version 2: the node's incarnation, so a node that restarted while the dispatcher was
+// down is still seen to have restarted.
+constexpr const char* schema_v2 = R"sql(
+ALTER TABLE nodes ADD COLUMN incarnation INTEGER NOT NULL DEFAULT 0;
+PRAGMA user_version = 2;
+)sql";
+
 std::string join_replicas(const ChunkNodes& nodes) {
   std::string s;
   for (std::size_t i = 1; i < nodes.size(); ++i) {
@@ -204,6 +211,11 @@ State::State(const std::filesystem::path& path) {
         fail(nullptr, path.string() + ": not a dspm dispatcher state file", EPROTO);
       }
       exec(db_, schema_v1);
+      exec(db_, schema_v2);
+      tx.commit();
+    } else if (version == 1) {
+      Transaction tx(db_);
+      exec(db_, schema_v2);
       tx.commit();
     } else if (version != schema_version) {
       fail(nullptr, path.string() + ": unknown schema version " + std::to_string(version), EPROTO);
@@ -228,8 +240,8 @@ int State::user_version() const {
 void State::put_node(const NodeEntry& n) {
   Transaction tx(db_);
   Stmt s(db_,
-         "INSERT OR REPLACE INTO nodes (id, uuid, address, port, family, capacity, free, state)"
-         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+         "INSERT OR REPLACE INTO nodes (id, uuid, address, port, family, capacity, free, state,"
+         " incarnation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   s.bind(1, std::uint64_t{n.id})
       .bind_blob(2, n.uuid.data(), n.uuid.size())
       .bind_blob(3, n.addr.addr.data(), n.addr.addr.size())
@@ -237,7 +249,8 @@ void State::put_node(const NodeEntry& n) {
       .bind(5, std::uint64_t{n.addr.family})
       .bind(6, n.capacity)
       .bind(7, n.free)
-      .bind(8, std::uint64_t{static_cast<std::uint32_t>(n.state)});
+      .bind(8, std::uint64_t{static_cast<std::uint32_t>(n.state)})
+      .bind(9, n.incarnation);
   s.step();
   tx.commit();
 }
@@ -253,7 +266,8 @@ void State::set_node_state(std::uint32_t id, NodeState state) {
 
 std::vector<NodeEntry> State::nodes() const {
   Stmt s(db_,
-         "SELECT id, uuid, address, port, family, capacity, free, state FROM nodes ORDER BY id");
+         "SELECT id, uuid, address, port, family, capacity, free, state, incarnation FROM nodes"
+         " ORDER BY id");
   std::vector<NodeEntry> out;
   while (s.step()) {
     NodeEntry n;
@@ -265,6 +279,7 @@ std::vector<NodeEntry> State::nodes() const {
     n.capacity = s.u64(5);
     n.free = s.u64(6);
     n.state = static_cast<NodeState>(s.u32(7));
+    n.incarnation = s.u64(8);
     out.push_back(n);
   }
   return out;

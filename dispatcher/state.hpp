@@ -16,7 +16,7 @@ namespace dspm::dispatcher {
 
 class State {
  public:
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;
 
   // Opens (creating if needed) the store at @path.  Throws std::system_error: EIO for
   // SQLite failures, EPROTO for a file of a newer or unknown schema.

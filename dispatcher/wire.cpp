@@ -288,7 +288,9 @@ Result<Body> decode_body(std::uint16_t type, std::uint32_t status, std::span<con
       out.claimed_id = le<std::uint32_t>(m.claimed_id);
       out.capacity = le<std::uint64_t>(m.capacity);
       out.free = le<std::uint64_t>(m.free);
+      out.incarnation = le<std::uint64_t>(m.incarnation);
       if (m.reserved != 0) return err(EINVAL, "hello: reserved field not zero");
+      if (out.incarnation == 0) return err(EINVAL, "hello: zero incarnation");
       if (is_zero(m.uuid, sizeof(m.uuid))) return err(EINVAL, "hello: nil uuid");
       if (out.claimed_id == DSPM_WIRE_NODE_DISPATCHER) return err(EINVAL, "hello: bad claimed id");
       if (out.free > out.capacity) return err(EINVAL, "hello: free exceeds capacity");
@@ -345,6 +347,7 @@ Result<Body> decode_body(std::uint16_t type, std::uint32_t status, std::span<con
         std::memcpy(e.uuid.data(), n.uuid, sizeof(n.uuid));
         e.capacity = le<std::uint64_t>(n.capacity);
         e.free = le<std::uint64_t>(n.free);
+        e.incarnation = le<std::uint64_t>(n.incarnation);
         if (e.id == 0 || e.id > node_id_max) return err(EINVAL, "node table: bad node id");
         if (!out.nodes.empty() && e.id <= out.nodes.back().id) {
           return err(EINVAL, "node table: ids not increasing");
@@ -496,6 +499,7 @@ struct Encoder {
     w.claimed_id = le(m.claimed_id);
     w.capacity = le(m.capacity);
     w.free = le(m.free);
+    w.incarnation = le(m.incarnation);
     put_addr(w.addr, m.addr);
     return put(w);
   }
@@ -538,6 +542,7 @@ struct Encoder {
       put_addr(n.addr, e.addr);
       n.capacity = le(e.capacity);
       n.free = le(e.free);
+      n.incarnation = le(e.incarnation);
       store(out, n, DSPM_WIRE_NODE_TABLE_SIZE + i * DSPM_WIRE_NODE_SIZE);
     }
     return len;

@@ -65,6 +65,7 @@ struct Hello {
   std::uint32_t claimed_id = 0;
   std::uint64_t capacity = 0;
   std::uint64_t free = 0;
+  std::uint64_t incarnation = 0;  // new on every start of the node, never 0
   Address addr;
   Nonce nonce{};
   bool operator==(const Hello&) const = default;
@@ -101,6 +102,7 @@ struct NodeEntry {
   Address addr;
   std::uint64_t capacity = 0;
   std::uint64_t free = 0;
+  std::uint64_t incarnation = 0;  // of the node's last join; 0 if unknown
   bool operator==(const NodeEntry&) const = default;
 };
 

@@ -104,6 +104,7 @@ static struct dspm_link *dspm_link_new(struct dspm_store *st,
 	memcpy(link->uuid, st->uuid, sizeof(link->uuid));
 	link->store = st;
 	link->capacity = st->data_pages * DSPM_MEDIA_PAGE;
+	link->incarnation = get_random_u64() ?: 1;
 	link->node_id = le64_to_cpu(dspm_store_sb(st)->node_id);
 	mutex_init(&link->conn_lock);
 	mutex_init(&link->table_lock);

@@ -39,6 +39,12 @@ struct dspm_link {
 	u8 uuid[DSPM_WIRE_UUID_SIZE];
 	struct dspm_store *store;	/* attached; DETACH waits for LEAVE */
 	u64 capacity;			/* bytes, as announced */
+	/*
+	 * In HELLO, new for every link: the sharers served as a home live and
+	 * die with the link, so another node that sees this change must drop
+	 * what it cached from here.
+	 */
+	u64 incarnation;
 	u32 node_id;
 	u32 heartbeat_ms;
 

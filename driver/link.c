@@ -184,6 +184,7 @@ static int dspm_link_handshake(struct dspm_link *link, struct dspm_conn *conn,
 	hello.claimed_id = cpu_to_le32(link->node_id);
 	hello.capacity = cpu_to_le64(link->capacity);
 	hello.free = cpu_to_le64(dspm_link_free_bytes(link));
+	hello.incarnation = cpu_to_le64(link->incarnation);
 	hello.addr = link->self;
 	get_random_bytes(hello.nonce, sizeof(hello.nonce));
 	ret = link->ops->send(conn, &hello, sizeof(hello));
@@ -323,17 +324,24 @@ int dspm_link_node_state(struct dspm_link *link, u32 id,
 	return state;
 }
 
-/* Node @id is listed as alive in @table but was dead or unknown in @old. */
+/*
+ * Node @now, listed alive, was dead or unknown in @old, or restarted since:
+ * its incarnation changed.  A restart faster than the dispatcher's dead
+ * timeout is seen only that way.  An incarnation of 0 is unknown (a
+ * dispatcher that restored an older state file) and compares equal.
+ */
 static bool dspm_link_node_returned(const struct dspm_node_info *old,
-				    u32 nr_old, u32 id)
+				    u32 nr_old, const struct dspm_node_info *now)
 {
 	u32 i;
 
 	if (!nr_old)
 		return false;
 	for (i = 0; i < nr_old; i++)
-		if (old[i].id == id)
-			return old[i].state == DSPM_NODE_DEAD;
+		if (old[i].id == now->id)
+			return old[i].state == DSPM_NODE_DEAD ||
+			       (old[i].incarnation && now->incarnation &&
+				old[i].incarnation != now->incarnation);
 	return true;
 }
 
@@ -368,13 +376,14 @@ static int dspm_link_node_table(struct dspm_link *link)
 		dspm_wire_addr_to_uapi(&n->addr, &table[i].addr);
 		table[i].capacity = le64_to_cpu(n->capacity);
 		table[i].free = le64_to_cpu(n->free);
+		table[i].incarnation = le64_to_cpu(n->incarnation);
 	}
 	mutex_lock(&link->table_lock);
 	old = link->table;
 	for (i = 0; i < count; i++)
 		if (table[i].state == DSPM_NODE_ALIVE &&
 		    table[i].id != READ_ONCE(link->node_id) &&
-		    dspm_link_node_returned(old, link->nr_nodes, table[i].id))
+		    dspm_link_node_returned(old, link->nr_nodes, &table[i]))
 			returned = true;
 	link->table = table;
 	link->nr_nodes = count;
@@ -382,8 +391,9 @@ static int dspm_link_node_table(struct dspm_link *link)
 	mutex_unlock(&link->table_lock);
 	kvfree(old);
 	/*
-	 * A node back from the dead restarted and forgot whom it served as a
-	 * home: nobody would invalidate the copies cached here from it.
+	 * A node back from the dead or with a new incarnation restarted and
+	 * forgot whom it served as a home: nobody would invalidate the copies
+	 * cached here from it.
 	 */
 	if (returned)
 		dspm_coh_joined(link->node);

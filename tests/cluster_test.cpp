@@ -59,6 +59,7 @@ TEST(ClusterAbi, Ver0SizesAndOffsets) {
   EXPECT_EQ(offsetof(dspm_node_info, uuid), 16U);
   EXPECT_EQ(offsetof(dspm_node_info, addr), 32U);
   EXPECT_EQ(offsetof(dspm_node_info, capacity), 56U);
+  EXPECT_EQ(offsetof(dspm_node_info, incarnation), 72U);
   EXPECT_EQ(offsetof(dspm_nodes, entries), 8U);
   EXPECT_EQ(offsetof(dspm_nodes, self_id), 32U);
   EXPECT_EQ(offsetof(dspm_nodes, epoch), 40U);
@@ -358,6 +359,7 @@ dspm_node_info raw_node(std::uint32_t id, std::uint32_t state = DSPM_NODE_ALIVE)
   n.addr = v4(10, 77, 0, static_cast<std::uint8_t>(id), 7471);
   n.capacity = 64ULL << 20;
   n.free = (64ULL << 20) - id;
+  n.incarnation = 0x5eed0000ULL + id;
   return n;
 }
 
@@ -371,6 +373,7 @@ TEST(ClusterAbi, DecodeNodeInfo) {
   EXPECT_EQ(n.address, "10.77.0.3:7471");
   EXPECT_EQ(n.capacity, 64ULL << 20);
   EXPECT_EQ(n.free, (64ULL << 20) - 3);
+  EXPECT_EQ(n.incarnation, 0x5eed0003ULL);
 
   auto raw = raw_node(4, DSPM_NODE_DEAD);
   raw.addr = dabi::zeroed<dspm_addr>();

@@ -428,6 +428,7 @@ dspm::NodeInfo sample_node(std::uint32_t id, dspm::NodeState state, std::string 
   n.address = std::move(address);
   n.capacity = 64ULL << 30;
   n.free = 1ULL << 30;
+  n.incarnation = 0xabcdef0123456789ULL + id;
   return n;
 }
 
@@ -459,6 +460,7 @@ TEST(Json, NodesHaveEveryField) {
   EXPECT_EQ(dead.at("uuid"), "00000000-0000-0000-0000-000000000002");
   EXPECT_EQ(dead.at("capacity").get<std::uint64_t>(), 64ULL << 30);
   EXPECT_EQ(dead.at("free").get<std::uint64_t>(), 1ULL << 30);
+  EXPECT_EQ(dead.at("incarnation").get<std::uint64_t>(), 0xabcdef0123456789ULL + 12);
   const json& self = j["nodes"][1];
   EXPECT_EQ(self.at("id"), 2);
   EXPECT_EQ(self.at("self"), true);
@@ -466,7 +468,7 @@ TEST(Json, NodesHaveEveryField) {
   EXPECT_EQ(self.at("address"), "10.77.0.2:7471");
   EXPECT_EQ(j["nodes"][2].at("state"), "suspect");
   EXPECT_EQ(j["nodes"][2].at("address"), "[fd00::1]:7471");
-  EXPECT_EQ(j["nodes"][0].size(), 7U);
+  EXPECT_EQ(j["nodes"][0].size(), 8U);
 }
 
 TEST(Json, NodesUnknownValuesAndEmptyTable) {

@@ -58,7 +58,7 @@ g() { "$VM" run --timeout "${GUEST_TIMEOUT:-120}" "$@"; }
 
 start_dispatcher() {
 	g 1 "nohup $DISPATCHER --listen $ADDR --transport $TRANSPORT --state /tmp/dispatcher.db \
-		--key-file $KEY --heartbeat-ms 500 --suspect-ms 2000 --dead-ms 4000 \
+		--key-file $KEY --heartbeat-ms 500 --suspect-ms 2000 --dead-ms ${DEAD_MS:-4000} \
 		--chunk-size 1048576 \
 		>> $WORK/dispatcher.log 2>&1 & echo \$! > /tmp/dispatcher.pid"
 	local i
@@ -758,6 +758,38 @@ check "a commit that needs node 1 (chunk $c1) fails with EIO while it is away" \
 	expect_fail "Input/output error" g 2 "$BIN/dsio write bank $((c1 * 1048576 + 64)) x"
 check "node 1 rejoins" join 1
 check "the same commit works again" g 2 "$BIN/dsio write bank $((c1 * 1048576 + 64)) x"
+
+# A home that restarts faster than the dispatcher declares it dead is never
+# seen dead: only its new incarnation in the node table tells the others to
+# drop what they cached from it.  The dispatcher runs with a dead timeout of
+# 10 minutes here, so node 3's restart (module reloaded, pmem attached,
+# joined) cannot be seen any other way.
+if [ -n "${rchunk:-}" ]; then
+	g 1 'kill -TERM $(cat /tmp/dispatcher.pid)'
+	sleep 1
+	check "dispatcher restarts with a dead timeout of 10 minutes" env DEAD_MS=600000 start_dispatcher
+	for node in 1 2 3; do
+		check "node $node rejoined by itself" \
+			wait_table "$node" "^${id[$node]} connected .*:alive .*:alive .*:alive" 30
+	done
+	check "node 3 keeps its incarnation across the dispatcher's restart" \
+		grep -q "node ${id[3]} joined .*same start)" "$WORK/dispatcher.log"
+	g "$rreader" "setsid sh -c '$DSIO await ret $roff quick 300; echo rc=\$?' > /tmp/quick.out 2>&1 < /dev/null &"
+	sleep 3
+	check "node $rreader maps chunk $rchunk of 'ret' from node 3, which lists it as a reader" \
+		wait_readers 3 "$(listed_id "$WORK/ls.ret.json" ret)" "${id[$rreader]}" 20
+	deaths=$(grep -c "node ${id[3]}: .* -> dead" "$WORK/dispatcher.log")
+	restarts=$(grep -c "node ${id[3]} joined .*restarted)" "$WORK/dispatcher.log")
+	check "node 3 restarts dspm: module reloaded, pmem attached, joined" \
+		g 3 "rmmod dspm && sh selftests/dspm/load_module.sh && $ADMIN attach $PMEM >/dev/null && \
+			$ADMIN --json join --dispatcher $ADDR --transport $TRANSPORT --key-file $KEY >/dev/null"
+	check "the dispatcher saw node 3 restart and never declared it dead" \
+		test "$(grep -c "node ${id[3]} joined .*restarted)" "$WORK/dispatcher.log")" -gt "$restarts" -a \
+		"$(grep -c "node ${id[3]}: .* -> dead" "$WORK/dispatcher.log")" -eq "$deaths"
+	check "node 3, restarted, commits 'quick' to 'ret'" g 3 "$DSIO write ret $roff quick"
+	check "node $rreader's mapping from before node 3's quick restart sees 'quick'" \
+		wait_file "$rreader" /tmp/quick.out 'rc=0' 60 'rc='
+fi
 
 for node in 1 2 3; do
 	check "node $node leaves" g "$node" "$ADMIN leave && $ADMIN detach"

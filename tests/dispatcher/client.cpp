@@ -104,6 +104,7 @@ Hello make_hello(std::uint8_t seed, std::uint32_t claimed_id) {
   h.claimed_id = claimed_id;
   h.capacity = 1ULL << 40;
   h.free = 1ULL << 40;
+  h.incarnation = 0x1000 + seed;
   h.addr.addr = {127, 0, 0, 1};
   h.addr.port = static_cast<std::uint16_t>(7000 + seed);
   h.nonce = random_nonce();

@@ -23,6 +23,7 @@ Hello hello(std::uint8_t seed, std::uint32_t claimed = 0) {
   h.claimed_id = claimed;
   h.capacity = 1000;
   h.free = 800;
+  h.incarnation = seed;
   h.addr.addr = {10, 0, 0, seed};
   h.addr.port = 7471;
   return h;
@@ -103,6 +104,24 @@ TEST(Membership, DeadNodeMustRejoinAndKeepsItsId) {
   EXPECT_EQ(again.state, NodeState::alive);
   EXPECT_EQ(m.join(hello(2, 77)).id, id);
   EXPECT_EQ(m.table().nodes.size(), 3U);
+}
+
+// The table carries each node's incarnation, so the others can tell a node that
+// restarted (new incarnation) from one that only reconnected (same incarnation).
+TEST(Membership, TableCarriesIncarnation) {
+  FakeClock clock;
+  Membership m(config(), clock.fn());
+  auto id = m.join(hello(1)).id;
+  EXPECT_EQ(m.table().nodes[0].incarnation, 1U);
+  auto epoch = m.table().epoch;
+  auto again = hello(1);
+  again.incarnation = 99;
+  EXPECT_EQ(m.join(again).id, id);
+  EXPECT_EQ(m.table().nodes[0].incarnation, 99U);
+  EXPECT_GT(m.table().epoch, epoch);
+  NodeEntry restored{2, NodeState::alive, {2}, {}, 10, 5, 1234};
+  m.restore({restored});
+  EXPECT_EQ(m.find(2)->entry.incarnation, 1234U);
 }
 
 TEST(Membership, RestoreGivesGracePeriod) {

@@ -39,7 +39,7 @@ DatasetDesc desc(std::string name, std::uint64_t id, std::uint64_t length, std::
 std::vector<Message> sample_messages() {
   constexpr std::uint32_t disp = DSPM_WIRE_NODE_DISPATCHER;
   std::vector<Message> out;
-  Hello hello{uuid(1), 3, 1ULL << 30, 1ULL << 29, v4(1, 7471), {}};
+  Hello hello{uuid(1), 3, 1ULL << 30, 1ULL << 29, 0x0123456789abcdefULL, v4(1, 7471), {}};
   for (std::size_t i = 0; i < hello.nonce.size(); ++i)
     hello.nonce[i] = static_cast<std::uint8_t>(i * 7);
   out.push_back({0, 1, hello});
@@ -47,7 +47,7 @@ std::vector<Message> sample_messages() {
   v6.family = DSPM_WIRE_AF_INET6;
   v6.port = 65535;
   v6.addr = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8};
-  out.push_back({0, 2, Hello{uuid(9), 0, 100, 0, v6, {}}});
+  out.push_back({0, 2, Hello{uuid(9), 0, 100, 0, ~0ULL, v6, {}}});
   Challenge ch;
   ch.nonce.fill(0xab);
   ch.mac.fill(0xcd);
@@ -60,9 +60,9 @@ std::vector<Message> sample_messages() {
   out.push_back({disp, 0, NodeTable{0, {}}});
   out.push_back({disp, 0,
                  NodeTable{8,
-                           {NodeEntry{1, NodeState::alive, uuid(1), v4(1, 7471), 1000, 500},
+                           {NodeEntry{1, NodeState::alive, uuid(1), v4(1, 7471), 1000, 500, 42},
                             NodeEntry{2, NodeState::suspect, uuid(2), v4(2, 7471), 1000, 1000},
-                            NodeEntry{7, NodeState::dead, uuid(7), v6, 0, 0}}}});
+                            NodeEntry{7, NodeState::dead, uuid(7), v6, 0, 0, ~0ULL}}}});
   out.push_back({3, 10, DatasetCreate{"db.main_1-x", 1ULL << 32, 0600, 1000, 1000, 0, 2, 0}});
   out.push_back({3, 11, DatasetCreate{"a", 1, 0777, 0, 0, 1, 16, 0x1000}});
   out.push_back({3, 12, DatasetDelete{"old-data"}});

@@ -32,6 +32,7 @@ NodeEntry node(std::uint32_t id, NodeState state) {
   n.addr.port = static_cast<std::uint16_t>(7000 + id);
   n.capacity = (1ULL << 40) + id;
   n.free = 1ULL << 39;
+  n.incarnation = 0xfeed0000ULL + id;
   return n;
 }
 
@@ -109,7 +110,7 @@ TEST(State, WalAndFullSync) {
   auto file = dir.path() / "state.db";
   State s(file);
   EXPECT_EQ(pragma(file, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(pragma(file, "PRAGMA user_version"), "1");
+  EXPECT_EQ(pragma(file, "PRAGMA user_version"), "2");
 }
 
 TEST(State, Errors) {
@@ -141,7 +142,7 @@ TEST(State, RefusesForeignOrNewerFiles) {
   {
     sqlite3* db = nullptr;
     sqlite3_open(newer.c_str(), &db);
-    sqlite3_exec(db, "PRAGMA user_version = 2", nullptr, nullptr, nullptr);
+    sqlite3_exec(db, "PRAGMA user_version = 3", nullptr, nullptr, nullptr);
     sqlite3_close(db);
   }
   EXPECT_EQ(error_of([&] { State s(newer); }), EPROTO);
@@ -149,6 +150,47 @@ TEST(State, RefusesForeignOrNewerFiles) {
   std::ofstream(garbage) << std::string(4096, 'x');
   EXPECT_EQ(error_of([&] { State s(garbage); }), EIO);
   EXPECT_EQ(error_of([&] { State s(dir.path() / "no" / "such" / "dir.db"); }), EIO);
+}
+
+// A file written by a dispatcher of schema 1 (no incarnation) opens with its nodes and
+// datasets intact; their incarnation is unknown (0) until the nodes join again.
+TEST(State, UpgradesSchema1) {
+  TempDir dir;
+  auto file = dir.path() / "v1.db";
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+    const char* v1 = R"sql(
+CREATE TABLE nodes (id INTEGER PRIMARY KEY, uuid BLOB NOT NULL UNIQUE, address BLOB NOT NULL,
+  port INTEGER NOT NULL, family INTEGER NOT NULL, capacity INTEGER NOT NULL,
+  free INTEGER NOT NULL, state INTEGER NOT NULL);
+CREATE TABLE datasets (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,
+  length INTEGER NOT NULL, mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,
+  model INTEGER NOT NULL, replicas INTEGER NOT NULL, chunk_size INTEGER NOT NULL);
+CREATE TABLE placement (dataset INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+  chunk INTEGER NOT NULL, home INTEGER NOT NULL, replicas TEXT NOT NULL,
+  PRIMARY KEY (dataset, chunk));
+INSERT INTO nodes VALUES (4, x'04040404040404040404040404040404', x'7f000001', 7004, 4, 100, 50, 1);
+PRAGMA user_version = 1;
+)sql";
+    ASSERT_EQ(sqlite3_exec(db, v1, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  {
+    State s(file);
+    EXPECT_EQ(s.user_version(), State::schema_version);
+    auto nodes = s.nodes();
+    ASSERT_EQ(nodes.size(), 1U);
+    EXPECT_EQ(nodes[0].id, 4U);
+    EXPECT_EQ(nodes[0].capacity, 100U);
+    EXPECT_EQ(nodes[0].incarnation, 0U);
+    auto n = nodes[0];
+    n.incarnation = 77;
+    s.put_node(n);
+  }
+  State s(file);
+  ASSERT_EQ(s.nodes().size(), 1U);
+  EXPECT_EQ(s.nodes()[0].incarnation, 77U);
 }
 
 TEST(State, ListPaginates) {

@@ -231,6 +231,7 @@ JoinOutcome join(Link& link, const Options& o, const Key& key, const Uuid& uuid)
   hello.claimed_id = o.claim;
   hello.capacity = 1ULL << 30;
   hello.free = 1ULL << 30;
+  hello.incarnation = 1;
   hello.addr = link.local_address();
   hello.nonce = random_nonce();
   auto lost = [&](const char* when) {
@@ -466,6 +467,7 @@ int run_garbage(const Options& o, const sockaddr_storage& addr, socklen_t len) {
         h.uuid = uuids[0];
         h.addr.addr = {127, 0, 0, 1};
         h.addr.port = 7411;
+        h.incarnation = 1;
         h.nonce = random_nonce();
         link->send(encode(Message{0, 1, h}), Clock::now() + 1s);
       }

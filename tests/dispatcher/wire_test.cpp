@@ -68,7 +68,7 @@ TEST(Wire, RoundTripEveryType) {
 }
 
 TEST(Wire, FixedSizes) {
-  EXPECT_EQ(bytes_of({0, 0, Hello{{1}, 0, 1, 1, Address{{1}, 1, 4}, {}}}).size(), 128U);
+  EXPECT_EQ(bytes_of({0, 0, Hello{{1}, 0, 1, 1, 1, Address{{1}, 1, 4}, {}}}).size(), 136U);
   EXPECT_EQ(bytes_of({DSPM_WIRE_NODE_DISPATCHER, 0, Challenge{}}).size(), 96U);
   EXPECT_EQ(bytes_of({1, 0, Heartbeat{}}).size(), 48U);
   EXPECT_EQ(bytes_of(create_msg()).size(), 136U);
@@ -139,11 +139,12 @@ TEST(Wire, RejectsBadHeader) {
     return decode_error(b);
   };
   EXPECT_EQ(mutate([](dspm_wire_hdr& h) { h.magic ^= 1; }), EPROTO);
-  EXPECT_EQ(mutate([](dspm_wire_hdr& h) { h.version = 2; }), EPROTO);
+  EXPECT_EQ(mutate([](dspm_wire_hdr& h) { h.version = DSPM_WIRE_VERSION + 1; }), EPROTO);
+  EXPECT_EQ(mutate([](dspm_wire_hdr& h) { h.version = DSPM_WIRE_VERSION - 1; }), EPROTO);
   EXPECT_EQ(mutate([](dspm_wire_hdr& h) { h.version = 0; }), EPROTO);
   EXPECT_EQ(mutate([](dspm_wire_hdr& h) { h.type = 0; }), EPROTO);
   EXPECT_EQ(mutate([](dspm_wire_hdr& h) { h.type = DSPM_WIRE_TYPE_MAX + 1; }), EPROTO);
-  EXPECT_EQ(mutate([](dspm_wire_hdr& h) { h.type = DSPM_WIRE_HELLO; }), EBADMSG);
+  EXPECT_EQ(mutate([](dspm_wire_hdr& h) { h.type = DSPM_WIRE_CHALLENGE; }), EBADMSG);
   EXPECT_EQ(mutate([](dspm_wire_hdr& h) { h.length -= 1; }), EBADMSG);
   EXPECT_EQ(mutate([](dspm_wire_hdr& h) { h.reserved = 1; }), EINVAL);
   EXPECT_EQ(mutate([](dspm_wire_hdr& h) { h.status = 5; }), EINVAL);
@@ -275,4 +276,6 @@ TEST(Wire, ValidatesListAndTable) {
   EXPECT_THROW(encode({DSPM_WIRE_NODE_DISPATCHER, 0, JoinAccept{0, 1000}}), std::system_error);
   EXPECT_THROW(encode({DSPM_WIRE_NODE_DISPATCHER, 0, JoinAccept{1, 0}}), std::system_error);
   EXPECT_THROW(encode({0, 0, Auth{}}), std::system_error);  // nil uuid
+  EXPECT_THROW(encode({0, 0, Hello{{1}, 0, 1, 1, 0, Address{{1}, 1, 4}, {}}}),
+               std::system_error);  // no incarnation
 }

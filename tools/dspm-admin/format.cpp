@@ -217,6 +217,7 @@ nlohmann::json node_json(const NodeInfo& node, std::uint32_t self_id) {
       {"address", node.address.empty() ? nlohmann::json(nullptr) : nlohmann::json(node.address)},
       {"capacity", node.capacity},
       {"free", node.free},
+      {"incarnation", node.incarnation},
   };
 }
 

@@ -284,7 +284,8 @@ struct dspm_node_info {
 	struct dspm_addr addr;
 	__u64 capacity;		/* bytes */
 	__u64 free;		/* bytes */
-	__u64 reserved[2];
+	__u64 incarnation;	/* changes when the node restarts; 0 if unknown */
+	__u64 reserved;
 };
 
 #define DSPM_NODE_INFO_SIZE_VER0	88

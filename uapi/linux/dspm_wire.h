@@ -61,7 +61,7 @@
 #include <linux/types.h>
 
 #define DSPM_WIRE_MAGIC		0x4d505344U	/* "DSPM" little-endian */
-#define DSPM_WIRE_VERSION	1
+#define DSPM_WIRE_VERSION	2	/* 2: HELLO and node entries carry incarnation */
 
 /* Largest message of any type, header included. */
 #define DSPM_WIRE_MAX_MESSAGE	0x11000
@@ -146,11 +146,16 @@ struct dspm_wire_hello {
 	__le32 reserved;
 	__le64 capacity;	/* bytes */
 	__le64 free;		/* bytes */
+	/*
+	 * Random and non-zero, new each time the node's dspm instance starts:
+	 * a node that restarted has forgotten whom it served as a home.
+	 */
+	__le64 incarnation;
 	struct dspm_wire_addr addr;	/* where peers reach this node */
 	__u8   nonce[DSPM_WIRE_NONCE_SIZE];
 };
 
-#define DSPM_WIRE_HELLO_SIZE	128
+#define DSPM_WIRE_HELLO_SIZE	136
 
 struct dspm_wire_challenge {
 	struct dspm_wire_hdr hdr;
@@ -197,9 +202,10 @@ struct dspm_wire_node {
 	struct dspm_wire_addr addr;
 	__le64 capacity;
 	__le64 free;
+	__le64 incarnation;	/* from the node's last HELLO; 0 if unknown */
 };
 
-#define DSPM_WIRE_NODE_SIZE	64
+#define DSPM_WIRE_NODE_SIZE	72
 
 /* Ids strictly increasing; length = 48 + count * DSPM_WIRE_NODE_SIZE. */
 struct dspm_wire_node_table {

@@ -234,6 +234,7 @@ NodeInfo decode_node_info(const dspm_node_info& in) {
   out.address = format_address(in.addr);
   out.capacity = in.capacity;
   out.free = in.free;
+  out.incarnation = in.incarnation;
   return out;
 }
 

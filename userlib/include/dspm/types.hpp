@@ -189,10 +189,11 @@ struct JoinOptions {
 struct NodeInfo {
   std::uint32_t id = 0;
   NodeState state = NodeState::alive;
-  std::string uuid;            // of its device's dspm format, "xxxxxxxx-xxxx-...", lower case
-  std::string address;         // "10.77.0.1:7470", "[fd00::1]:7470"; empty when it gave none
-  std::uint64_t capacity = 0;  // bytes
-  std::uint64_t free = 0;      // bytes
+  std::string uuid;               // of its device's dspm format, "xxxxxxxx-xxxx-...", lower case
+  std::string address;            // "10.77.0.1:7470", "[fd00::1]:7470"; empty when it gave none
+  std::uint64_t capacity = 0;     // bytes
+  std::uint64_t free = 0;         // bytes
+  std::uint64_t incarnation = 0;  // changes when the node restarts or joins anew; 0 unknown
 
   friend bool operator==(const NodeInfo&, const NodeInfo&) = default;
 };
