@@ -157,6 +157,7 @@ struct dspm_coh {
 	u64 chunk_size;
 	u32 nr_chunks;
 	u32 replicas;
+	u32 self;			/* this node's id at open */
 	u32 *nodes;			/* nr_chunks x replicas; [0] the home */
 	spinlock_t lock;		/* valid, inval */
 	unsigned long *valid;		/* pages this node does not hold */
@@ -211,7 +212,7 @@ static int dspm_coh_homes(struct dspm_coh *coh)
 }
 
 struct dspm_coh *dspm_coh_new(const struct dspm_wire_dataset_reply *r,
-			      u64 pages)
+			      u64 pages, u32 self)
 {
 	u32 chunks = le32_to_cpu(r->dataset.chunks);
 	u32 replicas = le32_to_cpu(r->dataset.replicas), i, k;
@@ -231,6 +232,7 @@ struct dspm_coh *dspm_coh_new(const struct dspm_wire_dataset_reply *r,
 	coh->chunk_size = le64_to_cpu(r->dataset.chunk_size);
 	coh->nr_chunks = chunks;
 	coh->replicas = replicas;
+	coh->self = self;
 	for (i = 0; i < chunks; i++)
 		for (k = 0; k < replicas; k++)
 			coh->nodes[i * replicas + k] =
@@ -750,6 +752,22 @@ int dspm_coh_ready(struct dspm_dataset *ds, pgoff_t pgoff)
 		waited += pause;
 		pause = min(pause * 2, DSPM_FETCH_PAUSE_MAX_MS);
 	}
+}
+
+/*
+ * Is this node's copy of @pgoff still current?  Asked under apply_sem
+ * before a fault maps or copies the page: an INVALIDATE may have dropped
+ * the copy since dspm_coh_ready() made it current, and it zaps mappings
+ * under apply_sem taken for writing - a page found current here and mapped
+ * before apply_sem is released is zapped by the next one.
+ */
+bool dspm_coh_current(struct dspm_dataset *ds, pgoff_t pgoff)
+{
+	struct dspm_coh *coh = ds->coh;
+
+	lockdep_assert_held(&ds->apply_sem);
+	return !coh || dspm_coh_holds(coh, pgoff, coh->self) ||
+	       test_bit(pgoff, coh->valid);
 }
 
 /*

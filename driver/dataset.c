@@ -211,7 +211,8 @@ int dspm_dataset_open(struct dspm_node *node, const struct dspm_open *arg)
 	}
 	/* the first fd of a cluster dataset learns where its pages live */
 	if (placement && !ds->coh) {
-		ds->coh = dspm_coh_new(placement, ds->pages);
+		ds->coh = dspm_coh_new(placement, ds->pages,
+				       READ_ONCE(node->link->node_id));
 		if (!ds->coh) {
 			mutex_unlock(&node->lock);
 			dspm_dataset_put(ds);

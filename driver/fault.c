@@ -48,6 +48,36 @@ void dspm_zap_pages(struct dspm_dataset *ds, pgoff_t first, pgoff_t count)
 }
 
 /*
+ * Make this node's copy of @pgoff current and return with apply_sem held
+ * for reading, so no commit is applied to it nor INVALIDATE drops it until
+ * the caller has mapped or copied it.  dspm_coh_ready() works without
+ * apply_sem, so an INVALIDATE can drop the copy before apply_sem is taken
+ * (its zap then finds nothing to zap): the copy is checked again under
+ * apply_sem and made current again if it was dropped.  Returns 1 when it
+ * fetched the page, 0 when it did not, or an error (apply_sem not held).
+ */
+static int dspm_fault_lock_current(struct dspm_dataset *ds, pgoff_t pgoff)
+{
+	bool fetched = false;
+	int ret;
+
+	for (;;) {
+		ret = dspm_coh_ready(ds, pgoff);
+		if (ret < 0)
+			return ret;
+		fetched |= ret > 0;
+		if (ds->coh)
+			dspm_debug_fault_stall();
+		down_read(&ds->apply_sem);
+		if (dspm_coh_current(ds, pgoff))
+			return fetched;
+		up_read(&ds->apply_sem);
+		if (fatal_signal_pending(current))
+			return -EINTR;
+	}
+}
+
+/*
  * Make @pgoff dirty in @f: copy the committed page under apply_sem so the
  * copy is never a commit half applied, and zap the fd's other mappings of
  * the committed page so every vma of the fd sees the shadow from now on.
@@ -59,14 +89,10 @@ static struct dspm_dirty *dspm_make_dirty(struct dspm_file *f, pgoff_t pgoff,
 {
 	struct dspm_dataset *ds = f->ds;
 	struct dspm_dirty *d;
-	int ret;
+	int ret = -ENOMEM;
 
 	lockdep_assert_held(&f->lock);
-	ret = dspm_coh_ready(ds, pgoff);
-	if (ret < 0)
-		return ERR_PTR(ret);
-	*fetched = ret > 0;
-	d = kmalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
+	d = kzalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
 	if (!d)
 		return ERR_PTR(-ENOMEM);
 	d->shadow = alloc_page(GFP_KERNEL_ACCOUNT);
@@ -74,12 +100,16 @@ static struct dspm_dirty *dspm_make_dirty(struct dspm_file *f, pgoff_t pgoff,
 	if (!d->shadow || !d->twin)
 		goto fail;
 
-	down_read(&ds->apply_sem);
+	ret = dspm_fault_lock_current(ds, pgoff);
+	if (ret < 0)
+		goto fail;
+	*fetched = ret > 0;
 	memcpy(page_address(d->twin), dspm_committed_page(ds, pgoff),
 	       PAGE_SIZE);
 	up_read(&ds->apply_sem);
 	copy_highpage(d->shadow, d->twin);
 
+	ret = -ENOMEM;
 	if (xa_err(xa_store(&f->dirty, pgoff, d, GFP_KERNEL_ACCOUNT)))
 		goto fail;
 	f->nr_dirty++;
@@ -93,7 +123,7 @@ fail:
 	if (d->twin)
 		__free_page(d->twin);
 	kfree(d);
-	return ERR_PTR(-ENOMEM);
+	return ERR_PTR(ret);
 }
 
 /*
@@ -135,14 +165,13 @@ static vm_fault_t dspm_fault(struct vm_fault *vmf)
 					  vm_get_page_prot(vma->vm_flags));
 		goto out;
 	}
-	ready = dspm_coh_ready(ds, vmf->pgoff);
+	ready = dspm_fault_lock_current(ds, vmf->pgoff);
 	if (ready < 0) {
 		/* the page's home cannot be reached */
 		ret = VM_FAULT_SIGBUS;
 		goto out;
 	}
 	fetched = ready;
-	down_read(&ds->apply_sem);
 	ret = vmf_insert_pfn(vma, vmf->address,
 			     dspm_committed_pfn(ds, vmf->pgoff));
 	/* a fetch counted the fault as remote */

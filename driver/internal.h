@@ -236,6 +236,7 @@ struct dentry *dspm_debugfs_root(void);
 void dspm_debugfs_init(void);
 void dspm_debugfs_exit(void);
 void dspm_debug_apply_stall(void);
+void dspm_debug_fault_stall(void);
 
 /* log.c */
 struct dspm_txn {
@@ -305,7 +306,7 @@ void dspm_dataset_put(struct dspm_dataset *ds);
 struct dspm_coh;
 struct dspm_wire_dataset_reply;
 struct dspm_coh *dspm_coh_new(const struct dspm_wire_dataset_reply *r,
-			      u64 pages);
+			      u64 pages, u32 self);
 void dspm_coh_free(struct dspm_coh *coh);
 void dspm_coh_opened(struct dspm_node *node, struct dspm_coh *coh);
 void dspm_coh_closing(struct dspm_node *node, struct dspm_coh *coh);
@@ -313,6 +314,7 @@ void dspm_coh_node_init(struct dspm_node *node);
 void dspm_coh_joined(struct dspm_node *node);
 void dspm_coh_node_exit(struct dspm_node *node);
 int dspm_coh_ready(struct dspm_dataset *ds, pgoff_t pgoff);
+bool dspm_coh_current(struct dspm_dataset *ds, pgoff_t pgoff);
 void dspm_coh_drop(struct dspm_dataset *ds, pgoff_t pgoff);
 const u32 *dspm_coh_holders(const struct dspm_coh *coh, pgoff_t pgoff,
 			    u32 *nr);

@@ -789,6 +789,29 @@ if [ -n "${rchunk:-}" ]; then
 	check "node 3, restarted, commits 'quick' to 'ret'" g 3 "$DSIO write ret $roff quick"
 	check "node $rreader's mapping from before node 3's quick restart sees 'quick'" \
 		wait_file "$rreader" /tmp/quick.out 'rc=0' 60 'rc='
+
+	# A fault that found the node's cached copy current can lose it to an
+	# INVALIDATE before it maps it (the INVALIDATE's zap then finds nothing
+	# to zap); it must look again under apply_sem, or it maps the dropped
+	# copy and never sees the commit.  fault_stall_ms holds the fault in
+	# that window for 8 s while node 3 commits; a reader that keeps the
+	# dataset open (peek) keeps the copy cached.
+	stalls() { g "$rreader" "dmesg | grep -c 'fault injection: fault stalled'"; }
+	g "$rreader" "setsid sh -c 'echo \$\$ > /tmp/peek.pid; exec $DSIO peek ret $roff 5 180' > /tmp/peek.out 2>&1 < /dev/null &"
+	check "node $rreader caches the page of chunk $rchunk, and keeps 'ret' open" \
+		wait_file "$rreader" /tmp/peek.out quick 20
+	stalls0=$(stalls)
+	check "node $rreader's faults stall 8 s once its copy is current" \
+		g "$rreader" "echo 8000 > /sys/kernel/debug/dspm/fault_stall_ms"
+	g "$rreader" "setsid sh -c '$DSIO await ret $roff stall 120; echo rc=\$?' > /tmp/stall.out 2>&1 < /dev/null &"
+	sleep 2
+	check "node 3 commits 'stall' while node $rreader's fault stalls" g 3 "$DSIO write ret $roff stall"
+	check "the stalled fault maps the page as node 3 committed it ('stall')" \
+		wait_file "$rreader" /tmp/stall.out 'rc=0' 60 'rc='
+	g "$rreader" "echo 0 > /sys/kernel/debug/dspm/fault_stall_ms"
+	check "it found its copy dropped and fetched it again (stalls: $stalls0 -> $(stalls), want 2 more)" \
+		test "$(stalls)" -eq $((stalls0 + 2))
+	g "$rreader" 'kill $(cat /tmp/peek.pid)'
 fi
 
 for node in 1 2 3; do

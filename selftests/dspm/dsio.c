@@ -8,6 +8,9 @@
  *                                      (then exit: the bytes are dropped)
  *   dsio read NAME OFFSET LEN          print LEN bytes at OFFSET ('.' for
  *                                      bytes outside printable ASCII)
+ *   dsio peek NAME OFFSET LEN SECS     read as above, unmap, then keep the
+ *                                      dataset open SECS without touching
+ *                                      it (the node keeps its copy cached)
  *   dsio await NAME OFFSET TEXT SECS   keep one mapping and look at OFFSET
  *                                      every 10 ms until TEXT is there (the
  *                                      page it cached was invalidated) or
@@ -41,14 +44,16 @@ int main(int argc, char **argv)
 	bool write = argc >= 5 && (!strcmp(argv[1], "write") ||
 				   !strcmp(argv[1], "hold"));
 	bool await = argc == 6 && !strcmp(argv[1], "await");
+	bool peek = argc == 6 && !strcmp(argv[1], "peek");
 	unsigned long off, len, i;
 	int ctl, fd;
 	char *map;
 
-	if (argc < 5 || (!write && !await && strcmp(argv[1], "read")) ||
+	if (argc < 5 || (!write && !await && !peek && strcmp(argv[1], "read")) ||
 	    (!strcmp(argv[1], "hold") && argc != 6) ||
 	    strlen(argv[2]) >= sizeof(o.name)) {
-		fprintf(stderr, "usage: dsio write|hold|read|await NAME OFFSET TEXT|LEN [SECS]\n");
+		fprintf(stderr,
+			"usage: dsio write|hold|read|peek|await NAME OFFSET TEXT|LEN [SECS]\n");
 		return 2;
 	}
 	off = strtoul(argv[3], NULL, 0);
@@ -92,6 +97,11 @@ int main(int argc, char **argv)
 			putchar(isprint((unsigned char)map[off + i]) ?
 				map[off + i] : '.');
 		putchar('\n');
+		if (peek) {
+			fflush(stdout);
+			munmap(map, st.length);
+			sleep(strtoul(argv[5], NULL, 0));
+		}
 		return 0;
 	}
 	memcpy(map + off, argv[4], len);
