@@ -139,7 +139,6 @@ err_mount:
 
 static void __exit dspm_exit(void)
 {
-	dspm_debugfs_exit();
 	misc_deregister(&dspm_misc);
 	/* the last closes' RELEASEs still need the link */
 	dspm_sync_exit(&dspm_node.sync);
@@ -148,6 +147,8 @@ static void __exit dspm_exit(void)
 	/* every dataset fd holds a module reference, so none is open here */
 	if (dspm_node.store)
 		dspm_store_release(dspm_node.store);
+	/* last: the link removes its own files from the directory */
+	dspm_debugfs_exit();
 	xa_destroy(&dspm_node.open);
 	kern_unmount(dspm_node.mnt);
 }

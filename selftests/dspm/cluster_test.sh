@@ -319,12 +319,13 @@ fi
 
 # Garbage to the dispatcher's port: dropped, nobody hurt.  Blobs are files
 # sent by dspm-wire-probe, one connection each, over the cluster's transport.
+WIRE_VERSION=$(awk '$2 == "DSPM_WIRE_VERSION" { print $3 }' "$REPO/uapi/linux/dspm_wire.h")
 blobs() { # DIR then python code filling the list "blobs"
 	mkdir -p "$1"
 	python3 - "$1" "${@:3}" <<PY
 import os, struct, sys
 def hdr(kind, length, sender):
-    return struct.pack("<IHHIIQII", 0x4d505344, 1, kind, length, sender, 1, 0, 0)
+    return struct.pack("<IHHIIQII", 0x4d505344, $WIRE_VERSION, kind, length, sender, 1, 0, 0)
 args = sys.argv[2:]
 blobs = []
 $2
@@ -767,7 +768,7 @@ check "the same commit works again" g 2 "$BIN/dsio write bank $((c1 * 1048576 + 
 if [ -n "${rchunk:-}" ]; then
 	g 1 'kill -TERM $(cat /tmp/dispatcher.pid)'
 	sleep 1
-	check "dispatcher restarts with a dead timeout of 10 minutes" env DEAD_MS=600000 start_dispatcher
+	DEAD_MS=600000 check "dispatcher restarts with a dead timeout of 10 minutes" start_dispatcher
 	for node in 1 2 3; do
 		check "node $node rejoined by itself" \
 			wait_table "$node" "^${id[$node]} connected .*:alive .*:alive .*:alive" 30
