@@ -61,6 +61,7 @@ cluster: driver user selftests
 crash: driver user selftests
 	$(REPO)/selftests/dspm/crash_test.sh
 	$(REPO)/selftests/dspm/cluster_crash_test.sh 10 tcp
+	$(REPO)/selftests/dspm/cluster_crash_test.sh 10 rdma
 
 soak: deps
 	@$(MAKE) --no-print-directory all

@@ -41,6 +41,7 @@
  *   ADDR_ERROR, ROUTE_ERROR, UNREACHABLE  -EHOSTUNREACH (-ETIMEDOUT when
  *                                         the CM says the peer timed out)
  *   REJECTED (nobody listens)             -ECONNREFUSED
+ *   REJECTED as a stale connection        -ESTALE (see below)
  *   DISCONNECTED, DEVICE_REMOVAL,
  *   ADDR_CHANGE, flushed work requests    -ECONNRESET
  *   transport retries exhausted           -ETIMEDOUT (the peer is gone)
@@ -49,6 +50,10 @@
  * next SEND (retries exhausted after about 2 s: ack timeout 2^16 * 4.096 us,
  * retry_count 7) or by the receive timeout; nothing waits without a bound
  * unless asked to (timeout 0) and even then shutdown() ends the wait.
+ * A node that restarts may draw the QP number its previous connection to
+ * the same peer had; if the peer has not noticed that one is gone, its CM
+ * rejects the request as a stale connection and disconnects the old one.
+ * connect() then tries again with a new QP, a few times within its timeout.
  * After DEVICE_REMOVAL the rdma_cm core waits until the cm_id is destroyed,
  * i.e. until the owner calls close() (or, for connections not yet taken by
  * accept(), until the listener's reaper closes them).
@@ -62,6 +67,7 @@
  * completions (ib_drain_qp) runs under dspm_rdma_listen_lock or conn->lock.
  */
 #include <linux/completion.h>
+#include <linux/delay.h>
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/jiffies.h>
@@ -76,6 +82,7 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <net/net_namespace.h>
+#include <rdma/ib_cm.h>
 #include <rdma/ib_verbs.h>
 #include <rdma/rdma_cm.h>
 
@@ -101,6 +108,9 @@
 #define DSPM_RDMA_RNR_RETRY	7	/* infinite */
 /* resolve_addr/resolve_route with an unbounded connect timeout */
 #define DSPM_RDMA_RESOLVE_MS	30000
+/* connects again after a stale-connection rejection, after a pause */
+#define DSPM_RDMA_STALE_RETRIES	4
+#define DSPM_RDMA_STALE_PAUSE_MS	200
 
 enum dspm_rdma_state {
 	DSPM_RDMA_IDLE,
@@ -634,6 +644,9 @@ static int dspm_rdma_conn_event(struct rdma_cm_id *id, struct dspm_conn *conn,
 		err = ev->status == -ETIMEDOUT ? -ETIMEDOUT : -EHOSTUNREACH;
 		break;
 	case RDMA_CM_EVENT_REJECTED:
+		err = rdma_ib_or_roce(id->device, id->port_num) &&
+		      ev->status == IB_CM_REJ_STALE_CONN ? -ESTALE : -ECONNREFUSED;
+		break;
 	case RDMA_CM_EVENT_CONNECT_ERROR:
 		err = -ECONNREFUSED;
 		break;
@@ -702,18 +715,17 @@ static void dspm_rdma_conn_free(struct dspm_conn *conn)
 	kfree(conn);
 }
 
-static int dspm_rdma_connect(const struct sockaddr_storage *addr,
-			     unsigned int timeout_ms, struct dspm_conn **out)
+static int dspm_rdma_connect_once(const struct sockaddr_storage *addr,
+				  unsigned int timeout_ms,
+				  unsigned long deadline,
+				  struct dspm_conn **out)
 {
 	unsigned int resolve_ms = timeout_ms ? timeout_ms : DSPM_RDMA_RESOLVE_MS;
-	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
 	bool forever = !timeout_ms;
 	struct rdma_conn_param param;
 	struct dspm_conn *conn;
 	int ret;
 
-	if (addr->ss_family != AF_INET && addr->ss_family != AF_INET6)
-		return -EAFNOSUPPORT;
 	conn = dspm_rdma_conn_alloc();
 	if (!conn)
 		return -ENOMEM;
@@ -759,6 +771,30 @@ free:
 		 addr, READ_ONCE(conn->state), ret);
 	dspm_rdma_conn_free(conn);
 	return ret == -ERESTARTSYS ? -EINTR : ret;
+}
+
+static int dspm_rdma_connect(const struct sockaddr_storage *addr,
+			     unsigned int timeout_ms, struct dspm_conn **out)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
+	unsigned long pause = msecs_to_jiffies(DSPM_RDMA_STALE_PAUSE_MS);
+	int attempt, ret;
+
+	if (addr->ss_family != AF_INET && addr->ss_family != AF_INET6)
+		return -EAFNOSUPPORT;
+	for (attempt = 0;; attempt++) {
+		ret = dspm_rdma_connect_once(addr, timeout_ms, deadline, out);
+		if (ret != -ESTALE)
+			return ret;
+		/* the peer dropped the stale connection as it refused ours */
+		if (attempt == DSPM_RDMA_STALE_RETRIES ||
+		    (timeout_ms && time_after(jiffies + pause, deadline)))
+			return -ECONNREFUSED;
+		pr_info("dspm: rdma: %pISpc refused a stale connection; connecting again\n",
+			addr);
+		if (msleep_interruptible(DSPM_RDMA_STALE_PAUSE_MS))
+			return -EINTR;
+	}
 }
 
 /* The stream has failed or been shut down: the error for send/recv. */

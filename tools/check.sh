@@ -5,7 +5,8 @@
 # exiting non-zero on any failure.  Stages: host unit tests (ctest), style,
 # static kernel checks, kselftests inside a VM, the dispatcher over TCP and
 # RDMA in 2 VMs, the 3-VM cluster test over TCP and over RDMA, the crash
-# test inside a VM, node crashes during cluster commits in 3 VMs.  A
+# test inside a VM, node crashes during cluster commits in 3 VMs over TCP
+# and over RDMA.  A
 # stage that dies without its own summary counts as one failure.
 set -u
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,7 +35,7 @@ stage() {
 		echo "$name: exit status $rc with no failed test; counted as a failure"
 	fi
 	total_pass=$((total_pass + p)) total_fail=$((total_fail + f))
-	stage_report+=("$(printf '%-14s %4d passed, %3d failed  (%ds)' "$name" "$p" "$f" $((SECONDS - start)))")
+	stage_report+=("$(printf '%-18s %4d passed, %3d failed  (%ds)' "$name" "$p" "$f" $((SECONDS - start)))")
 }
 
 # ctest ends with "100% tests passed, 0 tests failed out of 37"
@@ -67,10 +68,12 @@ for transport in tcp rdma; do
 done
 stage crash '^crash: ([0-9]+) passed, ([0-9]+) failed$' \
 	"$repo/selftests/dspm/crash_test.sh"
-# Nodes losing power during two-phase commits: 10 rounds here, more in
-# `make soak`.
-stage cluster-crash-tcp '^cluster-crash-tcp: ([0-9]+) passed, ([0-9]+) failed$' \
-	"$repo/selftests/dspm/cluster_crash_test.sh" "${DSPM_CLUSTER_CRASH_ROUNDS:-10}" tcp
+# Nodes losing power during two-phase commits, over each transport: 10
+# rounds each here, more in `make soak`.
+for transport in tcp rdma; do
+	stage "cluster-crash-$transport" "^cluster-crash-$transport: ([0-9]+) passed, ([0-9]+) failed\$" \
+		"$repo/selftests/dspm/cluster_crash_test.sh" "${DSPM_CLUSTER_CRASH_ROUNDS:-10}" "$transport"
+done
 
 echo "=== summary"
 printf '%s\n' "${stage_report[@]}"
