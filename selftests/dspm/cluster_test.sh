@@ -389,6 +389,9 @@ home=0 others=()
 for node in 1 2 3; do
 	if [ "${id[$node]}" = "$home_id" ]; then home=$node; else others+=("$node"); fi
 done
+spawn() { # NODE FILE CMD: CMD runs on NODE in the background; FILE gets its output, then rc=STATUS
+	g "$1" "setsid sh -c '$3; echo rc=\$?' > $2 2>&1 < /dev/null &"
+}
 wait_file() { # NODE FILE TEXT SECONDS [END]: FILE comes to hold TEXT (or END: give up)
 	local i
 	for i in $(seq 1 $(($4 * 4))); do
@@ -466,8 +469,7 @@ else
 	done
 	# readers that keep their mapping (and so their cached copy) open
 	for node in "${others[@]}"; do
-		g "$node" "setsid sh -c '$DSIO await coh 0 second 20; echo rc=\$?' \
-			> /tmp/await.out 2>&1 < /dev/null &"
+		spawn "$node" /tmp/await.out "$DSIO await coh 0 second 20"
 	done
 	sleep 1
 	check "node $home commits 'second' over 'first'" g "$home" "$DSIO write coh 0 second"
@@ -509,7 +511,7 @@ else
 		check "node $node opens 'coh' again and reads 'fourth'" read_is "$node" 0 fourth
 	done
 	check "node $home forgets them again" wait_readers "$home" "$coh_id" "" 10
-	g "$r0" "setsid sh -c '$DSIO await coh 0 fifth 20; echo rc=\$?' > /tmp/await.out 2>&1 < /dev/null &"
+	spawn "$r0" /tmp/await.out "$DSIO await coh 0 fifth 20"
 	check "node $home lists node $r0, which keeps 'coh' mapped, as its only reader" \
 		wait_readers "$home" "$coh_id" "${id[$r0]}" 10
 	sent0=$(sharers_count "$home" invalidations_sent)
@@ -582,7 +584,7 @@ sys.exit(0 if all(json.load(open(f))["bytes_replicated"] >= 10 for f in sys.argv
 g 1 "$BIN/dsio write bank 8 ........ >/dev/null"
 
 for node in 1 2 3; do
-	g "$node" "setsid sh -c '$BANK add bank $K; echo rc=\$?' > /tmp/add.out 2>&1 < /dev/null &"
+	spawn "$node" /tmp/add.out "$BANK add bank $K"
 done
 for node in 1 2 3; do
 	check "node $node added 1 to the shared counter $K times (validated, retrying on EAGAIN)" \
@@ -602,10 +604,10 @@ done)
 declare -A bank_fetches0
 for node in $bank_readers; do bank_fetches0[$node]=$(fetch_counts "$node"); done
 for node in 1 2 3; do
-	g "$node" "setsid sh -c '$BANK transfer bank $N 20; echo rc=\$?' > /tmp/transfer.out 2>&1 < /dev/null &"
+	spawn "$node" /tmp/transfer.out "$BANK transfer bank $N 20"
 done
 for node in 2 3; do
-	g "$node" "setsid sh -c '$BANK audit bank $N 6000 20; echo rc=\$?' > /tmp/audit.out 2>&1 < /dev/null &"
+	spawn "$node" /tmp/audit.out "$BANK audit bank $N 6000 20"
 done
 for node in 1 2 3; do
 	check "node $node's transfers ran" wait_file "$node" /tmp/transfer.out 'rc=0' 300 'rc='
@@ -672,7 +674,7 @@ done
 KL=${DSPM_LOCK_K:-40}
 g 1 "$ADMIN create locked --size 64K --replicas 2" >/dev/null
 for node in 1 2 3; do
-	g "$node" "setsid sh -c '$SYNC count locked 7 $KL; echo rc=\$?' > /tmp/count.out 2>&1 < /dev/null &"
+	spawn "$node" /tmp/count.out "$SYNC count locked 7 $KL"
 done
 for node in 1 2 3; do
 	check "node $node added 1 $KL times under lock 7 with plain commits" \
@@ -688,7 +690,7 @@ done
 g 1 "$ADMIN create gate --size 4K" >/dev/null
 delay=(0 6000 8000 10000)
 for node in 1 2 3; do
-	g "$node" "setsid sh -c '$SYNC barrier gate 3 ${delay[$node]}; echo rc=\$?' > /tmp/barrier.out 2>&1 < /dev/null &"
+	spawn "$node" /tmp/barrier.out "$SYNC barrier gate 3 ${delay[$node]}"
 done
 for node in 1 2 3; do
 	check "node $node passed three barrier rounds" wait_file "$node" /tmp/barrier.out 'rc=0' 120 'rc='
@@ -725,7 +727,7 @@ if [ -n "${rchunk:-}" ]; then
 	check "node 3 commits 'before' to chunk $rchunk of 'ret'" g 3 "$DSIO write ret $roff before"
 	check "node $rreader reads 'before' from node 3" \
 		test "$(g "$rreader" "$DSIO read ret $roff 6" 2>&1)" = before
-	g "$rreader" "setsid sh -c '$DSIO await ret $roff after 300; echo rc=\$?' > /tmp/return.out 2>&1 < /dev/null &"
+	spawn "$rreader" /tmp/return.out "$DSIO await ret $roff after 300"
 	sleep 3
 fi
 
@@ -775,7 +777,7 @@ if [ -n "${rchunk:-}" ]; then
 	done
 	check "node 3 keeps its incarnation across the dispatcher's restart" \
 		grep -q "node ${id[3]} joined .*same start)" "$WORK/dispatcher.log"
-	g "$rreader" "setsid sh -c '$DSIO await ret $roff quick 300; echo rc=\$?' > /tmp/quick.out 2>&1 < /dev/null &"
+	spawn "$rreader" /tmp/quick.out "$DSIO await ret $roff quick 300"
 	sleep 3
 	check "node $rreader maps chunk $rchunk of 'ret' from node 3, which lists it as a reader" \
 		wait_readers 3 "$(listed_id "$WORK/ls.ret.json" ret)" "${id[$rreader]}" 20
@@ -804,7 +806,7 @@ if [ -n "${rchunk:-}" ]; then
 	stalls0=$(stalls)
 	check "node $rreader's faults stall 8 s once its copy is current" \
 		g "$rreader" "echo 8000 > /sys/kernel/debug/dspm/fault_stall_ms"
-	g "$rreader" "setsid sh -c '$DSIO await ret $roff stall 120; echo rc=\$?' > /tmp/stall.out 2>&1 < /dev/null &"
+	spawn "$rreader" /tmp/stall.out "$DSIO await ret $roff stall 120"
 	sleep 2
 	check "node 3 commits 'stall' while node $rreader's fault stalls" g 3 "$DSIO write ret $roff stall"
 	check "the stalled fault maps the page as node 3 committed it ('stall')" \
