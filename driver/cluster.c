@@ -133,19 +133,30 @@ long dspm_cluster_join(struct dspm_node *node, void __user *uarg)
 	if (IS_ERR(key))
 		return PTR_ERR(key);
 
+	/*
+	 * The handshake with the dispatcher runs without node->lock, which
+	 * the peers' serving threads and every ioctl need: "joining" keeps a
+	 * second JOIN and DETACH away meanwhile.
+	 */
 	mutex_lock(&node->lock);
-	ret = node->store ? (node->link ? -EISCONN : 0) : -ENODEV;
+	if (!node->store)
+		ret = -ENODEV;
+	else if (node->link_changing)
+		ret = -EBUSY;
+	else if (dspm_node_link_locked(node))
+		ret = -EISCONN;
 	if (!ret) {
 		link = dspm_link_new(node->store, &j, key);
 		ret = link ? 0 : -ENOMEM;
 	}
-	if (link)
-		link->node = node;
+	if (!ret)
+		node->link_changing = true;
+	mutex_unlock(&node->lock);
 	if (ret) {
-		mutex_unlock(&node->lock);
 		kfree_sensitive(key);
 		return ret;
 	}
+	link->node = node;
 	if (j.self.family) {
 		struct sockaddr_storage ss;
 
@@ -163,19 +174,56 @@ long dspm_cluster_join(struct dspm_node *node, void __user *uarg)
 			link->conn = NULL;
 		}
 	}
+	mutex_lock(&node->lock);
+	node->link_changing = false;
+	if (!ret)
+		rcu_assign_pointer(node->link, link);
+	mutex_unlock(&node->lock);
 	if (ret) {
-		mutex_unlock(&node->lock);
 		dspm_link_free(link);
 		return ret;
 	}
-	node->link = link;
-	mutex_unlock(&node->lock);
 	/* datasets open since before a LEAVE keep no copy the homes forgot */
 	dspm_coh_joined(node);
 	pr_info("dspm: joined the cluster at %pISpc as node %u\n",
 		&link->dispatcher, link->node_id);
 	j.node_id = link->node_id;
 	return dspm_copy_arg_out(uarg, &j, sizeof(j));
+}
+
+/*
+ * Take the link off the node (-ENOTCONN without one, -EBUSY while a JOIN
+ * or LEAVE runs), cut its connection to the dispatcher so readers still in
+ * a call return at once, and wait for every reader to be done with it.
+ * DETACH waits for dspm_cluster_unpublished().
+ */
+static struct dspm_link *dspm_cluster_unpublish(struct dspm_node *node)
+{
+	struct dspm_link *link;
+
+	mutex_lock(&node->lock);
+	link = dspm_node_link_locked(node);
+	if (node->link_changing)
+		link = ERR_PTR(-EBUSY);
+	else if (!link)
+		link = ERR_PTR(-ENOTCONN);
+	else
+		node->link_changing = true;
+	if (!IS_ERR(link))
+		RCU_INIT_POINTER(node->link, NULL);
+	mutex_unlock(&node->lock);
+	if (IS_ERR(link))
+		return link;
+	dspm_link_shutdown(link);
+	synchronize_srcu(&node->link_srcu);
+	return link;
+}
+
+static void dspm_cluster_unpublished(struct dspm_node *node)
+{
+	mutex_lock(&node->lock);
+	node->link_changing = false;
+	mutex_unlock(&node->lock);
 }
 
 long dspm_cluster_leave(struct dspm_node *node, void __user *uarg)
@@ -191,18 +239,13 @@ long dspm_cluster_leave(struct dspm_node *node, void __user *uarg)
 		return ret;
 	if (l.flags || !dspm_is_zero(l.reserved, sizeof(l.reserved)))
 		return -EINVAL;
-	/* the data path holds cluster_sem while it uses the link */
-	down_write(&node->cluster_sem);
-	mutex_lock(&node->lock);
-	link = node->link;
-	node->link = NULL;
-	mutex_unlock(&node->lock);
-	up_write(&node->cluster_sem);
-	if (!link)
-		return -ENOTCONN;
+	link = dspm_cluster_unpublish(node);
+	if (IS_ERR(link))
+		return PTR_ERR(link);
 	dspm_link_stop(link);
 	pr_info("dspm: node %u left the cluster\n", link->node_id);
 	dspm_link_free(link);
+	dspm_cluster_unpublished(node);
 	return 0;
 }
 
@@ -227,7 +270,7 @@ long dspm_cluster_nodes(struct dspm_node *node, void __user *uarg)
 	entries = u64_to_user_ptr(n.entries);
 
 	mutex_lock(&node->lock);
-	link = node->link;
+	link = dspm_node_link_locked(node);
 	if (!link) {
 		mutex_unlock(&node->lock);
 		return -ENOTCONN;
@@ -270,13 +313,11 @@ long dspm_cluster_nodes(struct dspm_node *node, void __user *uarg)
 /* Module unload: leave quietly. */
 void dspm_cluster_exit(struct dspm_node *node)
 {
-	struct dspm_link *link = node->link;
+	struct dspm_link *link = dspm_cluster_unpublish(node);
 
-	down_write(&node->cluster_sem);
-	node->link = NULL;
-	up_write(&node->cluster_sem);
-	if (link) {
+	if (!IS_ERR(link)) {
 		dspm_link_stop(link);
 		dspm_link_free(link);
+		dspm_cluster_unpublished(node);
 	}
 }

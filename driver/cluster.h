@@ -126,6 +126,7 @@ int dspm_link_node_state(struct dspm_link *link, u32 id,
 int dspm_link_start(struct dspm_link *link);
 int dspm_link_call(struct dspm_link *link, void *req, u32 len, u16 want,
 		   void **reply);
+void dspm_link_shutdown(struct dspm_link *link);
 void dspm_link_stop(struct dspm_link *link);
 
 /*
@@ -171,19 +172,24 @@ void dspm_coh_invalidate_sharers(struct dspm_link *link, u64 cluster_id,
 u32 dspm_sync_serve(struct dspm_link *link, u32 peer, const void *buf,
 		    void *reply);
 
-/* cluster_ns.c: callers hold node->lock and have checked node->link */
+/*
+ * cluster_ns.c: the dispatcher is called without node->lock;
+ * dspm_cluster_ns_slot() runs under it.
+ */
 struct dspm_create;
 struct dspm_delete;
 struct dspm_dataset_info;
-int dspm_cluster_ns_create(struct dspm_node *node, struct dspm_create *arg);
-int dspm_cluster_ns_delete(struct dspm_node *node,
+int dspm_cluster_ns_create(struct dspm_link *link, struct dspm_create *arg);
+int dspm_cluster_ns_delete(struct dspm_node *node, struct dspm_link *link,
 			   const struct dspm_delete *arg);
-int dspm_cluster_ns_slot(struct dspm_node *node, struct dspm_link *link,
-			 const char name[DSPM_NAME_MAX],
-			 struct dspm_wire_dataset_reply **placement);
-int dspm_cluster_ns_list(struct dspm_node *node, u32 capacity,
-			 struct dspm_dataset_info **out, u32 *count,
-			 u32 *total);
+int dspm_cluster_ns_lookup(struct dspm_link *link,
+			   const char name[DSPM_NAME_MAX],
+			   struct dspm_wire_dataset_reply **out);
+int dspm_cluster_ns_slot(struct dspm_node *node,
+			 const struct dspm_wire_dataset_reply *r);
+int dspm_cluster_ns_list(struct dspm_node *node, struct dspm_link *link,
+			 u32 capacity, struct dspm_dataset_info **out,
+			 u32 *count, u32 *total);
 long dspm_cluster_placement(struct dspm_node *node, void __user *uarg);
 
 /* cluster.c */

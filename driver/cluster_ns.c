@@ -4,8 +4,10 @@
  * is in a cluster, create, delete, lookup and listing are the dispatcher's
  * (names unique cluster-wide, chunk placement), and the node keeps a local
  * copy of a dataset in its own table, tagged with the cluster id, made when
- * the dataset is first opened here.  Callers hold node->lock; replies are
- * checked against dspm_wire.h before anything in them is used.
+ * the dataset is first opened here.  The dispatcher is called without
+ * node->lock (a serving thread of this node may need it meanwhile); only
+ * the local table's part runs under it.  Replies are checked against
+ * dspm_wire.h before anything in them is used.
  */
 #include <linux/cred.h>
 #include <linux/slab.h>
@@ -90,9 +92,9 @@ bad:
 	return -EPROTO;
 }
 
-static int dspm_cluster_lookup(struct dspm_link *link,
-			       const char name[DSPM_NAME_MAX],
-			       struct dspm_wire_dataset_reply **out)
+int dspm_cluster_ns_lookup(struct dspm_link *link,
+			   const char name[DSPM_NAME_MAX],
+			   struct dspm_wire_dataset_reply **out)
 {
 	struct dspm_wire_dataset_name req = {};
 
@@ -101,13 +103,12 @@ static int dspm_cluster_lookup(struct dspm_link *link,
 	return dspm_cluster_dataset_call(link, &req, sizeof(req), out);
 }
 
-int dspm_cluster_ns_create(struct dspm_node *node, struct dspm_create *arg)
+int dspm_cluster_ns_create(struct dspm_link *link, struct dspm_create *arg)
 {
 	struct dspm_wire_dataset_create req = {};
 	struct dspm_wire_dataset_reply *r;
 	int ret;
 
-	lockdep_assert_held(&node->lock);
 	ret = dspm_ns_check_create(arg);
 	if (ret)
 		return ret;
@@ -119,7 +120,7 @@ int dspm_cluster_ns_create(struct dspm_node *node, struct dspm_create *arg)
 	req.gid = cpu_to_le32(from_kgid(&init_user_ns, current_fsgid()));
 	req.model = cpu_to_le32(arg->model);
 	req.replicas = cpu_to_le32(arg->replicas);
-	ret = dspm_cluster_dataset_call(node->link, &req, sizeof(req), &r);
+	ret = dspm_cluster_dataset_call(link, &req, sizeof(req), &r);
 	if (ret)
 		return ret;
 	if (strncmp(r->dataset.name, arg->name, DSPM_NAME_MAX))
@@ -137,69 +138,80 @@ int dspm_cluster_ns_create(struct dspm_node *node, struct dspm_create *arg)
 static int dspm_cluster_local_slot(struct dspm_node *node,
 				   const char name[DSPM_NAME_MAX], u64 *cluster_id)
 {
-	int slot = dspm_ns_find(node->store, name);
+	int slot;
 
+	lockdep_assert_held(&node->lock);
+	slot = dspm_ns_find(node->store, name);
 	if (slot < 0)
 		return slot;
 	*cluster_id = le64_to_cpu(dspm_store_slot(node->store, slot)->cluster_id);
 	return *cluster_id ? slot : -EEXIST;
 }
 
-int dspm_cluster_ns_delete(struct dspm_node *node, const struct dspm_delete *arg)
+int dspm_cluster_ns_delete(struct dspm_node *node, struct dspm_link *link,
+			   const struct dspm_delete *arg)
 {
 	struct dspm_wire_dataset_reply *r;
 	struct dspm_wire_dataset_name req = {};
 	void *reply;
-	u64 local_id = 0;
+	u64 local_id = 0, id;
 	int slot, ret;
 
-	lockdep_assert_held(&node->lock);
 	ret = dspm_ns_check_delete(arg);
 	if (ret)
 		return ret;
-	ret = dspm_cluster_lookup(node->link, arg->name, &r);
+	ret = dspm_cluster_ns_lookup(link, arg->name, &r);
 	if (ret)
 		return ret;
+	id = le64_to_cpu(r->dataset.id);
 	ret = dspm_ns_may_delete(le32_to_cpu(r->dataset.uid)) ? 0 : -EACCES;
 	kvfree(r);
 	if (ret)
 		return ret;
+	mutex_lock(&node->lock);
 	slot = dspm_cluster_local_slot(node, arg->name, &local_id);
 	if (slot >= 0 && xa_load(&node->open, slot))
-		return -EBUSY;
+		ret = -EBUSY;
+	mutex_unlock(&node->lock);
+	if (ret)
+		return ret;
 
 	req.hdr.type = cpu_to_le16(DSPM_WIRE_DATASET_DELETE);
 	dspm_wire_set_name(req.name, arg->name);
-	ret = dspm_link_call(node->link, &req, sizeof(req),
-			     DSPM_WIRE_DELETE_REPLY, &reply);
+	ret = dspm_link_call(link, &req, sizeof(req), DSPM_WIRE_DELETE_REPLY,
+			     &reply);
 	if (ret)
 		return ret;
 	kvfree(reply);
-	/* the cluster's dataset is gone; a stale local copy goes with it */
-	if (slot >= 0)
+	/*
+	 * The cluster's dataset is gone; a stale local copy goes with it,
+	 * unless it was opened meanwhile (the next open replaces it then).
+	 */
+	mutex_lock(&node->lock);
+	slot = dspm_cluster_local_slot(node, arg->name, &local_id);
+	if (slot >= 0 && local_id == id && !xa_load(&node->open, slot))
 		ret = dspm_ns_delete_slot(node, slot);
+	mutex_unlock(&node->lock);
 	return ret;
 }
 
 /*
- * The local slot holding the cluster dataset @name, made on first use with
- * the cluster's owner, mode and id; a copy left over from an earlier
- * dataset of that name is replaced.
+ * The local slot holding the cluster dataset that the DATASET_REPLY @r
+ * describes, made on first use with the cluster's owner, mode and id; a
+ * copy left over from an earlier dataset of that name is replaced.
  */
-int dspm_cluster_ns_slot(struct dspm_node *node, struct dspm_link *link,
-			 const char name[DSPM_NAME_MAX],
-			 struct dspm_wire_dataset_reply **placement)
+int dspm_cluster_ns_slot(struct dspm_node *node,
+			 const struct dspm_wire_dataset_reply *r)
 {
-	struct dspm_wire_dataset_reply *r;
 	struct dspm_create c = { .size = sizeof(c) };
+	const char *name = r->dataset.name;
 	struct dspm_ns_owner owner;
 	u64 local_id = 0, new_id;
 	int slot, ret;
 
 	lockdep_assert_held(&node->lock);
-	ret = dspm_cluster_lookup(link, name, &r);
-	if (ret)
-		return ret;
+	if (!node->store)
+		return -ENODEV;
 	owner.uid = le32_to_cpu(r->dataset.uid);
 	owner.gid = le32_to_cpu(r->dataset.gid);
 	owner.cluster_id = le64_to_cpu(r->dataset.id);
@@ -208,7 +220,6 @@ int dspm_cluster_ns_slot(struct dspm_node *node, struct dspm_link *link,
 	c.mode = le32_to_cpu(r->dataset.mode);
 	c.model = le32_to_cpu(r->dataset.model);
 	c.replicas = le32_to_cpu(r->dataset.replicas);
-	*placement = r;
 
 	slot = dspm_cluster_local_slot(node, name, &local_id);
 	if (slot >= 0 && local_id == owner.cluster_id)
@@ -216,21 +227,15 @@ int dspm_cluster_ns_slot(struct dspm_node *node, struct dspm_link *link,
 	if (slot == -EEXIST) {
 		pr_warn_ratelimited("dspm: a local dataset named %s hides the cluster's\n",
 				    name);
-		goto fail;
+		return slot;
 	}
 	if (slot >= 0) {
 		ret = dspm_ns_delete_slot(node, slot);
 		if (ret)
-			goto fail;
+			return ret;
 	}
 	ret = dspm_ns_create_slot(node, &c, &owner, &new_id);
-	slot = ret ?: dspm_ns_find(node->store, name);
-	if (slot >= 0)
-		return slot;
-fail:
-	kvfree(*placement);
-	*placement = NULL;
-	return slot < 0 ? slot : ret;
+	return ret ?: dspm_ns_find(node->store, name);
 }
 
 static void dspm_cluster_fill_info(struct dspm_node *node,
@@ -301,8 +306,9 @@ bad:
 }
 
 /* Like dspm_ns_list(), over the cluster's namespace. */
-int dspm_cluster_ns_list(struct dspm_node *node, u32 capacity,
-			 struct dspm_dataset_info **out, u32 *count, u32 *total)
+int dspm_cluster_ns_list(struct dspm_node *node, struct dspm_link *link,
+			 u32 capacity, struct dspm_dataset_info **out,
+			 u32 *count, u32 *total)
 {
 	struct dspm_dataset_info *buf = NULL, *grown;
 	struct dspm_wire_list_reply *r;
@@ -311,9 +317,8 @@ int dspm_cluster_ns_list(struct dspm_node *node, u32 capacity,
 	bool more;
 	int ret;
 
-	lockdep_assert_held(&node->lock);
 	do {
-		ret = dspm_cluster_list_page(node->link, cursor, &r);
+		ret = dspm_cluster_list_page(link, cursor, &r);
 		if (ret)
 			goto fail;
 		for (i = 0; i < le32_to_cpu(r->count); i++, seen++) {
@@ -332,7 +337,9 @@ int dspm_cluster_ns_list(struct dspm_node *node, u32 capacity,
 				kvfree(buf);
 				buf = grown;
 			}
+			mutex_lock(&node->lock);
 			dspm_cluster_fill_info(node, &r->datasets[i], &buf[n++]);
+			mutex_unlock(&node->lock);
 		}
 		more = le32_to_cpu(r->flags) & DSPM_WIRE_LIST_MORE;
 		cursor = le64_to_cpu(r->next_cursor);
@@ -352,8 +359,9 @@ long dspm_cluster_placement(struct dspm_node *node, void __user *uarg)
 	struct dspm_wire_dataset_reply *r = NULL;
 	struct dspm_chunk_nodes *chunks = NULL;
 	struct dspm_placement p;
+	struct dspm_link *link;
 	u32 i, j, n = 0;
-	int ret;
+	int idx, ret;
 
 	ret = dspm_copy_arg_in(&p, sizeof(p), DSPM_PLACEMENT_SIZE_VER0, uarg);
 	if (!ret)
@@ -366,10 +374,9 @@ long dspm_cluster_placement(struct dspm_node *node, void __user *uarg)
 	if (ret)
 		return ret;
 
-	mutex_lock(&node->lock);
-	ret = node->link ? dspm_cluster_lookup(node->link, p.name, &r)
-			 : -ENOTCONN;
-	mutex_unlock(&node->lock);
+	link = dspm_node_link_get(node, &idx);
+	ret = link ? dspm_cluster_ns_lookup(link, p.name, &r) : -ENOTCONN;
+	dspm_node_link_put(node, idx);
 	if (ret)
 		return ret;
 	p.chunks = le32_to_cpu(r->dataset.chunks);

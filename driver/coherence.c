@@ -311,7 +311,7 @@ void dspm_coh_closing(struct dspm_node *node, struct dspm_coh *coh)
 	u->seq = ++node->unshare_queued;
 	list_add_tail(&u->entry, &node->unshares);
 	spin_unlock(&node->unshare_lock);
-	queue_work(system_unbound_wq, &node->unshare_work);
+	queue_work(node->wq, &node->unshare_work);
 }
 
 static const u32 *dspm_coh_chunk(const struct dspm_coh *coh, pgoff_t pgoff)
@@ -331,13 +331,6 @@ static bool dspm_coh_holds(const struct dspm_coh *coh, pgoff_t pgoff, u32 self)
 		if (nodes[k] == self)
 			return true;
 	return false;
-}
-
-/* The data path's view of the cluster: NULL outside one (cluster_sem held). */
-static struct dspm_link *dspm_coh_link(struct dspm_node *node)
-{
-	lockdep_assert_held(&node->cluster_sem);
-	return READ_ONCE(node->link);
 }
 
 /* From now on @home may list this node as a sharer: UNSHARE goes there. */
@@ -725,11 +718,11 @@ int dspm_coh_ready(struct dspm_dataset *ds, pgoff_t pgoff)
 		return ret;
 	for (;;) {
 		u32 home = dspm_coh_chunk(ds->coh, pgoff)[0];
+		int idx;
 
 		ret = 0;
 		home_alive = false;
-		down_read(&node->cluster_sem);
-		link = dspm_coh_link(node);
+		link = dspm_node_link_get(node, &idx);
 		if (!link) {
 			ret = -ENOTCONN;
 		} else if (!dspm_coh_holds(ds->coh, pgoff,
@@ -739,7 +732,7 @@ int dspm_coh_ready(struct dspm_dataset *ds, pgoff_t pgoff)
 			ret = dspm_coh_fetch(ds, link, pgoff) ?: 1;
 			home_alive = ret < 0 && dspm_link_node_alive(link, home, NULL);
 		}
-		up_read(&node->cluster_sem);
+		dspm_node_link_put(node, idx);
 		/*
 		 * A live home that cannot serve yet - it is just back and its
 		 * node table does not list this node, or the connection to it
@@ -1121,14 +1114,19 @@ static u32 dspm_coh_page_read(struct dspm_link *link, u32 peer,
 	data->dataset = req->dataset;
 	data->page = req->page;
 	data->reserved = 0;
+	/*
+	 * Recorded first: a commit after this read will invalidate the copy.
+	 * No copy is handed out that no commit would invalidate.  A page past
+	 * the dataset's end registers a reader for nothing, harmlessly.
+	 */
+	ret = dspm_sharers_add(link, id, peer);
+	if (ret)
+		return dspm_wire_reply_error(data, &req->hdr, ret);
 	mutex_lock(&node->lock);
 	slot = node->store ? dspm_ns_find_cluster(node->store, id) : -ENODEV;
 	if (slot < 0) {
 		/* never opened here, so never committed to here: zeros */
 		mutex_unlock(&node->lock);
-		ret = dspm_sharers_add(link, id, peer);
-		if (ret)
-			return dspm_wire_reply_error(data, &req->hdr, ret);
 		memset(data->data, 0, sizeof(data->data));
 		data->version = 0;
 		return sizeof(*data);
@@ -1139,23 +1137,25 @@ static u32 dspm_coh_page_read(struct dspm_link *link, u32 peer,
 		return dspm_wire_reply_error(data, &req->hdr, -EINVAL);
 	}
 	/*
-	 * Recorded first: a commit after this read will invalidate the copy.
-	 * No copy is handed out that no commit would invalidate.
+	 * Open here, the dataset's fds pin its slot and apply_sem orders the
+	 * copy with commits, so node->lock can go before the copy; a dataset
+	 * not open here is copied under node->lock, which keeps its slot.
 	 */
-	ret = dspm_sharers_add(link, id, peer);
-	if (ret) {
-		mutex_unlock(&node->lock);
-		return dspm_wire_reply_error(data, &req->hdr, ret);
-	}
 	ds = xa_load(&node->open, slot);
-	if (ds)
+	if (ds) {
+		refcount_inc(&ds->open_count);
+		mutex_unlock(&node->lock);
 		down_read(&ds->apply_sem);
+	}
 	data->version = d->version;
 	memcpy(data->data, node->store->base +
 	       dspm_slot_page_offset(node->store, d, page), PAGE_SIZE);
-	if (ds)
+	if (ds) {
 		up_read(&ds->apply_sem);
-	mutex_unlock(&node->lock);
+		dspm_dataset_put(ds);
+	} else {
+		mutex_unlock(&node->lock);
+	}
 	return sizeof(*data);
 }
 
@@ -1357,6 +1357,7 @@ static void dspm_coh_unshare_work(struct work_struct *work)
 	struct dspm_wire_unshare req;
 	struct dspm_unshare *u;
 	struct dspm_link *link;
+	int idx;
 	u32 i;
 
 	for (;;) {
@@ -1366,8 +1367,7 @@ static void dspm_coh_unshare_work(struct work_struct *work)
 		spin_unlock(&node->unshare_lock);
 		if (!u)
 			return;
-		down_read(&node->cluster_sem);
-		link = dspm_coh_link(node);
+		link = dspm_node_link_get(node, &idx);
 		for (i = 0; link && i < u->nr; i++) {
 			if (!dspm_link_node_alive(link, u->homes[i], NULL))
 				continue;
@@ -1379,7 +1379,7 @@ static void dspm_coh_unshare_work(struct work_struct *work)
 					    &ack, sizeof(ack)))
 				atomic64_inc(&link->unshare_sent);
 		}
-		up_read(&node->cluster_sem);
+		dspm_node_link_put(node, idx);
 		spin_lock(&node->unshare_lock);
 		list_del(&u->entry);
 		node->unshare_done = u->seq;
@@ -1430,7 +1430,7 @@ static void dspm_coh_forget_work(struct work_struct *work)
  */
 void dspm_coh_joined(struct dspm_node *node)
 {
-	queue_work(system_unbound_wq, &node->forget_work);
+	queue_work(node->wq, &node->forget_work);
 }
 
 void dspm_coh_node_init(struct dspm_node *node)

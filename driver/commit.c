@@ -364,9 +364,14 @@ static int dspm_commit_cluster(struct dspm_file *f, const struct dspm_span *s,
 	for (i = 0; i < cs.nr; i++)
 		bytes += cs.ch[i].length;
 	if (!ret) {
-		down_read(&ds->node->cluster_sem);
-		ret = dspm_coordinate(ds, cs.ch, cs.nr, cs.validate, &version);
-		up_read(&ds->node->cluster_sem);
+		struct dspm_link *link;
+		int idx;
+
+		link = dspm_node_link_get(ds->node, &idx);
+		ret = link ? dspm_coordinate(ds, link, cs.ch, cs.nr,
+					     cs.validate, &version)
+			   : -ENOTCONN;
+		dspm_node_link_put(ds->node, idx);
 	}
 	kvfree(cs.ch);
 	trace_dspm_commit(ds->id, c->pages, bytes, ktime_get_ns() - start, ret);

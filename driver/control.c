@@ -127,7 +127,8 @@ static long dspm_ioc_detach(struct dspm_node *node, void __user *uarg)
 	mutex_lock(&node->lock);
 	if (!node->store) {
 		ret = -ENODEV;
-	} else if (!xa_empty(&node->open) || node->link) {
+	} else if (!xa_empty(&node->open) || dspm_node_link_locked(node) ||
+		   node->link_changing) {
 		/* open datasets, or a cluster still relying on this device */
 		ret = -EBUSY;
 	} else {
@@ -141,22 +142,25 @@ static long dspm_ioc_detach(struct dspm_node *node, void __user *uarg)
 
 static long dspm_ioc_create(struct dspm_node *node, void __user *uarg)
 {
+	struct dspm_link *link;
 	struct dspm_create c;
-	int ret;
+	int idx, ret;
 
 	ret = dspm_copy_arg_in(&c, sizeof(c), DSPM_CREATE_SIZE_VER0, uarg);
 	if (!ret)
 		ret = dspm_arg_writable(uarg, &c, sizeof(c));
 	if (ret)
 		return ret;
-	mutex_lock(&node->lock);
-	if (!node->store)
-		ret = -ENODEV;
-	else if (node->link)
-		ret = dspm_cluster_ns_create(node, &c);
-	else
-		ret = dspm_ns_create(node, &c);
-	mutex_unlock(&node->lock);
+	/* the dispatcher's part is called without node->lock */
+	link = dspm_node_link_get(node, &idx);
+	if (link) {
+		ret = dspm_cluster_ns_create(link, &c);
+	} else {
+		mutex_lock(&node->lock);
+		ret = node->store ? dspm_ns_create(node, &c) : -ENODEV;
+		mutex_unlock(&node->lock);
+	}
+	dspm_node_link_put(node, idx);
 	if (ret)
 		return ret;
 	return dspm_copy_arg_out(uarg, &c, sizeof(c));
@@ -164,20 +168,22 @@ static long dspm_ioc_create(struct dspm_node *node, void __user *uarg)
 
 static long dspm_ioc_delete(struct dspm_node *node, void __user *uarg)
 {
+	struct dspm_link *link;
 	struct dspm_delete d;
-	int ret;
+	int idx, ret;
 
 	ret = dspm_copy_arg_in(&d, sizeof(d), DSPM_DELETE_SIZE_VER0, uarg);
 	if (ret)
 		return ret;
-	mutex_lock(&node->lock);
-	if (!node->store)
-		ret = -ENODEV;
-	else if (node->link)
-		ret = dspm_cluster_ns_delete(node, &d);
-	else
-		ret = dspm_ns_delete(node, &d);
-	mutex_unlock(&node->lock);
+	link = dspm_node_link_get(node, &idx);
+	if (link) {
+		ret = dspm_cluster_ns_delete(node, link, &d);
+	} else {
+		mutex_lock(&node->lock);
+		ret = node->store ? dspm_ns_delete(node, &d) : -ENODEV;
+		mutex_unlock(&node->lock);
+	}
+	dspm_node_link_put(node, idx);
 	return ret;
 }
 
@@ -195,10 +201,11 @@ static long dspm_ioc_open(struct dspm_node *node, void __user *uarg)
 static long dspm_ioc_list(struct dspm_node *node, void __user *uarg)
 {
 	struct dspm_dataset_info *buf = NULL;
+	struct dspm_link *link;
 	void __user *entries;
 	struct dspm_list l;
+	int idx, ret;
 	u32 i;
-	int ret;
 
 	ret = dspm_copy_arg_in(&l, sizeof(l), DSPM_LIST_SIZE_VER0, uarg);
 	if (!ret)
@@ -212,15 +219,17 @@ static long dspm_ioc_list(struct dspm_node *node, void __user *uarg)
 		return -EINVAL;
 	entries = u64_to_user_ptr(l.entries);
 
-	mutex_lock(&node->lock);
-	if (!node->store)
-		ret = -ENODEV;
-	else if (node->link)
-		ret = dspm_cluster_ns_list(node, l.capacity, &buf, &l.count,
-					   &l.total);
-	else
-		ret = dspm_ns_list(node, l.capacity, &buf, &l.count, &l.total);
-	mutex_unlock(&node->lock);
+	link = dspm_node_link_get(node, &idx);
+	if (link) {
+		ret = dspm_cluster_ns_list(node, link, l.capacity, &buf,
+					   &l.count, &l.total);
+	} else {
+		mutex_lock(&node->lock);
+		ret = node->store ? dspm_ns_list(node, l.capacity, &buf,
+						 &l.count, &l.total) : -ENODEV;
+		mutex_unlock(&node->lock);
+	}
+	dspm_node_link_put(node, idx);
 	if (ret)
 		return ret;
 

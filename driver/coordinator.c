@@ -319,21 +319,18 @@ static void dspm_drop_copies(struct dspm_dataset *ds,
  * is out of reach, or another error; on any error nothing of the commit
  * is visible.
  */
-int dspm_coordinate(struct dspm_dataset *ds, const struct dspm_change *ch,
-		    u32 nr, bool validate, u64 *version)
+int dspm_coordinate(struct dspm_dataset *ds, struct dspm_link *link,
+		    const struct dspm_change *ch, u32 nr, bool validate,
+		    u64 *version)
 {
-	struct dspm_node *node = ds->node;
 	struct dspm_coordinator co = {
-		.ds = ds, .ch = ch, .nr = nr, .validate = validate,
+		.ds = ds, .link = link, .ch = ch, .nr = nr,
+		.validate = validate,
 	};
 	u32 *ids = NULL, attempt;
 	int n, ret;
 
 	dspm_wire_txn_checks();
-	lockdep_assert_held(&node->cluster_sem);
-	co.link = READ_ONCE(node->link);
-	if (!co.link)
-		return -ENOTCONN;
 	if (!ds->store->lanes || dspm_lane_bytes(ds->store) <= DSPM_LOG_HEADER_BYTES)
 		return -EFBIG;
 	memcpy(co.name, dspm_store_slot(ds->store, ds->slot)->name,

@@ -175,9 +175,10 @@ int dspm_dataset_open(struct dspm_node *node, const struct dspm_open *arg)
 {
 	bool write = arg->flags & DSPM_OPEN_WRITE;
 	struct dspm_wire_dataset_reply *placement = NULL;
-	struct dspm_dataset *ds;
+	struct dspm_dataset *ds = NULL;
+	struct dspm_link *link;
 	struct file *file;
-	int slot, fd, ret;
+	int slot, fd, idx, ret;
 
 	if (arg->flags & ~DSPM_OPEN_FLAGS_ALL ||
 	    !dspm_is_zero(arg->reserved, sizeof(arg->reserved)))
@@ -189,14 +190,20 @@ int dspm_dataset_open(struct dspm_node *node, const struct dspm_open *arg)
 	if (fd < 0)
 		return fd;
 
+	/* the dispatcher first, without node->lock: serving threads need it */
+	link = dspm_node_link_get(node, &idx);
+	if (link) {
+		ret = dspm_cluster_ns_lookup(link, arg->name, &placement);
+		if (ret)
+			goto out;
+	}
 	mutex_lock(&node->lock);
 	if (!node->store) {
 		ret = -ENODEV;
 		goto unlock;
 	}
-	slot = node->link ? dspm_cluster_ns_slot(node, node->link, arg->name,
-						  &placement)
-			  : dspm_ns_find(node->store, arg->name);
+	slot = placement ? dspm_cluster_ns_slot(node, placement)
+			 : dspm_ns_find(node->store, arg->name);
 	if (slot < 0) {
 		ret = slot;
 		goto unlock;
@@ -207,38 +214,38 @@ int dspm_dataset_open(struct dspm_node *node, const struct dspm_open *arg)
 	ds = dspm_dataset_get(node, slot);
 	if (IS_ERR(ds)) {
 		ret = PTR_ERR(ds);
+		ds = NULL;
 		goto unlock;
 	}
 	/* the first fd of a cluster dataset learns where its pages live */
 	if (placement && !ds->coh) {
 		ds->coh = dspm_coh_new(placement, ds->pages,
-				       READ_ONCE(node->link->node_id));
+				       READ_ONCE(link->node_id));
 		if (!ds->coh) {
-			mutex_unlock(&node->lock);
-			dspm_dataset_put(ds);
-			put_unused_fd(fd);
-			kvfree(placement);
-			return -ENOMEM;
+			ret = -ENOMEM;
+			goto unlock;
 		}
 		dspm_coh_opened(node, ds->coh);
 	}
-	kvfree(placement);
-	placement = NULL;
 	file = dspm_file_new(node, ds, write);
 	if (IS_ERR(file)) {
 		ret = PTR_ERR(file);
-		mutex_unlock(&node->lock);
-		dspm_dataset_put(ds);
-		put_unused_fd(fd);
-		return ret;
+		goto unlock;
 	}
 	mutex_unlock(&node->lock);
+	dspm_node_link_put(node, idx);
+	kvfree(placement);
 	dspm_sync_dataset_open(ds);
 	fd_install(fd, file);
 	return fd;
 
 unlock:
 	mutex_unlock(&node->lock);
+	/* takes node->lock itself */
+	if (ds)
+		dspm_dataset_put(ds);
+out:
+	dspm_node_link_put(node, idx);
 	kvfree(placement);
 	put_unused_fd(fd);
 	return ret;

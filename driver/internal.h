@@ -44,6 +44,7 @@
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
+#include <linux/srcu.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -128,10 +129,17 @@ struct dspm_sync {
 };
 
 struct dspm_node {
-	struct rw_semaphore cluster_sem;	/* lock order 1a: link's lifetime */
-	struct mutex lock;		/* lock order 2: see above */
+	/*
+	 * The data path reads link under link_srcu (dspm_node_link_get());
+	 * JOIN and LEAVE change it under lock, and LEAVE waits for readers
+	 * with synchronize_srcu() after cutting the link's connections.
+	 */
+	struct srcu_struct link_srcu;
+	struct mutex lock;		/* see Documentation/locking.md */
 	struct dspm_store *store;	/* NULL while detached */
-	struct dspm_link *link;		/* NULL outside a cluster */
+	struct dspm_link __rcu *link;	/* NULL outside a cluster */
+	bool link_changing;		/* JOIN/LEAVE running: no DETACH */
+	struct workqueue_struct *wq;	/* heartbeats, resolver, coherence */
 	struct xarray open;		/* table slot -> struct dspm_dataset */
 	struct vfsmount *mnt;		/* pseudo fs for dataset inodes */
 	struct dspm_sync sync;
@@ -197,6 +205,30 @@ struct dspm_span {
 	u64 start;
 	u64 end;
 };
+
+/*
+ * The node's link for the data path, NULL outside a cluster.  It stays
+ * usable until dspm_node_link_put(), which the caller may keep across
+ * network calls: LEAVE cuts the link's connections before it waits.
+ */
+static inline struct dspm_link *dspm_node_link_get(struct dspm_node *node,
+						   int *srcu_idx)
+{
+	*srcu_idx = srcu_read_lock(&node->link_srcu);
+	return srcu_dereference(node->link, &node->link_srcu);
+}
+
+static inline void dspm_node_link_put(struct dspm_node *node, int srcu_idx)
+{
+	srcu_read_unlock(&node->link_srcu, srcu_idx);
+}
+
+/* The node's link, for a caller holding node->lock. */
+static inline struct dspm_link *dspm_node_link_locked(struct dspm_node *node)
+{
+	return rcu_dereference_protected(node->link,
+					 lockdep_is_held(&node->lock));
+}
 
 /* A kthread with nothing left to do waits here for kthread_stop(). */
 static inline void dspm_wait_for_kthread_stop(void)
@@ -330,8 +362,9 @@ struct dspm_change {
 	const u8 *bytes;
 };
 
-int dspm_coordinate(struct dspm_dataset *ds, const struct dspm_change *ch,
-		    u32 nr, bool validate, u64 *version);
+int dspm_coordinate(struct dspm_dataset *ds, struct dspm_link *link,
+		    const struct dspm_change *ch, u32 nr, bool validate,
+		    u64 *version);
 extern const struct file_operations dspm_dataset_fops;
 
 /*

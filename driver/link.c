@@ -585,7 +585,7 @@ static void dspm_link_reconnect(struct dspm_link *link, unsigned int *backoff)
 		&link->dispatcher, link->node_id);
 	/* declared dead meanwhile, the homes may have dropped this reader */
 	dspm_coh_joined(link->node);
-	mod_delayed_work(system_wq, &link->heartbeat, 0);
+	mod_delayed_work(link->node->wq, &link->heartbeat, 0);
 }
 
 static int dspm_link_thread(void *data)
@@ -648,7 +648,7 @@ static void dspm_link_heartbeat(struct work_struct *work)
 	leaving = link->leaving;
 	mutex_unlock(&link->conn_lock);
 	if (!leaving)
-		queue_delayed_work(system_wq, &link->heartbeat,
+		queue_delayed_work(link->node->wq, &link->heartbeat,
 				   msecs_to_jiffies(link->heartbeat_ms));
 }
 
@@ -670,7 +670,7 @@ int dspm_link_start(struct dspm_link *link)
 		dspm_peers_stop(link->peers);
 		return PTR_ERR(link->thread);
 	}
-	queue_delayed_work(system_wq, &link->heartbeat,
+	queue_delayed_work(link->node->wq, &link->heartbeat,
 			   msecs_to_jiffies(link->heartbeat_ms));
 	dspm_resolver_start(link);
 	dspm_debug_copy_start(link);
@@ -679,18 +679,27 @@ int dspm_link_start(struct dspm_link *link)
 	return 0;
 }
 
-void dspm_link_stop(struct dspm_link *link)
+/*
+ * Leaving: no call waits for the dispatcher any more, and one in flight
+ * fails now rather than at its timeout.  Idempotent.
+ */
+void dspm_link_shutdown(struct dspm_link *link)
 {
-	dspm_debug_lanes_stop(link);
-	dspm_debug_copy_stop(link);
-	dspm_resolver_stop(link);
-	dspm_peers_stop(link->peers);
 	mutex_lock(&link->conn_lock);
 	link->leaving = true;
 	if (link->conn)
 		link->ops->shutdown(link->conn);
 	mutex_unlock(&link->conn_lock);
 	wake_up_all(&link->conn_wait);
+}
+
+void dspm_link_stop(struct dspm_link *link)
+{
+	dspm_debug_lanes_stop(link);
+	dspm_debug_copy_stop(link);
+	dspm_resolver_stop(link);
+	dspm_peers_stop(link->peers);
+	dspm_link_shutdown(link);
 	cancel_delayed_work_sync(&link->heartbeat);
 	kthread_stop(link->thread);
 	dspm_coh_link_exit(link);

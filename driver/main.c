@@ -111,13 +111,25 @@ static int __init dspm_init(void)
 	int ret;
 
 	dspm_layout_build_checks();
-	init_rwsem(&dspm_node.cluster_sem);
+	ret = init_srcu_struct(&dspm_node.link_srcu);
+	if (ret)
+		return ret;
 	mutex_init(&dspm_node.lock);
 	xa_init(&dspm_node.open);
+	/*
+	 * Heartbeats, the resolver and the coherence workers: on a queue of
+	 * the driver's own, with a rescuer, so neither a busy system queue
+	 * nor memory pressure delays a heartbeat into a false death.
+	 */
+	dspm_node.wq = alloc_workqueue("dspm", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	if (!dspm_node.wq) {
+		ret = -ENOMEM;
+		goto err_wq;
+	}
 	dspm_coh_node_init(&dspm_node);
 	ret = dspm_sync_init(&dspm_node.sync);
 	if (ret)
-		return ret;
+		goto err_sync;
 	dspm_node.mnt = kern_mount(&dspm_fs_type);
 	if (IS_ERR(dspm_node.mnt)) {
 		ret = PTR_ERR(dspm_node.mnt);
@@ -134,6 +146,10 @@ err_misc:
 	kern_unmount(dspm_node.mnt);
 err_mount:
 	dspm_sync_exit(&dspm_node.sync);
+err_sync:
+	destroy_workqueue(dspm_node.wq);
+err_wq:
+	cleanup_srcu_struct(&dspm_node.link_srcu);
 	return ret;
 }
 
@@ -151,6 +167,8 @@ static void __exit dspm_exit(void)
 	dspm_debugfs_exit();
 	xa_destroy(&dspm_node.open);
 	kern_unmount(dspm_node.mnt);
+	destroy_workqueue(dspm_node.wq);
+	cleanup_srcu_struct(&dspm_node.link_srcu);
 }
 
 module_init(dspm_init);

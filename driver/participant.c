@@ -96,17 +96,22 @@ static int dspm_part_slot(struct dspm_link *link,
 	slot = node->store ? dspm_ns_find_cluster(node->store,
 						 le64_to_cpu(req->dataset))
 			   : -ENODEV;
-	if (slot < 0 && slot != -ENODEV)
-		slot = dspm_cluster_ns_slot(node, link, name, &placement);
 	mutex_unlock(&node->lock);
+	/* known here: the pages are checked against the dataset's size */
+	if (slot >= 0 || slot == -ENODEV)
+		return slot;
+	/* first use: ask the dispatcher, without node->lock */
+	slot = dspm_cluster_ns_lookup(link, name, &placement);
 	if (slot < 0)
 		return slot;
-	/* known here: the pages are checked against the dataset's size */
-	if (!placement)
-		return slot;
 	r = placement;
-	if (le64_to_cpu(r->dataset.id) != le64_to_cpu(req->dataset))
+	if (le64_to_cpu(r->dataset.id) != le64_to_cpu(req->dataset)) {
 		slot = -ENOENT;
+	} else {
+		mutex_lock(&node->lock);
+		slot = dspm_cluster_ns_slot(node, r);
+		mutex_unlock(&node->lock);
+	}
 	for (i = 0; i < count && slot >= 0; i++) {
 		const struct dspm_wire_prepare_entry *e = p;
 
@@ -482,7 +487,7 @@ static void dspm_resolver(struct work_struct *work)
 			dspm_resolve_doubt(link, items[i].txn,
 					   items[i].coordinator);
 	}
-	queue_delayed_work(system_wq, &link->resolve,
+	queue_delayed_work(link->node->wq, &link->resolve,
 			   msecs_to_jiffies(DSPM_RESOLVE_PERIOD_MS));
 }
 
@@ -490,7 +495,7 @@ void dspm_resolver_start(struct dspm_link *link)
 {
 	INIT_DELAYED_WORK(&link->resolve, dspm_resolver);
 	if (link->store->lanes)
-		queue_delayed_work(system_wq, &link->resolve,
+		queue_delayed_work(link->node->wq, &link->resolve,
 				   msecs_to_jiffies(DSPM_RESOLVE_PERIOD_MS));
 }
 

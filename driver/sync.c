@@ -115,16 +115,15 @@ static int dspm_sync_send(struct dspm_node *node, bool local, u32 manager,
 			  struct dspm_wire_sync_reply *rep)
 {
 	struct dspm_link *link;
+	int idx, ret = 0;
 	u32 result;
-	int ret = 0;
 
 	req->hdr.type = cpu_to_le16(DSPM_WIRE_SYNC);
 	if (local) {
 		dspm_wire_hdr_init(&req->hdr, DSPM_WIRE_SYNC, len, 0, 0);
 		dspm_sync_handle(&node->sync, NULL, 0, true, req, rep);
 	} else {
-		down_read(&node->cluster_sem);
-		link = READ_ONCE(node->link);
+		link = dspm_node_link_get(node, &idx);
 		if (!link) {
 			ret = -ENOTCONN;
 		} else if (manager == READ_ONCE(link->node_id)) {
@@ -137,7 +136,7 @@ static int dspm_sync_send(struct dspm_node *node, bool local, u32 manager,
 					     DSPM_WIRE_SYNC_REPLY, rep,
 					     sizeof(*rep));
 		}
-		up_read(&node->cluster_sem);
+		dspm_node_link_put(node, idx);
 		if (ret)
 			return ret;
 	}
@@ -175,12 +174,12 @@ static bool dspm_sync_holder_dead(struct dspm_dataset *ds, u32 id)
 {
 	struct dspm_node *node = ds->node;
 	bool dead;
+	int idx;
 
 	if (!ds->coh)
 		return false;
-	down_read(&node->cluster_sem);
-	dead = dspm_sync_node_dead(READ_ONCE(node->link), id);
-	up_read(&node->cluster_sem);
+	dead = dspm_sync_node_dead(dspm_node_link_get(node, &idx), id);
+	dspm_node_link_put(node, idx);
 	return dead;
 }
 
