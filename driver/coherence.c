@@ -159,7 +159,12 @@ struct dspm_coh {
 	u32 replicas;
 	u32 self;			/* this node's id at open */
 	u32 *nodes;			/* nr_chunks x replicas; [0] the home */
-	spinlock_t lock;		/* valid, inval */
+	/*
+	 * valid and inval change only under the dataset's apply_sem held for
+	 * writing; a fault maps or copies a page only under it held for
+	 * reading.  Bit operations are atomic, so test_bit() without it is
+	 * a hint the caller checks again under apply_sem.
+	 */
 	unsigned long *valid;		/* pages this node does not hold */
 	struct xarray inval;		/* page -> last invalidation version */
 	u32 nr_homes;
@@ -237,7 +242,6 @@ struct dspm_coh *dspm_coh_new(const struct dspm_wire_dataset_reply *r,
 		for (k = 0; k < replicas; k++)
 			coh->nodes[i * replicas + k] =
 				le32_to_cpu(r->chunks[i].node[k]);
-	spin_lock_init(&coh->lock);
 	xa_init(&coh->inval);
 	mutex_init(&coh->map_lock);
 	xa_init(&coh->maps);
@@ -550,9 +554,7 @@ static int dspm_coh_fetch_direct(struct dspm_dataset *ds,
 		seg[nr].addr = map->seq_addr;
 		seg[nr].rkey = map->seq_rkey;
 		seg[nr++].len = sizeof(__le64);
-		spin_lock(&coh->lock);
 		inv = xa_load(&coh->inval, pgoff);
-		spin_unlock(&coh->lock);
 		ret = dspm_peer_read(link->peers, home, map->gen, seg, nr,
 				     fb->read);
 		if (ret) {
@@ -576,9 +578,7 @@ static int dspm_coh_fetch_direct(struct dspm_dataset *ds,
 			continue;
 		}
 		down_write(&ds->apply_sem);
-		spin_lock(&coh->lock);
 		stale = xa_load(&coh->inval, pgoff) != inv;
-		spin_unlock(&coh->lock);
 		if (!stale) {
 			memcpy(dspm_committed_page(ds, pgoff), page, PAGE_SIZE);
 			set_bit(pgoff, coh->valid);
@@ -619,9 +619,7 @@ static int dspm_coh_fetch_rpc(struct dspm_dataset *ds, struct dspm_link *link,
 			break;
 		}
 		down_write(&ds->apply_sem);
-		spin_lock(&coh->lock);
 		inv = xa_load(&coh->inval, pgoff);
-		spin_unlock(&coh->lock);
 		/* an invalidation overtook this reply: its bytes are stale */
 		if (inv && xa_to_value(inv) > le64_to_cpu(data->version)) {
 			up_write(&ds->apply_sem);
@@ -647,6 +645,16 @@ static int dspm_coh_fetch(struct dspm_dataset *ds, struct dspm_link *link,
 	bool direct = false;
 	int ret;
 
+	/*
+	 * An entry for the page's invalidations before anything is asked of
+	 * the home: an INVALIDATE then only replaces it, which allocates
+	 * nothing and cannot fail, so no reply older than an invalidation
+	 * is ever taken for current.  (A page without an entry has no fetch
+	 * in flight: its next fetch asks after the commit was applied.)
+	 */
+	ret = xa_insert(&coh->inval, pgoff, xa_mk_value(0), GFP_KERNEL);
+	if (ret && ret != -EBUSY)
+		return ret;
 	fb = kvmalloc(sizeof(*fb), GFP_KERNEL);
 	if (!fb)
 		return -ENOMEM;
@@ -691,9 +699,7 @@ static bool dspm_coh_transient(int err)
 static void dspm_coh_forget(struct dspm_dataset *ds, pgoff_t pgoff)
 {
 	lockdep_assert_held_write(&ds->apply_sem);
-	spin_lock(&ds->coh->lock);
 	clear_bit(pgoff, ds->coh->valid);
-	spin_unlock(&ds->coh->lock);
 	dspm_zap_pages(ds, pgoff, 1);
 }
 
@@ -1294,9 +1300,18 @@ static u32 dspm_coh_invalidate(struct dspm_link *link, u32 peer,
 
 			if (page >= ds->pages || version > LONG_MAX)
 				continue;
-			if (dspm_coh_chunk(ds->coh, page)[0] == peer)
-				xa_store(&ds->coh->inval, page,
-					 xa_mk_value(version), GFP_KERNEL);
+			/*
+			 * Only a page with a fetch under way, or done, has an
+			 * entry (dspm_coh_fetch()), and replacing one cannot
+			 * fail; a page without one has no reply in flight that
+			 * the version must stop, so a failed store is no loss.
+			 */
+			if (dspm_coh_chunk(ds->coh, page)[0] == peer &&
+			    xa_load(&ds->coh->inval, page))
+				WARN_ON_ONCE(xa_is_err(xa_store(&ds->coh->inval,
+								page,
+								xa_mk_value(version),
+								GFP_KERNEL)));
 			dspm_coh_forget(ds, page);
 		}
 		up_write(&ds->apply_sem);
@@ -1412,9 +1427,7 @@ static void dspm_coh_forget_work(struct work_struct *work)
 			return;
 		if (ds->coh) {
 			down_write(&ds->apply_sem);
-			spin_lock(&ds->coh->lock);
 			bitmap_zero(ds->coh->valid, ds->pages);
-			spin_unlock(&ds->coh->lock);
 			dspm_zap_pages(ds, 0, ds->pages);
 			up_write(&ds->apply_sem);
 		}

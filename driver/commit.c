@@ -322,11 +322,18 @@ static bool dspm_dirty_clean(const struct dspm_dirty *d)
 /*
  * After a commit: whole pages are clean; partial ones move their twin and
  * are clean if nothing else differs.  Their mappings were zapped before the
- * commit and cannot come back while f->lock is held.
+ * commit and cannot come back while f->lock is held, nor, for a cluster
+ * commit (@ctx points to true), while they are marked committing.
  */
 static void dspm_settle_fn(struct dspm_file *f, struct dspm_dirty *d,
 			   pgoff_t pgoff, u32 a, u32 b, void *ctx)
 {
+	bool *cluster = ctx;
+
+	/* a page made dirty while a cluster commit was sent is not in it */
+	if (cluster && *cluster &&
+	    !xa_get_mark(&f->dirty, pgoff, DSPM_DIRTY_COMMITTING))
+		return;
 	if (!dspm_whole_page(a, b)) {
 		memcpy(page_address(d->twin) + a, page_address(d->shadow) + a,
 		       b - a);
@@ -346,16 +353,41 @@ static void dspm_commit_zap(struct dspm_file *f, const struct dspm_span *s,
 	dspm_visit_done(f, &v);
 }
 
-/* A cluster dataset: two-phase, on every holder (coordinator.c). */
+static void dspm_mark_fn(struct dspm_file *f, struct dspm_dirty *d,
+			 pgoff_t pgoff, u32 a, u32 b, void *ctx)
+{
+	xa_set_mark(&f->dirty, pgoff, DSPM_DIRTY_COMMITTING);
+}
+
+/* The commit is over: faults waiting for its pages go on. */
+static void dspm_unmark_all(struct dspm_file *f)
+{
+	struct dspm_dirty *d;
+	unsigned long idx;
+
+	xa_for_each_marked(&f->dirty, idx, d, DSPM_DIRTY_COMMITTING)
+		xa_clear_mark(&f->dirty, idx, DSPM_DIRTY_COMMITTING);
+	wake_up_all(&f->commit_wait);
+}
+
+/*
+ * A cluster dataset: two-phase, on every holder (coordinator.c).  Called
+ * and returns with f->lock held, but drops it while the commit is on the
+ * network: the pages it sends are marked committing (their mappings are
+ * zapped and a fault on them waits), and f->commit_lock keeps every other
+ * commit, abort and begin of the fd away.
+ */
 static int dspm_commit_cluster(struct dspm_file *f, const struct dspm_span *s,
 			       u32 nr, struct dspm_commit *c)
 {
 	struct dspm_dataset *ds = f->ds;
 	struct dspm_changes cs = { .validate = c->flags & DSPM_COMMIT_VALIDATE };
 	u64 start = ktime_get_ns(), bytes = 0, version = 0;
+	bool cluster = true;
 	u32 i;
 	int ret;
 
+	lockdep_assert_held(&f->commit_lock);
 	down_write(&ds->apply_sem);
 	dspm_commit_zap(f, s, nr);
 	up_write(&ds->apply_sem);
@@ -367,20 +399,25 @@ static int dspm_commit_cluster(struct dspm_file *f, const struct dspm_span *s,
 		struct dspm_link *link;
 		int idx;
 
+		dspm_walk_dirty(f, s, nr, dspm_mark_fn, NULL);
+		mutex_unlock(&f->lock);
 		link = dspm_node_link_get(ds->node, &idx);
 		ret = link ? dspm_coordinate(ds, link, cs.ch, cs.nr,
 					     cs.validate, &version)
 			   : -ENOTCONN;
 		dspm_node_link_put(ds->node, idx);
+		mutex_lock(&f->lock);
 	}
 	kvfree(cs.ch);
 	trace_dspm_commit(ds->id, c->pages, bytes, ktime_get_ns() - start, ret);
 	if (ret) {
+		dspm_unmark_all(f);
 		if (ret == -EAGAIN)
 			dspm_stats_conflict(ds->store);
 		return ret;
 	}
-	dspm_walk_dirty(f, s, nr, dspm_settle_fn, NULL);
+	dspm_walk_dirty(f, s, nr, dspm_settle_fn, &cluster);
+	dspm_unmark_all(f);
 	f->txn = false;
 	atomic64_inc(&ds->store->commits);
 	dspm_stats_committed(ds->store, bytes);
@@ -472,6 +509,7 @@ static int dspm_commit_locked(struct dspm_file *f, const struct dspm_span *s,
 
 long dspm_commit(struct dspm_file *f, struct dspm_commit __user *uarg)
 {
+	struct dspm_own *own;
 	struct dspm_commit c;
 	struct dspm_span *s;
 	u32 nr;
@@ -491,12 +529,14 @@ long dspm_commit(struct dspm_file *f, struct dspm_commit __user *uarg)
 	ret = dspm_spans_get(f->ds, c.ranges, c.nr_ranges, &s, &nr);
 	if (ret)
 		return ret;
+	mutex_lock(&f->commit_lock);
 	mutex_lock(&f->lock);
 	ret = dspm_commit_locked(f, s, nr, &c);
 	/* MRSW: the commit ends the transaction, and the ownership */
-	if (!ret)
-		dspm_own_end(f);
+	own = ret ? NULL : dspm_own_take(f);
 	mutex_unlock(&f->lock);
+	dspm_own_end(f, own);
+	mutex_unlock(&f->commit_lock);
 	kvfree(s);
 	if (ret)
 		return ret;
@@ -526,6 +566,7 @@ static void dspm_abort_fn(struct dspm_file *f, struct dspm_dirty *d,
 
 long dspm_abort(struct dspm_file *f, struct dspm_abort __user *uarg)
 {
+	struct dspm_own *own;
 	struct dspm_visit v = {};
 	struct dspm_abort a;
 	struct dspm_span *s;
@@ -546,11 +587,14 @@ long dspm_abort(struct dspm_file *f, struct dspm_abort __user *uarg)
 	ret = dspm_spans_get(f->ds, a.ranges, a.nr_ranges, &s, &nr);
 	if (ret)
 		return ret;
+	mutex_lock(&f->commit_lock);
 	mutex_lock(&f->lock);
 	dspm_walk_dirty(f, s, nr, dspm_abort_fn, &v);
 	f->txn = false;
-	dspm_own_end(f);
+	own = dspm_own_take(f);
 	mutex_unlock(&f->lock);
+	dspm_own_end(f, own);
+	mutex_unlock(&f->commit_lock);
 	kvfree(s);
 	trace_dspm_abort(f->ds->id, v.pages);
 	if (v.pages || v.restored)
@@ -578,11 +622,13 @@ long dspm_begin(struct dspm_file *f, struct dspm_begin __user *uarg)
 		return -EINVAL;
 	if (!f->writable)
 		return -EBADF;
+	mutex_lock(&f->commit_lock);
 	mutex_lock(&f->lock);
 	f->txn = true;
 	/* pages already mapped must fault again, to be copied at first use */
 	dspm_zap_pages(f->ds, 0, f->ds->pages);
 	mutex_unlock(&f->lock);
+	mutex_unlock(&f->commit_lock);
 	return 0;
 }
 

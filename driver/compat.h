@@ -62,4 +62,14 @@ static inline void dspm_vm_flags_set(struct vm_area_struct *vma,
 #endif
 }
 
+/* A fault handler gives up the lock it was called with (VM_FAULT_RETRY). */
+static inline void dspm_release_fault_lock(struct vm_fault *vmf)
+{
+#ifdef DSPM_HAVE_RELEASE_FAULT_LOCK
+	release_fault_lock(vmf);
+#else
+	mmap_read_unlock(vmf->vma->vm_mm);
+#endif
+}
+
 #endif /* _DSPM_COMPAT_H */

@@ -143,8 +143,10 @@ static struct file *dspm_file_new(struct dspm_node *node,
 		return ERR_PTR(-ENOMEM);
 	f->ds = ds;
 	f->writable = write;
+	mutex_init(&f->commit_lock);
 	mutex_init(&f->lock);
 	xa_init(&f->dirty);
+	init_waitqueue_head(&f->commit_wait);
 	ret = dspm_sync_file_init(f);
 	if (ret) {
 		kfree(f);
@@ -335,6 +337,7 @@ static int dspm_dataset_release(struct inode *inode, struct file *file)
 	dspm_sync_file_release(f);
 	dspm_dataset_put(f->ds);
 	mutex_destroy(&f->lock);
+	mutex_destroy(&f->commit_lock);
 	kfree(f);
 	return 0;
 }

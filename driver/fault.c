@@ -8,10 +8,12 @@
  * the page tables, so a shadow is freed only after its PTEs are zapped.
  */
 #include <linux/err.h>
+#include <linux/file.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 
+#include "compat.h"
 #include "internal.h"
 #include "trace.h"
 
@@ -48,44 +50,34 @@ void dspm_zap_pages(struct dspm_dataset *ds, pgoff_t first, pgoff_t count)
 }
 
 /*
- * Make this node's copy of @pgoff current and return with apply_sem held
- * for reading, so no commit is applied to it nor INVALIDATE drops it until
- * the caller has mapped or copied it.  dspm_coh_ready() works without
- * apply_sem, so an INVALIDATE can drop the copy before apply_sem is taken
- * (its zap then finds nothing to zap): the copy is checked again under
- * apply_sem and made current again if it was dropped.  Returns 1 when it
- * fetched the page, 0 when it did not, or an error (apply_sem not held).
+ * Take apply_sem for reading if this node's copy of @pgoff is current, so
+ * no commit is applied to it nor INVALIDATE drops it until the caller has
+ * mapped or copied it; false (apply_sem not held) if it must be fetched.
+ * An INVALIDATE may drop a copy dspm_coh_ready() just made current (its
+ * zap then finds nothing to zap), which is why the copy is checked here,
+ * under apply_sem, rather than trusted from the fetch.
  */
-static int dspm_fault_lock_current(struct dspm_dataset *ds, pgoff_t pgoff)
+static bool dspm_lock_current(struct dspm_dataset *ds, pgoff_t pgoff)
 {
-	bool fetched = false;
-	int ret;
-
-	for (;;) {
-		ret = dspm_coh_ready(ds, pgoff);
-		if (ret < 0)
-			return ret;
-		fetched |= ret > 0;
-		if (ds->coh)
-			dspm_debug_fault_stall();
-		down_read(&ds->apply_sem);
-		if (dspm_coh_current(ds, pgoff))
-			return fetched;
-		up_read(&ds->apply_sem);
-		if (fatal_signal_pending(current))
-			return -EINTR;
-	}
+	/* fault injection: an INVALIDATE may come in here */
+	if (ds->coh)
+		dspm_debug_fault_stall();
+	down_read(&ds->apply_sem);
+	if (dspm_coh_current(ds, pgoff))
+		return true;
+	up_read(&ds->apply_sem);
+	return false;
 }
 
 /*
  * Make @pgoff dirty in @f: copy the committed page under apply_sem so the
  * copy is never a commit half applied, and zap the fd's other mappings of
  * the committed page so every vma of the fd sees the shadow from now on.
- * Returns the dirty page or an ERR_PTR: -ENOMEM, or the error that kept
- * the committed page from being fetched; *@fetched says whether it was.
+ * Returns the dirty page or an ERR_PTR: -ENOMEM, or -EAGAIN when this
+ * node's copy of the page is not current (the caller fetches it first,
+ * without f->lock, and tries again).
  */
-static struct dspm_dirty *dspm_make_dirty(struct dspm_file *f, pgoff_t pgoff,
-					  bool *fetched)
+static struct dspm_dirty *dspm_make_dirty(struct dspm_file *f, pgoff_t pgoff)
 {
 	struct dspm_dataset *ds = f->ds;
 	struct dspm_dirty *d;
@@ -100,10 +92,10 @@ static struct dspm_dirty *dspm_make_dirty(struct dspm_file *f, pgoff_t pgoff,
 	if (!d->shadow || !d->twin)
 		goto fail;
 
-	ret = dspm_fault_lock_current(ds, pgoff);
-	if (ret < 0)
+	if (!dspm_lock_current(ds, pgoff)) {
+		ret = -EAGAIN;
 		goto fail;
-	*fetched = ret > 0;
+	}
 	memcpy(page_address(d->twin), dspm_committed_page(ds, pgoff),
 	       PAGE_SIZE);
 	up_read(&ds->apply_sem);
@@ -131,9 +123,69 @@ fail:
  * out of reach - SIGBUS, as for a read fault, since VM_FAULT_OOM from a
  * user fault only makes the access fault again, forever.
  */
-static vm_fault_t dspm_dirty_error(const struct dspm_dirty *d)
+static vm_fault_t dspm_fault_error(int err)
 {
-	return PTR_ERR(d) == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+	return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+}
+
+/*
+ * Fetch @pgoff from its home into this node's copy with no lock of ours
+ * held.  Where the kernel lets this fault be retried, mmap_lock goes too
+ * (the vma's file pins the dataset meanwhile) and the fault is retried
+ * whatever the fetch's outcome: the retry maps the page, or fetches it
+ * once more with mmap_lock held and reports its error.  Returns 0 when the
+ * caller may look at the page again under f->lock, VM_FAULT_RETRY when
+ * mmap_lock was released, or a VM_FAULT error.
+ */
+static vm_fault_t dspm_fault_fetch(struct vm_fault *vmf, struct dspm_file *f,
+				   bool *fetched)
+{
+	struct file *file = vmf->vma->vm_file;
+	int ret;
+
+	if (fault_flag_allow_retry_first(vmf->flags) &&
+	    !(vmf->flags & FAULT_FLAG_RETRY_NOWAIT)) {
+		get_file(file);
+		dspm_release_fault_lock(vmf);
+		ret = dspm_coh_ready(f->ds, vmf->pgoff);
+		*fetched |= ret > 0;
+		fput(file);
+		return VM_FAULT_RETRY;
+	}
+	ret = dspm_coh_ready(f->ds, vmf->pgoff);
+	*fetched |= ret > 0;
+	return ret < 0 ? dspm_fault_error(ret) : 0;
+}
+
+static bool dspm_committing(struct dspm_file *f, pgoff_t pgoff)
+{
+	return xa_get_mark(&f->dirty, pgoff, DSPM_DIRTY_COMMITTING);
+}
+
+/*
+ * A cluster commit of this fd is sending the page's shadow: wait until it
+ * is done (the page is then committed, or still dirty after a failure),
+ * with mmap_lock released where the fault may be retried.  Returns 0 to
+ * look at the page again, VM_FAULT_RETRY, or VM_FAULT_SIGBUS when killed.
+ */
+static vm_fault_t dspm_fault_wait_commit(struct vm_fault *vmf,
+					 struct dspm_file *f)
+{
+	struct file *file = vmf->vma->vm_file;
+	int ret;
+
+	if (fault_flag_allow_retry_first(vmf->flags) &&
+	    !(vmf->flags & FAULT_FLAG_RETRY_NOWAIT)) {
+		get_file(file);
+		dspm_release_fault_lock(vmf);
+		wait_event_killable(f->commit_wait,
+				    !dspm_committing(f, vmf->pgoff));
+		fput(file);
+		return VM_FAULT_RETRY;
+	}
+	ret = wait_event_killable(f->commit_wait,
+				  !dspm_committing(f, vmf->pgoff));
+	return ret ? VM_FAULT_SIGBUS : 0;
 }
 
 static vm_fault_t dspm_fault(struct vm_fault *vmf)
@@ -144,41 +196,54 @@ static vm_fault_t dspm_fault(struct vm_fault *vmf)
 	struct dspm_dirty *d;
 	bool fetched = false;
 	vm_fault_t ret;
-	int ready;
 
 	if (vmf->pgoff >= ds->pages)
 		return VM_FAULT_SIGBUS;
 
-	mutex_lock(&f->lock);
-	d = xa_load(&f->dirty, vmf->pgoff);
-	/* in a transaction a read takes the page's snapshot as well */
-	if (!d && (vmf->flags & FAULT_FLAG_WRITE || f->txn)) {
-		d = dspm_make_dirty(f, vmf->pgoff, &fetched);
-		if (IS_ERR(d)) {
-			ret = dspm_dirty_error(d);
-			goto out;
+	for (;;) {
+		mutex_lock(&f->lock);
+		d = xa_load(&f->dirty, vmf->pgoff);
+		/* in a transaction a read takes the page's snapshot as well */
+		if (!d && (vmf->flags & FAULT_FLAG_WRITE || f->txn)) {
+			d = dspm_make_dirty(f, vmf->pgoff);
+			if (IS_ERR(d) && PTR_ERR(d) != -EAGAIN) {
+				ret = dspm_fault_error(PTR_ERR(d));
+				break;
+			}
 		}
+		if (!IS_ERR_OR_NULL(d) && dspm_committing(f, vmf->pgoff)) {
+			mutex_unlock(&f->lock);
+			ret = dspm_fault_wait_commit(vmf, f);
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (!IS_ERR_OR_NULL(d)) {
+			ret = vmf_insert_pfn_prot(vma, vmf->address,
+						  page_to_pfn(d->shadow),
+						  vm_get_page_prot(vma->vm_flags));
+			break;
+		}
+		if (!d && dspm_lock_current(ds, vmf->pgoff)) {
+			ret = vmf_insert_pfn(vma, vmf->address,
+					     dspm_committed_pfn(ds, vmf->pgoff));
+			/* a fetch counted the fault as remote, and so did a retry's */
+			if (!fetched && !(vmf->flags & FAULT_FLAG_TRIED))
+				dspm_stats_fault_local(ds->store);
+			up_read(&ds->apply_sem);
+			break;
+		}
+		mutex_unlock(&f->lock);
+		ret = dspm_fault_fetch(vmf, f, &fetched);
+		if (ret) {
+			trace_dspm_fault(ds->id, vmf->pgoff,
+					 vmf->flags & FAULT_FLAG_WRITE, !fetched,
+					 ret);
+			return ret;
+		}
+		if (fatal_signal_pending(current))
+			return VM_FAULT_SIGBUS;
 	}
-	if (d) {
-		ret = vmf_insert_pfn_prot(vma, vmf->address,
-					  page_to_pfn(d->shadow),
-					  vm_get_page_prot(vma->vm_flags));
-		goto out;
-	}
-	ready = dspm_fault_lock_current(ds, vmf->pgoff);
-	if (ready < 0) {
-		/* the page's home cannot be reached */
-		ret = VM_FAULT_SIGBUS;
-		goto out;
-	}
-	fetched = ready;
-	ret = vmf_insert_pfn(vma, vmf->address,
-			     dspm_committed_pfn(ds, vmf->pgoff));
-	/* a fetch counted the fault as remote */
-	if (!fetched)
-		dspm_stats_fault_local(ds->store);
-	up_read(&ds->apply_sem);
-out:
 	trace_dspm_fault(ds->id, vmf->pgoff, vmf->flags & FAULT_FLAG_WRITE,
 			 !fetched, ret);
 	mutex_unlock(&f->lock);
@@ -189,24 +254,45 @@ out:
  * A store to a page mapped read-only.  If the fd already has a shadow the
  * PTE maps it (making a shadow zaps every other mapping of the page), so
  * the write may proceed; otherwise make one, which zaps this PTE too, and
- * let the access fault again into dspm_fault().
+ * let the access fault again into dspm_fault().  The kernel does not let
+ * pfn_mkwrite retry, so a fetch here keeps mmap_lock (but not f->lock).
  */
 static vm_fault_t dspm_pfn_mkwrite(struct vm_fault *vmf)
 {
 	struct dspm_file *f = vmf->vma->vm_file->private_data;
 	bool fetched = false;
 	vm_fault_t ret = 0;
+	int err;
 
 	if (vmf->pgoff >= f->ds->pages)
 		return VM_FAULT_SIGBUS;
-	mutex_lock(&f->lock);
-	if (!xa_load(&f->dirty, vmf->pgoff)) {
-		struct dspm_dirty *d = dspm_make_dirty(f, vmf->pgoff, &fetched);
+	for (;;) {
+		struct dspm_dirty *d = NULL;
 
-		ret = IS_ERR(d) ? dspm_dirty_error(d) : VM_FAULT_NOPAGE;
+		mutex_lock(&f->lock);
+		if (!xa_load(&f->dirty, vmf->pgoff))
+			d = dspm_make_dirty(f, vmf->pgoff);
+		mutex_unlock(&f->lock);
+		if (!IS_ERR(d)) {
+			ret = d ? VM_FAULT_NOPAGE : 0;
+			break;
+		}
+		if (PTR_ERR(d) != -EAGAIN) {
+			ret = dspm_fault_error(PTR_ERR(d));
+			break;
+		}
+		err = dspm_coh_ready(f->ds, vmf->pgoff);
+		fetched |= err > 0;
+		if (err < 0) {
+			ret = dspm_fault_error(err);
+			break;
+		}
+		if (fatal_signal_pending(current)) {
+			ret = VM_FAULT_SIGBUS;
+			break;
+		}
 	}
 	trace_dspm_fault(f->ds->id, vmf->pgoff, true, !fetched, ret);
-	mutex_unlock(&f->lock);
 	return ret;
 }
 

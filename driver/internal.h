@@ -187,10 +187,24 @@ struct dspm_dirty {
 	struct page *twin;		/* the committed bytes it started from */
 };
 
+/*
+ * A dirty page a cluster commit of its fd is sending: its shadow must not
+ * change, so a fault on it waits on dspm_file.commit_wait (f->lock is not
+ * held across the commit's network calls).
+ */
+#define DSPM_DIRTY_COMMITTING	XA_MARK_1
+
 struct dspm_file {
 	struct dspm_dataset *ds;
-	struct mutex lock;		/* lock order 1: dirty, nr_dirty */
+	/*
+	 * One COMMIT, ABORT or MRMW BEGIN of this fd at a time; held across
+	 * a two-phase commit and the DISOWNs after it, so only this fd's own
+	 * commit, abort and begin ever wait for the network on it.
+	 */
+	struct mutex commit_lock;
+	struct mutex lock;		/* dirty, nr_dirty, txn, own, owning */
 	struct xarray dirty;		/* dataset page -> struct dspm_dirty */
+	wait_queue_head_t commit_wait;	/* DSPM_DIRTY_COMMITTING cleared */
 	unsigned long nr_dirty;
 	bool writable;
 	bool txn;			/* BEGIN: reads take private copies too */
@@ -409,7 +423,8 @@ void dspm_sync_dataset_open(struct dspm_dataset *ds);
 void dspm_sync_dataset_free(struct dspm_dataset *ds);
 long dspm_own_begin(struct dspm_file *f, const struct dspm_begin *b);
 bool dspm_own_covers(const struct dspm_file *f, pgoff_t pgoff);
-void dspm_own_end(struct dspm_file *f);
+struct dspm_own *dspm_own_take(struct dspm_file *f);
+void dspm_own_end(struct dspm_file *f, struct dspm_own *own);
 long dspm_lock_ioctl(struct dspm_file *f, void __user *uarg, bool lock);
 long dspm_barrier_ioctl(struct dspm_file *f, void __user *uarg);
 

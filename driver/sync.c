@@ -479,24 +479,32 @@ bool dspm_own_covers(const struct dspm_file *f, pgoff_t pgoff)
 	return false;
 }
 
-/*
- * The transaction ended: give the pages back.  A home that cannot be told
- * keeps them for a token that is then retired, so the next waiter finds it
- * dead and breaks it; a token that holds locks stays, with the ownership.
- */
-void dspm_own_end(struct dspm_file *f)
+/* The transaction ends: the pages it owned, for dspm_own_end(), or NULL. */
+struct dspm_own *dspm_own_take(struct dspm_file *f)
 {
 	struct dspm_own *own = f->own;
-	u64 token;
 
 	lockdep_assert_held(&f->lock);
+	f->own = NULL;
+	return own;
+}
+
+/*
+ * Give back the pages dspm_own_take() took, without f->lock: DISOWN goes
+ * over the network.  A home that cannot be told keeps them for a token
+ * that is then retired, so the next waiter finds it dead and breaks it; a
+ * token that holds locks stays, with the ownership.
+ */
+void dspm_own_end(struct dspm_file *f, struct dspm_own *own)
+{
+	u64 token;
+
 	if (!own)
 		return;
-	f->own = NULL;
 	if (dspm_own_disown(f, own, own->nr) && !atomic_read(&f->locks) &&
 	    !dspm_token_new(&f->ds->node->sync, &token)) {
 		dspm_token_free(&f->ds->node->sync, f->token);
-		f->token = token;
+		WRITE_ONCE(f->token, token);
 	}
 	kvfree(own);
 }
@@ -616,10 +624,12 @@ long dspm_barrier_ioctl(struct dspm_file *f, void __user *uarg)
 void dspm_sync_file_release(struct dspm_file *f)
 {
 	struct dspm_wire_sync_reply rep;
+	struct dspm_own *own;
 
 	mutex_lock(&f->lock);
-	dspm_own_end(f);
+	own = dspm_own_take(f);
 	mutex_unlock(&f->lock);
+	dspm_own_end(f, own);
 	if (atomic_read(&f->locks))
 		dspm_sync_simple(f->ds, dspm_sync_manager(f->ds),
 				 DSPM_WIRE_SYNC_RELEASE, f->token, 0, &rep);

@@ -793,12 +793,13 @@ if [ -n "${rchunk:-}" ]; then
 	check "node $rreader's mapping from before node 3's quick restart sees 'quick'" \
 		wait_file "$rreader" /tmp/quick.out 'rc=0' 60 'rc='
 
-	# A fault that found the node's cached copy current can lose it to an
+	# A fault whose node has the page cached can lose the copy to an
 	# INVALIDATE before it maps it (the INVALIDATE's zap then finds nothing
-	# to zap); it must look again under apply_sem, or it maps the dropped
-	# copy and never sees the commit.  fault_stall_ms holds the fault in
-	# that window for 8 s while node 3 commits; a reader that keeps the
-	# dataset open (peek) keeps the copy cached.
+	# to zap); it must look under apply_sem, or it maps the dropped copy
+	# and never sees the commit.  fault_stall_ms holds every fault for 8 s
+	# just before it takes apply_sem while node 3 commits: the first
+	# finds the copy dropped and fetches, the retry maps the new bytes.  A
+	# reader that keeps the dataset open (peek) keeps the copy cached.
 	stalls() { g "$rreader" "dmesg | grep -c 'fault injection: fault stalled'"; }
 	g "$rreader" "setsid sh -c 'echo \$\$ > /tmp/peek.pid; exec $DSIO peek ret $roff 5 180' > /tmp/peek.out 2>&1 < /dev/null &"
 	check "node $rreader caches the page of chunk $rchunk, and keeps 'ret' open" \
