@@ -3,11 +3,7 @@
  * Cluster membership of this node: the link to the dispatcher (join with
  * the cluster key, heartbeats, reconnection) and the node table it sends.
  *
- * Lock order, after the ones in internal.h: dspm_node.lock, then
- * dspm_link.conn_lock, then dspm_link.table_lock, then dspm_link.calls_lock
- * (a spinlock).  The link's thread takes conn_lock, table_lock and
- * calls_lock only, never node->lock.  dspm_link.sharers_lock comes after
- * dspm_node.lock and takes no other lock (coherence.c).
+ * Locks: Documentation/locking.md.
  */
 #ifndef _DSPM_CLUSTER_H
 #define _DSPM_CLUSTER_H

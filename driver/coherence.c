@@ -86,16 +86,7 @@
  * PAGE_READ for that fetch; nothing is trusted that the checks did not
  * pass.
  *
- * Lock order: dspm_file.lock, then dspm_node.cluster_sem (read: the data
- * path uses node->link), then dspm_node.lock, then dspm_dataset.apply_sem,
- * then dspm_coh.lock (a spinlock).  Serving threads take node->lock and
- * apply_sem only, never cluster_sem.  dspm_link.sharers_lock is taken under
- * node->lock (a read) or alone and takes nothing but memory; table_lock is
- * taken alone here.  dspm_node.unshare_lock (a spinlock) is taken under
- * node->lock or alone.  The UNSHARE worker takes cluster_sem (read) with
- * nothing held; a fault waits for it before it takes cluster_sem.
- * dspm_coh.map_lock is taken alone (under cluster_sem at most) and never
- * across a network call.
+ * Locks: Documentation/locking.md.
  */
 #include <linux/bitmap.h>
 #include <linux/bsearch.h>
@@ -1026,10 +1017,9 @@ static void dspm_inval_batch(struct dspm_link *link, void *jobs, size_t size,
 /*
  * After a commit applied here: every reader this node served drops its
  * copies of @pages before the commit returns; up to DSPM_INVAL_BATCH of
- * them are invalidated at once (one call at a time per peer, different
- * peers in parallel).  A reader that is not alive, or cannot be reached,
- * is no longer a sharer (see the top).  Called without cluster_sem: the
- * link outlives its callers.
+ * them are invalidated at once.  A reader that is not alive, or cannot
+ * be reached, is no longer a sharer (see the top).  The link outlives
+ * its callers (serving threads and the coordinator's reader section).
  */
 void dspm_coh_invalidate_sharers(struct dspm_link *link, u64 cluster_id,
 				 const u64 *pages, u32 n, u64 version)

@@ -18,7 +18,8 @@
  * nothing before the decision, which this node writes to a lane of its own
  * pmem before any participant hears of it.
  *
- * Called with the fd's lock and cluster_sem (read) held: the link stays.
+ * Called with the fd's commit_lock held and inside the node's link_srcu
+ * read section, so the link stays; f->lock is not held.
  */
 #include <linux/delay.h>
 #include <linux/random.h>

@@ -11,25 +11,9 @@
  *                        of the dataset on this node hangs off
  *   struct dspm_file     one dataset fd: its private shadow pages
  *
- * Lock order (outermost first); no user memory is touched while holding
- * any of them except node->lock, and mmap_lock may be held above all of
- * them (page faults):
- *   1. dspm_file.lock        a dataset fd's shadow pages and MRSW ownership
- *   1'. dspm_dataset.sync_lock  the node's barrier round (sync.c): like
- *                            1, taken before 1a, never together with 1
- *   1a. dspm_node.cluster_sem  read: the data path uses node->link;
- *                            write: JOIN/LEAVE change it (coherence.c)
- *   2. dspm_node.lock        attach state, dataset table, open datasets
- *   3. dspm_store.log_lock   the redo log: one transaction at a time
- *   4. dspm_dataset.apply_sem  write: bytes of committed pages change;
- *                            read: a fault maps or copies committed pages
- *   5. dspm_sync.lock        the synchronisation manager's tables
- *                            (sync_table.c); only dspm_link.table_lock
- *                            nests inside it
- *   (then i_mmap_rwsem, taken by unmap_mapping_range)
- *   dspm_node.unshare_lock (a spinlock) is taken under node->lock or alone.
- *   The UNSHARE worker (coherence.c) takes cluster_sem (read) alone; a
- *   fault waits for it before it takes cluster_sem.
+ * Locks: Documentation/locking.md has the one table of their order, what
+ * each guards and which may be held across a network call; the comments
+ * here say only what a lock guards.
  *
  * A dataset fd pins its dataset, which pins the store: DETACH refuses
  * (EBUSY) while any dataset is open, so the data path never needs
@@ -96,7 +80,7 @@ struct dspm_store {
 	u64 data_pages;
 	u8 uuid[16];
 
-	struct mutex log_lock;		/* lock order 3: the redo log */
+	struct mutex log_lock;		/* the redo log, seq words */
 	u64 log_seq;			/* last sequence used */
 
 	struct dspm_lanes *lanes;	/* two-phase commit (lane.c) */
@@ -120,7 +104,7 @@ struct dspm_store {
  * its own fds and open datasets.
  */
 struct dspm_sync {
-	struct mutex lock;		/* lock order 5: sets */
+	struct mutex lock;		/* sets */
 	struct list_head sets;		/* struct dspm_sync_set */
 	struct xarray tokens;		/* low 32 bits of live tokens */
 	u32 next_token;
@@ -135,7 +119,7 @@ struct dspm_node {
 	 * with synchronize_srcu() after cutting the link's connections.
 	 */
 	struct srcu_struct link_srcu;
-	struct mutex lock;		/* see Documentation/locking.md */
+	struct mutex lock;		/* store, link writes, table, open */
 	struct dspm_store *store;	/* NULL while detached */
 	struct dspm_link __rcu *link;	/* NULL outside a cluster */
 	bool link_changing;		/* JOIN/LEAVE running: no DETACH */
@@ -172,11 +156,11 @@ struct dspm_dataset {
 	unsigned int nr_extents;
 	struct dspm_extent extents[DSPM_EXTENTS_MAX];
 	struct inode *inode;
-	struct rw_semaphore apply_sem;
+	struct rw_semaphore apply_sem;	/* committed bytes, coh valid/inval */
 	refcount_t open_count;		/* fds; last close frees it */
 	struct dspm_coh *coh;		/* a cluster dataset's coherence state */
 	u64 token;			/* this node's barrier membership */
-	struct mutex sync_lock;		/* lock order 1': barrier_round, member */
+	struct mutex sync_lock;		/* barrier_round, member */
 	u64 barrier_round;		/* entered, not seen complete; 0: none */
 	bool member;			/* the barrier manager knows the node */
 };

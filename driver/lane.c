@@ -10,8 +10,9 @@
  * transaction has locked: a page is locked while any lane holding it is
  * in use, so lanes are the page locks too.
  *
- * Lock order: dspm_lanes.lock is taken alone, never with another lock of
- * the driver held inside it.
+ * Locks: Documentation/locking.md; dspm_lanes.lock comes before log_lock
+ * (recovery applies committed lanes under it) and is never held across
+ * a network call.
  */
 #include <linux/bsearch.h>
 #include <linux/crc32c.h>

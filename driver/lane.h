@@ -51,7 +51,7 @@ struct dspm_lane {
 };
 
 struct dspm_lanes {
-	struct mutex lock;		/* taken alone: see lane.c */
+	struct mutex lock;		/* lanes; before log_lock */
 	struct dspm_lane lane[DSPM_LANES];
 };
 

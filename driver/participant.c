@@ -6,10 +6,10 @@
  * participants of this node's own decisions again until each has applied.
  *
  * Requests come from the peer serving threads, or directly from this
- * node's coordinator when it holds pages itself.  Lock order (internal.h):
- * node->lock, then log_lock, then the dataset's apply_sem; lanes->lock is
- * taken alone.  Nothing here takes cluster_sem: the link is alive while
- * its serving threads and its resolver run.
+ * node's coordinator when it holds pages itself.  Locks:
+ * Documentation/locking.md; none is held across a call to another node
+ * or the dispatcher.  The link is alive while its serving threads and
+ * its resolver run, so nothing here needs the node's link_srcu.
  */
 #include <linux/err.h>
 #include <linux/jiffies.h>

@@ -9,8 +9,8 @@
  * checked before it is used; a malformed message or a failed handshake is
  * counted and drops the connection, nothing else.
  *
- * Lock order: dspm_peers.lock, then dspm_link.table_lock.  Connection
- * threads take neither while they block on the network.
+ * Locks: Documentation/locking.md.  Connection threads and callers hold
+ * none while they block on the network.
  */
 #include <linux/debugfs.h>
 #include <linux/in.h>
@@ -41,13 +41,28 @@ struct dspm_peer_conn {
 	void *reply;			/* DSPM_WIRE_MAX_MESSAGE bytes */
 };
 
-/* A connection this node opened to a peer: one call at a time. */
-struct dspm_peer_out {
-	u32 id;
-	struct mutex lock;		/* conn, gen, buf: a whole call */
+/*
+ * Calls to one peer run on up to this many connections at once; the peer
+ * serves each connection with a thread of its own.
+ */
+#define DSPM_PEER_CHANNELS	4
+
+/*
+ * A connection this node opened to a peer.  A caller owns a channel for a
+ * whole call (busy), so nothing is locked while it waits for the reply.
+ */
+struct dspm_peer_chan {
 	struct dspm_conn *conn;		/* NULL: connect on the next call */
 	u64 gen;			/* of conn: unique per connection */
 	void *buf;			/* DSPM_WIRE_MAX_MESSAGE bytes */
+	bool busy;
+};
+
+struct dspm_peer_out {
+	u32 id;
+	spinlock_t lock;		/* busy, and conn/gen of idle channels */
+	wait_queue_head_t idle;		/* a channel stopped being busy */
+	struct dspm_peer_chan chan[DSPM_PEER_CHANNELS];
 };
 
 struct dspm_peers {
@@ -461,9 +476,19 @@ static int dspm_peer_connect(struct dspm_peers *peers, u32 id, void *buf,
 	return 0;
 }
 
+static void dspm_peer_out_free(struct dspm_peer_out *out)
+{
+	unsigned int i;
+
+	for (i = 0; i < DSPM_PEER_CHANNELS; i++)
+		kvfree(out->chan[i].buf);
+	kfree(out);
+}
+
 static struct dspm_peer_out *dspm_peer_out_get(struct dspm_peers *peers, u32 id)
 {
 	struct dspm_peer_out *out, *old;
+	unsigned int i;
 
 	mutex_lock(&peers->lock);
 	out = xa_load(&peers->out, id);
@@ -473,35 +498,103 @@ static struct dspm_peer_out *dspm_peer_out_get(struct dspm_peers *peers, u32 id)
 	out = kzalloc(sizeof(*out), GFP_KERNEL);
 	if (!out)
 		return ERR_PTR(-ENOMEM);
-	out->buf = kvmalloc(DSPM_WIRE_MAX_MESSAGE, GFP_KERNEL);
-	if (!out->buf) {
-		kfree(out);
-		return ERR_PTR(-ENOMEM);
+	for (i = 0; i < DSPM_PEER_CHANNELS; i++) {
+		out->chan[i].buf = kvmalloc(DSPM_WIRE_MAX_MESSAGE, GFP_KERNEL);
+		if (!out->chan[i].buf) {
+			dspm_peer_out_free(out);
+			return ERR_PTR(-ENOMEM);
+		}
 	}
 	out->id = id;
-	mutex_init(&out->lock);
+	spin_lock_init(&out->lock);
+	init_waitqueue_head(&out->idle);
 	mutex_lock(&peers->lock);
 	old = xa_load(&peers->out, id);
 	if (!old && xa_err(xa_store(&peers->out, id, out, GFP_KERNEL)))
 		old = ERR_PTR(-ENOMEM);
 	mutex_unlock(&peers->lock);
 	if (old) {
-		kvfree(out->buf);
-		kfree(out);
+		dspm_peer_out_free(out);
 		return old;
 	}
 	return out;
 }
 
 /*
+ * An idle channel, marked busy: one that is connected if there is one;
+ * with @gen, only the channel of that connection (-ESTALE when it is gone).
+ */
+static struct dspm_peer_chan *dspm_peer_chan_try(struct dspm_peer_out *out,
+						 const u64 *gen)
+{
+	struct dspm_peer_chan *c, *pick = NULL;
+	unsigned int i;
+
+	spin_lock(&out->lock);
+	for (i = 0; i < DSPM_PEER_CHANNELS; i++) {
+		c = &out->chan[i];
+		if (gen) {
+			if (!c->conn || c->gen != *gen)
+				continue;
+			pick = c->busy ? NULL : c;
+			if (!pick)
+				goto unlock;
+			break;
+		}
+		if (c->busy)
+			continue;
+		if (!pick || (!pick->conn && c->conn))
+			pick = c;
+	}
+	if (gen && !pick) {
+		spin_unlock(&out->lock);
+		return ERR_PTR(-ESTALE);
+	}
+	if (pick)
+		pick->busy = true;
+unlock:
+	spin_unlock(&out->lock);
+	return pick;
+}
+
+static struct dspm_peer_chan *dspm_peer_chan_get(struct dspm_peer_out *out,
+						 const u64 *gen)
+{
+	struct dspm_peer_chan *c;
+
+	wait_event(out->idle, (c = dspm_peer_chan_try(out, gen)) != NULL);
+	return c;
+}
+
+/* The call on @c is over; @failed closes its connection first. */
+static void dspm_peer_chan_put(struct dspm_peers *peers,
+			       struct dspm_peer_out *out,
+			       struct dspm_peer_chan *c, bool failed)
+{
+	struct dspm_conn *conn = NULL;
+
+	spin_lock(&out->lock);
+	if (failed) {
+		conn = c->conn;
+		c->conn = NULL;
+	}
+	c->busy = false;
+	spin_unlock(&out->lock);
+	if (conn)
+		peers->ops->close(conn);
+	wake_up_all(&out->idle);
+}
+
+/*
  * Send @req (@len bytes, its type set; sender and request id are filled
  * in) to node @id and receive its @want reply of exactly @reply_len bytes
- * into @reply, or its ERROR as a negative errno.  One call at a time per
- * peer; the connection is made on first use and after any failure, which
- * also fails the call (-EHOSTUNREACH when @id is no live member).  *@gen
- * (if not NULL) is the generation of the connection that carried the
- * call, also on an ERROR reply: what the peer exposed for it stays
- * readable through dspm_peer_read() while that connection lives.
+ * into @reply, or its ERROR as a negative errno.  Up to DSPM_PEER_CHANNELS
+ * calls to one peer run at once, each on a connection of its own, made on
+ * first use and after any failure, which also fails the call
+ * (-EHOSTUNREACH when @id is no live member).  *@gen (if not NULL) is the
+ * generation of the connection that carried the call, also on an ERROR
+ * reply: what the peer exposed for it stays readable through
+ * dspm_peer_read() while that connection lives.
  */
 int dspm_peer_call_gen(struct dspm_peers *peers, u32 id, void *req, u32 len,
 		       u16 want, void *reply, u32 reply_len, u64 *gen)
@@ -509,32 +602,40 @@ int dspm_peer_call_gen(struct dspm_peers *peers, u32 id, void *req, u32 len,
 	struct dspm_wire_hdr *h = req;
 	const struct dspm_wire_hdr *r;
 	struct dspm_peer_out *out;
+	struct dspm_peer_chan *c;
+	struct dspm_conn *conn;
 	int ret;
 
 	out = dspm_peer_out_get(peers, id);
 	if (IS_ERR(out))
 		return PTR_ERR(out);
-	mutex_lock(&out->lock);
-	if (!out->conn) {
-		ret = dspm_peer_connect(peers, id, out->buf, &out->conn);
-		if (ret)
-			goto unlock;
-		out->gen = atomic64_inc_return(&peers->gens);
+	c = dspm_peer_chan_get(out, NULL);
+	if (!c->conn) {
+		ret = dspm_peer_connect(peers, id, c->buf, &conn);
+		if (ret) {
+			dspm_peer_chan_put(peers, out, c, false);
+			return ret;
+		}
+		spin_lock(&out->lock);
+		c->conn = conn;
+		c->gen = atomic64_inc_return(&peers->gens);
+		spin_unlock(&out->lock);
 	}
 	if (gen)
-		*gen = out->gen;
-	r = out->buf;
+		*gen = c->gen;
+	r = c->buf;
 	dspm_wire_hdr_init(h, le16_to_cpu(h->type), len,
 			   READ_ONCE(peers->link->node_id),
 			   atomic64_inc_return(&peers->requests));
-	ret = peers->ops->send(out->conn, h, len);
+	ret = peers->ops->send(c->conn, h, len);
 	if (!ret)
-		ret = dspm_peer_recv(peers, out->conn, out->buf);
+		ret = dspm_peer_recv(peers, c->conn, c->buf);
 	if (ret == DSPM_WIRE_ERROR && le32_to_cpu(r->length) ==
 	    sizeof(struct dspm_wire_error) && r->status &&
 	    r->request_id == h->request_id) {
 		ret = -(int)le32_to_cpu(r->status);
-		goto unlock;
+		dspm_peer_chan_put(peers, out, c, false);
+		return ret;
 	}
 	if (ret >= 0 && (ret != want || le32_to_cpu(r->length) != reply_len ||
 			 le32_to_cpu(r->sender) != id ||
@@ -543,15 +644,12 @@ int dspm_peer_call_gen(struct dspm_peers *peers, u32 id, void *req, u32 len,
 		ret = -EPROTO;
 	}
 	if (ret < 0) {
-		peers->ops->close(out->conn);
-		out->conn = NULL;
-		goto unlock;
+		dspm_peer_chan_put(peers, out, c, true);
+		return ret;
 	}
-	memcpy(reply, out->buf, reply_len);
-	ret = 0;
-unlock:
-	mutex_unlock(&out->lock);
-	return ret;
+	memcpy(reply, c->buf, reply_len);
+	dspm_peer_chan_put(peers, out, c, false);
+	return 0;
 }
 
 int dspm_peer_call(struct dspm_peers *peers, u32 id, void *req, u32 len,
@@ -565,12 +663,14 @@ int dspm_peer_call(struct dspm_peers *peers, u32 id, void *req, u32 len,
  * One-sided reads (struct dspm_transport_ops.read) from node @id on the
  * connection of generation @gen: -ESTALE when that connection is gone
  * (its keys died with it), -EOPNOTSUPP without a one-sided transport.
- * A failed read closes the connection like a failed call.
+ * They wait while a call uses that connection.  A failed read closes the
+ * connection like a failed call.
  */
 int dspm_peer_read(struct dspm_peers *peers, u32 id, u64 gen,
 		   const struct dspm_read_seg *seg, unsigned int nr, void *buf)
 {
 	struct dspm_peer_out *out;
+	struct dspm_peer_chan *c;
 	int ret;
 
 	if (!peers->ops->read)
@@ -578,17 +678,11 @@ int dspm_peer_read(struct dspm_peers *peers, u32 id, u64 gen,
 	out = dspm_peer_out_get(peers, id);
 	if (IS_ERR(out))
 		return PTR_ERR(out);
-	mutex_lock(&out->lock);
-	if (!out->conn || out->gen != gen) {
-		ret = -ESTALE;
-	} else {
-		ret = peers->ops->read(out->conn, seg, nr, buf);
-		if (ret) {
-			peers->ops->close(out->conn);
-			out->conn = NULL;
-		}
-	}
-	mutex_unlock(&out->lock);
+	c = dspm_peer_chan_get(out, &gen);
+	if (IS_ERR(c))
+		return PTR_ERR(c);
+	ret = peers->ops->read(c->conn, seg, nr, buf);
+	dspm_peer_chan_put(peers, out, c, ret);
 	return ret;
 }
 
@@ -596,12 +690,13 @@ static void dspm_peer_out_close_all(struct dspm_peers *peers)
 {
 	struct dspm_peer_out *out;
 	unsigned long id;
+	unsigned int i;
 
 	xa_for_each(&peers->out, id, out) {
-		if (out->conn)
-			peers->ops->close(out->conn);
-		kvfree(out->buf);
-		kfree(out);
+		for (i = 0; i < DSPM_PEER_CHANNELS; i++)
+			if (out->chan[i].conn)
+				peers->ops->close(out->chan[i].conn);
+		dspm_peer_out_free(out);
 	}
 	xa_destroy(&peers->out);
 }

@@ -17,7 +17,7 @@
  * grant again, and barrier members enter again when they next arrive
  * (Documentation/wire-protocol.md).
  *
- * Lock order: dspm_sync.lock, then dspm_link.table_lock.
+ * Locks: Documentation/locking.md (dspm_sync.lock, then table_lock).
  */
 #include <linux/list.h>
 #include <linux/slab.h>

@@ -58,7 +58,7 @@
  * i.e. until the owner calls close() (or, for connections not yet taken by
  * accept(), until the listener's reaper closes them).
  *
- * Lock order (outer first):
+ * Lock order (outer first; Documentation/locking.md has the driver's):
  *   rdma_cm's per-cm_id handler mutex (held around dspm_rdma_cm_handler)
  *     -> dspm_rdma_listen_lock (mutex: every listener's queues and
  *        conn->listener)
