@@ -15,9 +15,9 @@
 #include <linux/seq_file.h>
 #include <linux/uaccess.h>
 
-#include "cluster.h"
+#include "clu.h"
 #include "internal.h"
-#include "lane.h"
+#include "txn_lane.h"
 
 static int dspm_copy_show(struct seq_file *m, void *v)
 {

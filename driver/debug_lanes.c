@@ -13,9 +13,9 @@
 #include <linux/jiffies.h>
 #include <linux/seq_file.h>
 
-#include "cluster.h"
+#include "clu.h"
 #include "internal.h"
-#include "lane.h"
+#include "txn_lane.h"
 
 static const char *const dspm_lane_use_names[] = {
 	[DSPM_LANE_FREE] = "free",

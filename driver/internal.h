@@ -35,7 +35,7 @@
 #include <linux/xarray.h>
 #include <uapi/linux/dspm.h>
 
-#include "layout.h"
+#include "media_layout.h"
 
 struct dax_device;
 struct dspm_lanes;

@@ -22,10 +22,10 @@
 #include <linux/sort.h>
 #include <linux/uaccess.h>
 
-#include "cluster.h"
+#include "clu.h"
 #include "internal.h"
-#include "lane.h"
-#include "transport.h"
+#include "txn_lane.h"
+#include "xprt.h"
 
 #define DSPM_PEER_HANDSHAKE_MS	5000
 #define DSPM_PEER_CONNS_MAX	64

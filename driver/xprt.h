@@ -15,8 +15,8 @@
  * calls them.  What is exposed stays readable until close(); a failed
  * read() leaves the connection failed, to be closed.
  */
-#ifndef _DSPM_TRANSPORT_H
-#define _DSPM_TRANSPORT_H
+#ifndef _DSPM_XPRT_H
+#define _DSPM_XPRT_H
 
 #include <linux/socket.h>
 #include <linux/types.h>
@@ -97,4 +97,4 @@ struct dentry;
 void dspm_transport_bench_init(struct dentry *dir);
 void dspm_transport_bench_exit(void);
 
-#endif /* _DSPM_TRANSPORT_H */
+#endif /* _DSPM_XPRT_H */

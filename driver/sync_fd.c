@@ -30,7 +30,7 @@
 #include <linux/uaccess.h>
 #include <linux/workqueue.h>
 
-#include "cluster.h"
+#include "clu.h"
 #include "internal.h"
 
 #define DSPM_SYNC_PAUSE_MIN_MS	1U

@@ -36,7 +36,7 @@
 #include <linux/uaccess.h>
 
 #include "internal.h"
-#include "transport.h"
+#include "xprt.h"
 
 #define DSPM_BENCH_MAX_SIZE	65536
 #define DSPM_BENCH_MAX_COUNT	1000000

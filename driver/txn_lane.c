@@ -21,7 +21,7 @@
 #include <linux/sort.h>
 
 #include "internal.h"
-#include "lane.h"
+#include "txn_lane.h"
 
 static struct dspm_media_lane_header *
 dspm_lane_header(struct dspm_store *st, u32 i)

@@ -3,13 +3,13 @@
  * Prepare lanes of the two-phase commit (lane.c) and the participant and
  * coordinator sides that use them (participant.c, coordinator.c).
  */
-#ifndef _DSPM_LANE_H
-#define _DSPM_LANE_H
+#ifndef _DSPM_TXN_LANE_H
+#define _DSPM_TXN_LANE_H
 
 #include <linux/mutex.h>
 #include <linux/types.h>
 
-#include "layout.h"
+#include "media_layout.h"
 
 struct dspm_link;
 struct dspm_store;
@@ -90,4 +90,4 @@ void dspm_debug_lanes_stop(struct dspm_link *link);
 int dspm_txn_call(struct dspm_link *link, u32 id, void *req, u32 len, u16 want,
 		  void *reply, u32 reply_len);
 
-#endif /* _DSPM_LANE_H */
+#endif /* _DSPM_TXN_LANE_H */

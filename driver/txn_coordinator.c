@@ -27,9 +27,9 @@
 #include <linux/sort.h>
 #include <linux/string.h>
 
-#include "cluster.h"
+#include "clu.h"
 #include "internal.h"
-#include "lane.h"
+#include "txn_lane.h"
 #include "trace.h"
 
 #define DSPM_COMMIT_ATTEMPTS	10

@@ -7,7 +7,7 @@
 #include <net/net_namespace.h>
 #include <net/sock.h>
 
-#include "transport.h"
+#include "xprt.h"
 
 struct dspm_conn {
 	struct socket *sock;

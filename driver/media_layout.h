@@ -11,8 +11,8 @@
  * sealed, and replayed at attach when a crash interrupted the apply.
  * Documentation/layout.md describes the format for people.
  */
-#ifndef _DSPM_LAYOUT_H
-#define _DSPM_LAYOUT_H
+#ifndef _DSPM_MEDIA_LAYOUT_H
+#define _DSPM_MEDIA_LAYOUT_H
 
 #include <linux/types.h>
 #include <linux/build_bug.h>
@@ -135,4 +135,4 @@ static inline void dspm_layout_build_checks(void)
 	BUILD_BUG_ON(sizeof(struct dspm_media_lane_header) != DSPM_LOG_HEADER_BYTES);
 }
 
-#endif /* _DSPM_LAYOUT_H */
+#endif /* _DSPM_MEDIA_LAYOUT_H */

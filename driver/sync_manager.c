@@ -22,7 +22,7 @@
 #include <linux/list.h>
 #include <linux/slab.h>
 
-#include "cluster.h"
+#include "clu.h"
 #include "internal.h"
 
 enum dspm_hold_kind {

@@ -14,7 +14,7 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
-#include "cluster.h"
+#include "clu.h"
 #include "internal.h"
 
 static void dspm_wire_set_name(char *dst, const char name[DSPM_NAME_MAX])

@@ -18,9 +18,9 @@
 #include <linux/workqueue.h>
 #include <linux/xxhash.h>
 
-#include "cluster.h"
+#include "clu.h"
 #include "internal.h"
-#include "lane.h"
+#include "txn_lane.h"
 
 #define DSPM_RESOLVE_PERIOD_MS	1000
 #define DSPM_RESOLVE_AFTER_MS	3000

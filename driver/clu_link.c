@@ -13,10 +13,10 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
-#include "cluster.h"
+#include "clu.h"
 #include "internal.h"
-#include "lane.h"
-#include "transport.h"
+#include "txn_lane.h"
+#include "xprt.h"
 
 #define DSPM_LINK_TIMEOUT_MS	5000
 /* a call waits this long for a reply, and before that for a link */

@@ -5,8 +5,8 @@
  *
  * Locks: Documentation/locking.md.
  */
-#ifndef _DSPM_CLUSTER_H
-#define _DSPM_CLUSTER_H
+#ifndef _DSPM_CLU_H
+#define _DSPM_CLU_H
 
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -196,4 +196,4 @@ long dspm_cluster_leave(struct dspm_node *node, void __user *uarg);
 long dspm_cluster_nodes(struct dspm_node *node, void __user *uarg);
 void dspm_cluster_exit(struct dspm_node *node);
 
-#endif /* _DSPM_CLUSTER_H */
+#endif /* _DSPM_CLU_H */

@@ -6,7 +6,7 @@
 #include <crypto/algapi.h>
 #include <crypto/hash.h>
 
-#include "cluster.h"
+#include "clu.h"
 
 int dspm_auth_mac(const u8 *key, u32 key_len, const struct dspm_mac_part *parts,
 		  unsigned int nr, u8 mac[DSPM_WIRE_MAC_SIZE])

@@ -16,7 +16,7 @@
 
 #include "compat.h"
 #include "internal.h"
-#include "lane.h"
+#include "txn_lane.h"
 
 #define DSPM_MEDIA_BYTES_MIN	(8ULL << 20)
 

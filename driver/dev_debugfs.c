@@ -17,7 +17,7 @@
 #include <linux/minmax.h>
 
 #include "internal.h"
-#include "transport.h"
+#include "xprt.h"
 
 static struct dentry *dspm_debugfs_dir;
 static u32 dspm_apply_stall_ms;

@@ -14,7 +14,7 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
-#include "cluster.h"
+#include "clu.h"
 #include "internal.h"
 
 #define DSPM_FS_MAGIC	0x6473706d	/* "dspm" */

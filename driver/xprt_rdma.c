@@ -88,7 +88,7 @@
 
 #include <uapi/linux/dspm_wire.h>
 
-#include "transport.h"
+#include "xprt.h"
 
 #define DSPM_RDMA_SEG		DSPM_WIRE_RDMA_SEGMENT
 #define DSPM_RDMA_RECV_DEPTH	DSPM_WIRE_RDMA_RECV_DEPTH

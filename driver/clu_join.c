@@ -7,9 +7,9 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
-#include "cluster.h"
+#include "clu.h"
 #include "internal.h"
-#include "transport.h"
+#include "xprt.h"
 
 static int dspm_addr_check(const struct dspm_addr *a)
 {

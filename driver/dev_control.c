@@ -9,7 +9,7 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
-#include "cluster.h"
+#include "clu.h"
 #include "internal.h"
 
 static long dspm_ioc_get_info(struct dspm_node *node, void __user *uarg)
