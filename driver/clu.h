@@ -157,7 +157,6 @@ void dspm_coh_link_start(struct dspm_link *link);
 u32 dspm_coh_page_map(struct dspm_link *link, u32 peer,
 		      const struct dspm_wire_page_map *req,
 		      struct dspm_wire_page_map_reply *reply,
-		      const struct dspm_transport_ops *ops,
 		      struct dspm_conn *conn);
 void dspm_coh_show(struct seq_file *m, struct dspm_link *link);
 void dspm_coh_link_exit(struct dspm_link *link);

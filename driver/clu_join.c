@@ -170,7 +170,7 @@ long dspm_cluster_join(struct dspm_node *node, void __user *uarg)
 		if (!ret)
 			ret = dspm_link_start(link);
 		if (ret) {
-			link->ops->close(conn);
+			dspm_conn_close(conn);
 			link->conn = NULL;
 		}
 	}

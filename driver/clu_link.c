@@ -109,7 +109,7 @@ static int dspm_link_recv(struct dspm_link *link, struct dspm_conn *conn)
 	u16 type;
 	int ret;
 
-	ret = link->ops->recv(conn, h, sizeof(*h));
+	ret = dspm_conn_recv(conn, h, sizeof(*h));
 	if (ret)
 		return ret;
 	len = le32_to_cpu(h->length);
@@ -119,7 +119,7 @@ static int dspm_link_recv(struct dspm_link *link, struct dspm_conn *conn)
 		atomic64_inc(&link->malformed);
 		return -EPROTO;
 	}
-	ret = link->ops->recv(conn, h + 1, len - sizeof(*h));
+	ret = dspm_conn_recv(conn, h + 1, len - sizeof(*h));
 	return ret ?: type;
 }
 
@@ -187,7 +187,7 @@ static int dspm_link_handshake(struct dspm_link *link, struct dspm_conn *conn,
 	hello.incarnation = cpu_to_le64(link->incarnation);
 	hello.addr = link->self;
 	get_random_bytes(hello.nonce, sizeof(hello.nonce));
-	ret = link->ops->send(conn, &hello, sizeof(hello));
+	ret = dspm_conn_send(conn, &hello, sizeof(hello));
 	if (ret)
 		return ret;
 
@@ -216,7 +216,7 @@ static int dspm_link_handshake(struct dspm_link *link, struct dspm_conn *conn,
 	parts[3] = (struct dspm_mac_part){ link->uuid, sizeof(link->uuid) };
 	ret = dspm_auth_mac(link->key, link->key_len, parts, 4, auth.mac);
 	if (!ret)
-		ret = link->ops->send(conn, &auth, sizeof(auth));
+		ret = dspm_conn_send(conn, &auth, sizeof(auth));
 	memzero_explicit(mac, sizeof(mac));
 	if (ret)
 		return ret;
@@ -263,9 +263,9 @@ int dspm_link_connect(struct dspm_link *link, struct dspm_conn **out)
 	if (!link->self.family) {
 		struct sockaddr_storage ss;
 
-		ret = link->ops->local_addr(conn, &ss);
+		ret = dspm_conn_local_addr(conn, &ss);
 		if (ret) {
-			link->ops->close(conn);
+			dspm_conn_close(conn);
 			return ret;
 		}
 		dspm_sockaddr_to_wire(&ss, DSPM_PEER_PORT_DEFAULT, &link->self);
@@ -277,12 +277,12 @@ int dspm_link_connect(struct dspm_link *link, struct dspm_conn **out)
 		ret = -ESTALE;
 	}
 	if (ret) {
-		link->ops->close(conn);
+		dspm_conn_close(conn);
 		return ret;
 	}
 	link->node_id = id;
 	link->heartbeat_ms = min_t(u32, heartbeat_ms, 60000);
-	link->ops->set_recv_timeout(conn, 0);
+	dspm_conn_set_recv_timeout(conn, 0);
 	*out = conn;
 	return 0;
 }
@@ -514,10 +514,10 @@ int dspm_link_call(struct dspm_link *link, void *req, u32 len, u16 want,
 	spin_lock(&link->calls_lock);
 	list_add_tail(&call.entry, &link->calls);
 	spin_unlock(&link->calls_lock);
-	ret = link->ops->send(link->conn, req, len);
+	ret = dspm_conn_send(link->conn, req, len);
 	/* a failed send: let the receiving thread notice and rejoin */
 	if (ret)
-		link->ops->shutdown(link->conn);
+		dspm_conn_shutdown(link->conn);
 	mutex_unlock(&link->conn_lock);
 
 	if (!ret) {
@@ -549,7 +549,7 @@ static void dspm_link_drop(struct dspm_link *link)
 	link->conn = NULL;
 	mutex_unlock(&link->conn_lock);
 	if (conn)
-		link->ops->close(conn);
+		dspm_conn_close(conn);
 	dspm_link_fail_calls(link, -ECONNRESET);
 }
 
@@ -575,7 +575,7 @@ static void dspm_link_reconnect(struct dspm_link *link, unsigned int *backoff)
 	mutex_lock(&link->conn_lock);
 	if (link->leaving) {
 		mutex_unlock(&link->conn_lock);
-		link->ops->close(conn);
+		dspm_conn_close(conn);
 		return;
 	}
 	link->conn = conn;
@@ -642,8 +642,8 @@ static void dspm_link_heartbeat(struct work_struct *work)
 		hb.free = cpu_to_le64(dspm_link_free_bytes(link));
 		hb.table_epoch = cpu_to_le64(READ_ONCE(link->epoch));
 		/* a failed send: let the receiving thread notice and rejoin */
-		if (link->ops->send(link->conn, &hb, sizeof(hb)))
-			link->ops->shutdown(link->conn);
+		if (dspm_conn_send(link->conn, &hb, sizeof(hb)))
+			dspm_conn_shutdown(link->conn);
 	}
 	leaving = link->leaving;
 	mutex_unlock(&link->conn_lock);
@@ -688,7 +688,7 @@ void dspm_link_shutdown(struct dspm_link *link)
 	mutex_lock(&link->conn_lock);
 	link->leaving = true;
 	if (link->conn)
-		link->ops->shutdown(link->conn);
+		dspm_conn_shutdown(link->conn);
 	mutex_unlock(&link->conn_lock);
 	wake_up_all(&link->conn_wait);
 }

@@ -119,7 +119,6 @@ static void dspm_coh_map_invalidated(struct dspm_coh *coh, u32 home)
 u32 dspm_coh_page_map(struct dspm_link *link, u32 peer,
 		      const struct dspm_wire_page_map *req,
 		      struct dspm_wire_page_map_reply *reply,
-		      const struct dspm_transport_ops *ops,
 		      struct dspm_conn *conn)
 {
 	struct dspm_node *node = link->node;
@@ -142,13 +141,13 @@ u32 dspm_coh_page_map(struct dspm_link *link, u32 peer,
 	/* as for PAGE_READ: its registration would not outlast a commit */
 	if (!dspm_link_node_alive(link, peer, NULL))
 		return dspm_wire_reply_error(reply, &req->hdr, -EHOSTUNREACH);
-	if (!ops->expose || !st->seq)
+	if (!dspm_conn_one_sided(conn) || !st->seq)
 		return dspm_wire_reply_error(reply, &req->hdr, -EOPNOTSUPP);
 	r[0].addr = st->base + st->data_offset;
 	r[0].len = st->data_pages * DSPM_MEDIA_PAGE;
 	r[1].addr = st->seq;
 	r[1].len = st->seq_bytes;
-	ret = ops->expose(conn, r, ARRAY_SIZE(r), keys);
+	ret = dspm_conn_expose(conn, r, ARRAY_SIZE(r), keys);
 	if (ret) {
 		pr_info_ratelimited("dspm: cannot expose pages to node %u for one-sided reads: %d\n",
 				    peer, ret);

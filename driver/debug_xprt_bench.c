@@ -155,16 +155,16 @@ static void dspm_echo_serve(struct dspm_echo *e, struct dspm_conn *conn,
 	__le32 *hdr = (__le32 *)buf;
 	u32 len;
 
-	e->ops->set_recv_timeout(conn, DSPM_BENCH_IDLE_MS);
+	dspm_conn_set_recv_timeout(conn, DSPM_BENCH_IDLE_MS);
 	while (!kthread_should_stop()) {
-		if (e->ops->recv(conn, hdr, sizeof(*hdr)))
+		if (dspm_conn_recv(conn, hdr, sizeof(*hdr)))
 			return;
 		len = le32_to_cpu(*hdr);
 		if (!len || len > DSPM_BENCH_MAX_SIZE)
 			return;
-		if (e->ops->recv(conn, buf + sizeof(*hdr), len))
+		if (dspm_conn_recv(conn, buf + sizeof(*hdr), len))
 			return;
-		if (e->ops->send(conn, buf, sizeof(*hdr) + len))
+		if (dspm_conn_send(conn, buf, sizeof(*hdr) + len))
 			return;
 	}
 }
@@ -176,7 +176,7 @@ static int dspm_echo_thread(void *arg)
 	int ret;
 
 	while (!kthread_should_stop()) {
-		ret = e->ops->accept(e->l, &conn);
+		ret = dspm_listener_accept(e->l, &conn);
 		if (ret == -ESHUTDOWN)
 			break;
 		if (ret) {
@@ -187,7 +187,7 @@ static int dspm_echo_thread(void *arg)
 		mutex_lock(&e->lock);
 		if (e->stopping) {
 			mutex_unlock(&e->lock);
-			e->ops->close(conn);
+			dspm_conn_close(conn);
 			break;
 		}
 		e->conn = conn;
@@ -198,7 +198,7 @@ static int dspm_echo_thread(void *arg)
 		mutex_lock(&e->lock);
 		e->conn = NULL;
 		mutex_unlock(&e->lock);
-		e->ops->close(conn);
+		dspm_conn_close(conn);
 	}
 	/* kthread_stop() joins us */
 	dspm_wait_for_kthread_stop();
@@ -235,7 +235,7 @@ static int dspm_echo_start(const struct dspm_transport_ops *ops, u16 port)
 	e->task = kthread_run(dspm_echo_thread, e, "dspm-echo-%s", ops->name);
 	if (IS_ERR(e->task)) {
 		ret = PTR_ERR(e->task);
-		ops->listener_close(e->l);
+		dspm_listener_close(e->l);
 		goto free;
 	}
 	dspm_echo_srv = e;
@@ -257,11 +257,11 @@ static void dspm_echo_stop(void)
 	mutex_lock(&e->lock);
 	e->stopping = true;
 	if (e->conn)
-		e->ops->shutdown(e->conn);
+		dspm_conn_shutdown(e->conn);
 	mutex_unlock(&e->lock);
-	e->ops->listener_shutdown(e->l);
+	dspm_listener_shutdown(e->l);
 	kthread_stop(e->task);
-	e->ops->listener_close(e->l);
+	dspm_listener_close(e->l);
 	pr_info("dspm: %s echo server on port %u stopped\n", e->ops->name,
 		e->port);
 	kvfree(e->buf);
@@ -361,7 +361,7 @@ static int dspm_ping_run(const struct dspm_transport_ops *ops,
 	ret = ops->connect(addr, DSPM_BENCH_TIMEOUT_MS, &conn);
 	if (ret)
 		goto free;
-	ops->set_recv_timeout(conn, DSPM_BENCH_TIMEOUT_MS);
+	dspm_conn_set_recv_timeout(conn, DSPM_BENCH_TIMEOUT_MS);
 	*(__le32 *)tx = cpu_to_le32(size);
 	for (i = 0; i < count; i++) {
 		u64 t0;
@@ -372,9 +372,9 @@ static int dspm_ping_run(const struct dspm_transport_ops *ops,
 		}
 		dspm_ping_fill(tx + sizeof(__le32), size, i);
 		t0 = ktime_get_ns();
-		ret = ops->send(conn, tx, msg);
+		ret = dspm_conn_send(conn, tx, msg);
 		if (!ret)
-			ret = ops->recv(conn, rx, msg);
+			ret = dspm_conn_recv(conn, rx, msg);
 		if (ret)
 			break;
 		ns[i] = ktime_get_ns() - t0;
@@ -385,7 +385,7 @@ static int dspm_ping_run(const struct dspm_transport_ops *ops,
 		*done = i + 1;
 		cond_resched();
 	}
-	ops->close(conn);
+	dspm_conn_close(conn);
 free:
 	kvfree(rx);
 	kvfree(tx);

@@ -96,7 +96,7 @@ static int dspm_peer_recv(struct dspm_peers *peers, struct dspm_conn *conn,
 	u32 len;
 	int ret;
 
-	ret = peers->ops->recv(conn, h, sizeof(*h));
+	ret = dspm_conn_recv(conn, h, sizeof(*h));
 	if (ret)
 		return ret;
 	type = le16_to_cpu(h->type);
@@ -108,7 +108,7 @@ static int dspm_peer_recv(struct dspm_peers *peers, struct dspm_conn *conn,
 		atomic64_inc(&peers->malformed);
 		return -EPROTO;
 	}
-	ret = peers->ops->recv(conn, h + 1, len - sizeof(*h));
+	ret = dspm_conn_recv(conn, h + 1, len - sizeof(*h));
 	return ret ?: type;
 }
 
@@ -181,7 +181,7 @@ static int dspm_peer_accept_handshake(struct dspm_peer_conn *pc, u32 *peer_id)
 		atomic64_inc(&peers->malformed);
 		return -EPROTO;
 	}
-	ret = peers->ops->peer_addr(pc->conn, &from);
+	ret = dspm_conn_peer_addr(pc->conn, &from);
 	if (ret)
 		return ret;
 	if (le32_to_cpu(hello->target) != self || id == self ||
@@ -199,7 +199,7 @@ static int dspm_peer_accept_handshake(struct dspm_peer_conn *pc, u32 *peer_id)
 	get_random_bytes(ch.nonce, sizeof(ch.nonce));
 	ret = dspm_peer_mac(link, "dspm-a", nonce_c, ch.nonce, id, self, ch.mac);
 	if (!ret)
-		ret = peers->ops->send(pc->conn, &ch, sizeof(ch));
+		ret = dspm_conn_send(pc->conn, &ch, sizeof(ch));
 	if (ret)
 		return ret;
 
@@ -246,7 +246,7 @@ static int dspm_peer_serve(struct dspm_peer_conn *pc, u32 peer_id)
 			break;
 		case DSPM_WIRE_PAGE_MAP:
 			len = dspm_coh_page_map(peers->link, peer_id, pc->buf,
-						pc->reply, peers->ops, pc->conn);
+						pc->reply, pc->conn);
 			if (!len)
 				goto bad;
 			h = pc->reply;
@@ -280,7 +280,7 @@ static int dspm_peer_serve(struct dspm_peer_conn *pc, u32 peer_id)
 			goto bad;
 		}
 		h->sender = cpu_to_le32(self);
-		type = peers->ops->send(pc->conn, h, len);
+		type = dspm_conn_send(pc->conn, h, len);
 		h = pc->buf;
 		if (type)
 			return type;
@@ -297,16 +297,16 @@ static int dspm_peer_conn_thread(void *data)
 	u32 peer_id;
 	int ret;
 
-	peers->ops->set_recv_timeout(pc->conn, DSPM_PEER_HANDSHAKE_MS);
+	dspm_conn_set_recv_timeout(pc->conn, DSPM_PEER_HANDSHAKE_MS);
 	ret = dspm_peer_accept_handshake(pc, &peer_id);
 	if (!ret) {
 		atomic64_inc(&peers->accepted);
 		WRITE_ONCE(pc->peer_id, peer_id);
-		peers->ops->set_recv_timeout(pc->conn, 0);
+		dspm_conn_set_recv_timeout(pc->conn, 0);
 		ret = dspm_peer_serve(pc, peer_id);
 	}
 	/* the peer hears of it now; closing and freeing wait for the reaper */
-	peers->ops->shutdown(pc->conn);
+	dspm_conn_shutdown(pc->conn);
 	WRITE_ONCE(pc->done, true);
 	dspm_wait_for_kthread_stop();
 	return ret;
@@ -325,17 +325,17 @@ void dspm_peers_cut(struct dspm_peers *peers, u32 id)
 	mutex_lock(&peers->lock);
 	list_for_each_entry(pc, &peers->conns, entry)
 		if (READ_ONCE(pc->peer_id) == id && !READ_ONCE(pc->done))
-			peers->ops->shutdown(pc->conn);
+			dspm_conn_shutdown(pc->conn);
 	mutex_unlock(&peers->lock);
 }
 
 static void dspm_peer_conn_free(struct dspm_peers *peers,
 				struct dspm_peer_conn *pc)
 {
-	peers->ops->shutdown(pc->conn);
+	dspm_conn_shutdown(pc->conn);
 	kthread_stop(pc->thread);
 	put_task_struct(pc->thread);
-	peers->ops->close(pc->conn);
+	dspm_conn_close(pc->conn);
 	kvfree(pc->reply);
 	kvfree(pc->buf);
 	kfree(pc);
@@ -390,7 +390,7 @@ free:
 	kvfree(pc->buf);
 	kfree(pc);
 close:
-	peers->ops->close(conn);
+	dspm_conn_close(conn);
 	return ret;
 }
 
@@ -401,7 +401,7 @@ static int dspm_peer_acceptor(void *data)
 	int ret;
 
 	while (!kthread_should_stop()) {
-		ret = peers->ops->accept(peers->listener, &conn);
+		ret = dspm_listener_accept(peers->listener, &conn);
 		if (ret == -ESHUTDOWN)
 			break;
 		if (ret) {
@@ -412,7 +412,7 @@ static int dspm_peer_acceptor(void *data)
 		dspm_peer_reap(peers, false);
 		if (READ_ONCE(peers->nr_conns) >= DSPM_PEER_CONNS_MAX) {
 			atomic64_inc(&peers->refused);
-			peers->ops->close(conn);
+			dspm_conn_close(conn);
 			continue;
 		}
 		dspm_peer_start_conn(peers, conn);
@@ -448,7 +448,7 @@ static int dspm_peer_connect(struct dspm_peers *peers, u32 id, void *buf,
 	hello.target = cpu_to_le32(id);
 	hello.reserved = 0;
 	get_random_bytes(hello.nonce, sizeof(hello.nonce));
-	ret = peers->ops->send(conn, &hello, sizeof(hello));
+	ret = dspm_conn_send(conn, &hello, sizeof(hello));
 	if (!ret)
 		ret = dspm_peer_expect(peers, conn, buf, DSPM_WIRE_PEER_CHALLENGE,
 				       sizeof(*ch), id);
@@ -467,9 +467,9 @@ static int dspm_peer_connect(struct dspm_peers *peers, u32 id, void *buf,
 				    self, id, auth.mac);
 	}
 	if (!ret)
-		ret = peers->ops->send(conn, &auth, sizeof(auth));
+		ret = dspm_conn_send(conn, &auth, sizeof(auth));
 	if (ret) {
-		peers->ops->close(conn);
+		dspm_conn_close(conn);
 		return ret;
 	}
 	*out = conn;
@@ -581,7 +581,7 @@ static void dspm_peer_chan_put(struct dspm_peers *peers,
 	c->busy = false;
 	spin_unlock(&out->lock);
 	if (conn)
-		peers->ops->close(conn);
+		dspm_conn_close(conn);
 	wake_up_all(&out->idle);
 }
 
@@ -627,7 +627,7 @@ int dspm_peer_call_gen(struct dspm_peers *peers, u32 id, void *req, u32 len,
 	dspm_wire_hdr_init(h, le16_to_cpu(h->type), len,
 			   READ_ONCE(peers->link->node_id),
 			   atomic64_inc_return(&peers->requests));
-	ret = peers->ops->send(c->conn, h, len);
+	ret = dspm_conn_send(c->conn, h, len);
 	if (!ret)
 		ret = dspm_peer_recv(peers, c->conn, c->buf);
 	if (ret == DSPM_WIRE_ERROR && le32_to_cpu(r->length) ==
@@ -681,7 +681,7 @@ int dspm_peer_read(struct dspm_peers *peers, u32 id, u64 gen,
 	c = dspm_peer_chan_get(out, &gen);
 	if (IS_ERR(c))
 		return PTR_ERR(c);
-	ret = peers->ops->read(c->conn, seg, nr, buf);
+	ret = dspm_conn_read(c->conn, seg, nr, buf);
 	dspm_peer_chan_put(peers, out, c, ret);
 	return ret;
 }
@@ -695,7 +695,7 @@ static void dspm_peer_out_close_all(struct dspm_peers *peers)
 	xa_for_each(&peers->out, id, out) {
 		for (i = 0; i < DSPM_PEER_CHANNELS; i++)
 			if (out->chan[i].conn)
-				peers->ops->close(out->chan[i].conn);
+				dspm_conn_close(out->chan[i].conn);
 		dspm_peer_out_free(out);
 	}
 	xa_destroy(&peers->out);
@@ -733,7 +733,7 @@ static int dspm_peer_ping(struct dspm_peers *peers, u32 id, u32 count,
 				   i + 3);
 		get_random_bytes(req + 1, min_t(u32, size, 64));
 		start = ktime_get_ns();
-		ret = peers->ops->send(conn, req, sizeof(*req) + size);
+		ret = dspm_conn_send(conn, req, sizeof(*req) + size);
 		if (!ret)
 			ret = dspm_peer_expect(peers, conn, reply, DSPM_WIRE_PONG,
 					       sizeof(*req) + size, id);
@@ -743,7 +743,7 @@ static int dspm_peer_ping(struct dspm_peers *peers, u32 id, u32 count,
 			ret = -EPROTO;
 		total += ns[i];
 	}
-	peers->ops->close(conn);
+	dspm_conn_close(conn);
 	if (!ret) {
 		sort(ns, count, sizeof(*ns), dspm_ns_cmp, NULL);
 		mutex_lock(&peers->lock);
@@ -856,7 +856,7 @@ struct dspm_peers *dspm_peers_start(struct dspm_link *link)
 		peers->ops->name);
 	return peers;
 close:
-	peers->ops->listener_close(peers->listener);
+	dspm_listener_close(peers->listener);
 free:
 	kfree(peers);
 	return ERR_PTR(ret);
@@ -867,11 +867,11 @@ void dspm_peers_stop(struct dspm_peers *peers)
 	if (!peers)
 		return;
 	debugfs_remove(peers->debugfs);
-	peers->ops->listener_shutdown(peers->listener);
+	dspm_listener_shutdown(peers->listener);
 	kthread_stop(peers->acceptor);
 	put_task_struct(peers->acceptor);
 	dspm_peer_reap(peers, true);
-	peers->ops->listener_close(peers->listener);
+	dspm_listener_close(peers->listener);
 	dspm_peer_out_close_all(peers);
 	kfree(peers);
 }

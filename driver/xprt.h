@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The transport interface: a reliable, ordered byte stream to one peer.
- * Backends: TCP (kernel sockets, transport_tcp.c) and RDMA (rdma_cm RC
- * queue pairs, transport_rdma.c).
+ * Backends: TCP (kernel sockets, xprt_tcp.c) and RDMA (rdma_cm RC queue
+ * pairs, xprt_rdma_*.c).  Documentation/transport.md has the contract.
+ *
+ * A connection (struct dspm_conn, the first part of each backend's own)
+ * carries its ops; callers use the dspm_conn_*() helpers below, and the
+ * ops table itself only to connect and listen.
  *
  * A connection has at most one sender and one receiver at a time (callers
  * serialise each side); send and recv may run concurrently; shutdown() may
@@ -18,11 +22,20 @@
 #ifndef _DSPM_XPRT_H
 #define _DSPM_XPRT_H
 
+#include <linux/errno.h>
 #include <linux/socket.h>
 #include <linux/types.h>
 
-struct dspm_conn;
-struct dspm_listener;
+struct dspm_transport_ops;
+
+/* What every backend's connection and listener start with. */
+struct dspm_conn {
+	const struct dspm_transport_ops *ops;
+};
+
+struct dspm_listener {
+	const struct dspm_transport_ops *ops;
+};
 
 #define DSPM_TRANSPORT_REGIONS		2	/* exposed per connection */
 #define DSPM_TRANSPORT_READ_SEGS	4	/* reads per read() */
@@ -89,10 +102,85 @@ struct dspm_transport_ops {
 	void (*listener_close)(struct dspm_listener *l);
 };
 
+static inline int dspm_conn_send(struct dspm_conn *c, const void *buf,
+				 size_t len)
+{
+	return c->ops->send(c, buf, len);
+}
+
+static inline int dspm_conn_recv(struct dspm_conn *c, void *buf, size_t len)
+{
+	return c->ops->recv(c, buf, len);
+}
+
+static inline void dspm_conn_set_recv_timeout(struct dspm_conn *c,
+					      unsigned int ms)
+{
+	c->ops->set_recv_timeout(c, ms);
+}
+
+static inline int dspm_conn_local_addr(struct dspm_conn *c,
+				       struct sockaddr_storage *out)
+{
+	return c->ops->local_addr(c, out);
+}
+
+static inline int dspm_conn_peer_addr(struct dspm_conn *c,
+				      struct sockaddr_storage *out)
+{
+	return c->ops->peer_addr(c, out);
+}
+
+static inline void dspm_conn_shutdown(struct dspm_conn *c)
+{
+	c->ops->shutdown(c);
+}
+
+static inline void dspm_conn_close(struct dspm_conn *c)
+{
+	c->ops->close(c);
+}
+
+/* One-sided access: only where the backend has it (RDMA). */
+static inline bool dspm_conn_one_sided(const struct dspm_conn *c)
+{
+	return c->ops->read && c->ops->expose;
+}
+
+static inline int dspm_conn_expose(struct dspm_conn *c,
+				   const struct dspm_region *r, unsigned int nr,
+				   struct dspm_region_key *keys)
+{
+	return c->ops->expose ? c->ops->expose(c, r, nr, keys) : -EOPNOTSUPP;
+}
+
+static inline int dspm_conn_read(struct dspm_conn *c,
+				 const struct dspm_read_seg *seg,
+				 unsigned int nr, void *buf)
+{
+	return c->ops->read ? c->ops->read(c, seg, nr, buf) : -EOPNOTSUPP;
+}
+
+static inline int dspm_listener_accept(struct dspm_listener *l,
+				       struct dspm_conn **out)
+{
+	return l->ops->accept(l, out);
+}
+
+static inline void dspm_listener_shutdown(struct dspm_listener *l)
+{
+	l->ops->listener_shutdown(l);
+}
+
+static inline void dspm_listener_close(struct dspm_listener *l)
+{
+	l->ops->listener_close(l);
+}
+
 extern const struct dspm_transport_ops dspm_tcp_transport;
 extern const struct dspm_transport_ops dspm_rdma_transport;
 
-/* transport_bench.c: debugfs transport_echo and transport_ping in @dir */
+/* debug_xprt_bench.c: debugfs transport_echo and transport_ping in @dir */
 struct dentry;
 void dspm_transport_bench_init(struct dentry *dir);
 void dspm_transport_bench_exit(void);

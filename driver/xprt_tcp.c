@@ -9,14 +9,26 @@
 
 #include "xprt.h"
 
-struct dspm_conn {
+struct dspm_tcp_conn {
+	struct dspm_conn base;
 	struct socket *sock;
 };
 
-struct dspm_listener {
+struct dspm_tcp_listener {
+	struct dspm_listener base;
 	struct socket *sock;
 	bool shut;
 };
+
+static struct dspm_tcp_conn *dspm_tcp_conn_of(struct dspm_conn *c)
+{
+	return container_of(c, struct dspm_tcp_conn, base);
+}
+
+static struct dspm_tcp_listener *dspm_tcp_listener_of(struct dspm_listener *l)
+{
+	return container_of(l, struct dspm_tcp_listener, base);
+}
 
 static long dspm_tcp_timeo(unsigned int ms)
 {
@@ -45,12 +57,13 @@ static int dspm_tcp_connect(const struct sockaddr_storage *addr,
 			    unsigned int timeout_ms, struct dspm_conn **out)
 {
 	int len = dspm_tcp_addr_len(addr);
-	struct dspm_conn *conn;
+	struct dspm_tcp_conn *conn;
 	int ret;
 
 	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
 	if (!conn)
 		return -ENOMEM;
+	conn->base.ops = &dspm_tcp_transport;
 	ret = sock_create_kern(&init_net, addr->ss_family, SOCK_STREAM,
 			       IPPROTO_TCP, &conn->sock);
 	if (ret)
@@ -61,7 +74,7 @@ static int dspm_tcp_connect(const struct sockaddr_storage *addr,
 	if (ret)
 		goto release;
 	dspm_tcp_tune(conn->sock->sk);
-	*out = conn;
+	*out = &conn->base;
 	return 0;
 release:
 	sock_release(conn->sock);
@@ -70,12 +83,14 @@ free:
 	return ret;
 }
 
-static int dspm_tcp_send(struct dspm_conn *conn, const void *buf, size_t len)
+static int dspm_tcp_send(struct dspm_conn *c, const void *buf, size_t len)
 {
+	struct socket *sock = dspm_tcp_conn_of(c)->sock;
+
 	while (len) {
 		struct kvec iov = { .iov_base = (void *)buf, .iov_len = len };
 		struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
-		int ret = kernel_sendmsg(conn->sock, &msg, &iov, 1, len);
+		int ret = kernel_sendmsg(sock, &msg, &iov, 1, len);
 
 		if (ret < 0)
 			return ret == -EAGAIN ? -ETIMEDOUT : ret;
@@ -87,12 +102,14 @@ static int dspm_tcp_send(struct dspm_conn *conn, const void *buf, size_t len)
 	return 0;
 }
 
-static int dspm_tcp_recv(struct dspm_conn *conn, void *buf, size_t len)
+static int dspm_tcp_recv(struct dspm_conn *c, void *buf, size_t len)
 {
+	struct socket *sock = dspm_tcp_conn_of(c)->sock;
+
 	while (len) {
 		struct kvec iov = { .iov_base = buf, .iov_len = len };
 		struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
-		int ret = kernel_recvmsg(conn->sock, &msg, &iov, 1, len,
+		int ret = kernel_recvmsg(sock, &msg, &iov, 1, len,
 					 MSG_WAITALL);
 
 		if (ret < 0)
@@ -105,47 +122,56 @@ static int dspm_tcp_recv(struct dspm_conn *conn, void *buf, size_t len)
 	return 0;
 }
 
-static void dspm_tcp_set_recv_timeout(struct dspm_conn *conn, unsigned int ms)
+static void dspm_tcp_set_recv_timeout(struct dspm_conn *c, unsigned int ms)
 {
-	WRITE_ONCE(conn->sock->sk->sk_rcvtimeo, dspm_tcp_timeo(ms));
+	struct socket *sock = dspm_tcp_conn_of(c)->sock;
+
+	WRITE_ONCE(sock->sk->sk_rcvtimeo, dspm_tcp_timeo(ms));
 }
 
-static int dspm_tcp_local_addr(struct dspm_conn *conn,
+static int dspm_tcp_local_addr(struct dspm_conn *c,
 			       struct sockaddr_storage *out)
 {
-	int ret = kernel_getsockname(conn->sock, (struct sockaddr *)out);
+	struct socket *sock = dspm_tcp_conn_of(c)->sock;
+	int ret = kernel_getsockname(sock, (struct sockaddr *)out);
 
 	return ret < 0 ? ret : 0;
 }
 
-static int dspm_tcp_peer_addr(struct dspm_conn *conn,
+static int dspm_tcp_peer_addr(struct dspm_conn *c,
 			      struct sockaddr_storage *out)
 {
-	int ret = kernel_getpeername(conn->sock, (struct sockaddr *)out);
+	struct socket *sock = dspm_tcp_conn_of(c)->sock;
+	int ret = kernel_getpeername(sock, (struct sockaddr *)out);
 
 	return ret < 0 ? ret : 0;
 }
 
-static void dspm_tcp_shutdown(struct dspm_conn *conn)
+static void dspm_tcp_shutdown(struct dspm_conn *c)
 {
-	kernel_sock_shutdown(conn->sock, SHUT_RDWR);
+	struct socket *sock = dspm_tcp_conn_of(c)->sock;
+
+	kernel_sock_shutdown(sock, SHUT_RDWR);
 }
 
-static void dspm_tcp_close(struct dspm_conn *conn)
+static void dspm_tcp_close(struct dspm_conn *c)
 {
-	sock_release(conn->sock);
-	kfree(conn);
+	struct socket *sock = dspm_tcp_conn_of(c)->sock;
+
+	sock_release(sock);
+	kfree(dspm_tcp_conn_of(c));
 }
 
 static int dspm_tcp_listen(const struct sockaddr_storage *addr,
 			   struct dspm_listener **out)
 {
-	struct dspm_listener *l;
+	struct dspm_tcp_listener *l;
 	int ret;
 
 	l = kzalloc(sizeof(*l), GFP_KERNEL);
 	if (!l)
 		return -ENOMEM;
+	l->base.ops = &dspm_tcp_transport;
 	ret = sock_create_kern(&init_net, addr->ss_family, SOCK_STREAM,
 			       IPPROTO_TCP, &l->sock);
 	if (ret)
@@ -158,7 +184,7 @@ static int dspm_tcp_listen(const struct sockaddr_storage *addr,
 		ret = kernel_listen(l->sock, 64);
 	if (ret)
 		goto release;
-	*out = l;
+	*out = &l->base;
 	return 0;
 release:
 	sock_release(l->sock);
@@ -167,32 +193,39 @@ free:
 	return ret;
 }
 
-static int dspm_tcp_accept(struct dspm_listener *l, struct dspm_conn **out)
+static int dspm_tcp_accept(struct dspm_listener *listener,
+			   struct dspm_conn **out)
 {
-	struct dspm_conn *conn;
+	struct dspm_tcp_listener *l = dspm_tcp_listener_of(listener);
+	struct dspm_tcp_conn *conn;
 	int ret;
 
 	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
 	if (!conn)
 		return -ENOMEM;
+	conn->base.ops = &dspm_tcp_transport;
 	ret = kernel_accept(l->sock, &conn->sock, 0);
 	if (ret) {
 		kfree(conn);
 		return READ_ONCE(l->shut) ? -ESHUTDOWN : ret;
 	}
 	dspm_tcp_tune(conn->sock->sk);
-	*out = conn;
+	*out = &conn->base;
 	return 0;
 }
 
-static void dspm_tcp_listener_shutdown(struct dspm_listener *l)
+static void dspm_tcp_listener_shutdown(struct dspm_listener *listener)
 {
+	struct dspm_tcp_listener *l = dspm_tcp_listener_of(listener);
+
 	WRITE_ONCE(l->shut, true);
 	kernel_sock_shutdown(l->sock, SHUT_RDWR);
 }
 
-static void dspm_tcp_listener_close(struct dspm_listener *l)
+static void dspm_tcp_listener_close(struct dspm_listener *listener)
 {
+	struct dspm_tcp_listener *l = dspm_tcp_listener_of(listener);
+
 	sock_release(l->sock);
 	kfree(l);
 }
