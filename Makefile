@@ -16,6 +16,10 @@ KDIR	?= /lib/modules/$(KVER)/build
 JOBS	?= $(shell nproc)
 CMAKE_BUILD_TYPE ?= RelWithDebInfo
 PREFIX	?= /usr/local
+# The test VMs need the driver's debugging aids (Kconfig DSPM_DEBUG:
+# fault injection, pmem dumps, transport benchmarks); DSPM_DEBUG=n leaves
+# them out.
+DSPM_DEBUG ?= y
 
 export DSPM_KVER := $(KVER)
 
@@ -29,7 +33,8 @@ deps:
 
 driver:
 	@test -n "$(KVER)" || { echo "no 6.1 kernel headers: run make deps" >&2; exit 1; }
-	$(MAKE) -C $(KDIR) M=$(REPO)/driver CONFIG_DSPM=m W=1 modules
+	$(MAKE) -C $(KDIR) M=$(REPO)/driver CONFIG_DSPM=m \
+		CONFIG_DSPM_DEBUG=$(DSPM_DEBUG) W=1 modules
 
 user:
 	cmake -S $(REPO) -B $(BUILD)/user -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE) \

@@ -13,7 +13,7 @@
 #       trip as perftest reports them; also / (write t_avg + 2 x send t_avg),
 #       a one-way 4 KiB write plus a whole send round trip
 #   the same, against the kernel transport's own RDMA round trip (debugfs
-#   transport_ping, driver/transport_bench.c) of 4 KiB and of 2 bytes
+#   transport_ping, driver/debug_xprt_bench.c) of 4 KiB and of 2 bytes
 #   commit throughput from 1, 2 and 3 nodes at once, on disjoint pages and on
 #   one shared page (R = 2)
 # Results: build/bench/cluster.json, the raw outputs in build/bench/cluster/,
@@ -78,7 +78,7 @@ perf() {
 	done
 	return 1
 }
-# The kernel transport's round trip (driver/transport_bench.c) from node 2 to
+# The kernel transport's round trip (driver/debug_xprt_bench.c) from node 2 to
 # an echo in node 1: SIZE TAG; prints "p50 avg p99" in microseconds.
 kping() {
 	local dbg=/sys/kernel/debug/dspm

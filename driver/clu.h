@@ -26,8 +26,43 @@ struct dspm_store;
 struct dspm_transport_ops;
 struct task_struct;
 
+struct dspm_link;
+
+/*
+ * A request type other nodes send, served by an upper layer; the peer
+ * server (peer_server.c) finds it by type in the tables JOIN registers
+ * (clu_join.c).  @serve answers @req (at least @min_len bytes, its sender
+ * checked) into @reply and returns the reply's length, or 0 when @req is
+ * malformed (counted; the connection is dropped).  @conn is the
+ * connection it came on.
+ */
+struct dspm_peer_service {
+	u16 type;
+	u32 min_len;
+	u32 (*serve)(struct dspm_link *link, u32 peer, void *req, void *reply,
+		     struct dspm_conn *conn);
+};
+
+/*
+ * What the link tells the layers above about membership (registered by
+ * JOIN, clu_join.c), from its own thread: @rejoined after it reconnected
+ * to the dispatcher (the homes may have dropped this node meanwhile),
+ * @node_returned when the node table shows a node alive again after a
+ * death or with a new incarnation (it forgot whom it served).
+ */
+struct dspm_link_events {
+	void (*rejoined)(struct dspm_link *link);
+	void (*node_returned)(struct dspm_link *link);
+};
+
+/* What the upper layers serve; JOIN registers them (clu_join.c). */
+extern const struct dspm_peer_service dspm_coh_services[];
+extern const struct dspm_peer_service dspm_txn_services[];
+extern const struct dspm_peer_service dspm_sync_services[];
+
 struct dspm_link {
 	const struct dspm_transport_ops *ops;
+	const struct dspm_link_events *events;
 	struct sockaddr_storage dispatcher;
 	struct dspm_wire_addr self;	/* as announced in HELLO */
 	u8 *key;
@@ -64,16 +99,16 @@ struct dspm_link {
 	struct dspm_node *node;
 	struct dspm_peers *peers;	/* accepts node-to-node connections */
 	struct mutex sharers_lock;	/* sharers, sharer_gen */
-	struct xarray sharers;		/* dataset id -> readers (coherence.c) */
+	struct xarray sharers;		/* dataset id -> readers (coh_sharers.c) */
 	u64 sharer_gen;			/* of the last registration */
-	struct dentry *sharers_file;	/* coherence.c */
+	struct dentry *sharers_file;	/* coh_sharers.c */
 	atomic64_t inval_sent;		/* INVALIDATEs acknowledged */
 	atomic64_t inval_failed;	/* sharers that did not acknowledge */
 	atomic64_t inval_received;	/* INVALIDATEs served here */
 	atomic64_t sharers_dropped;	/* not alive, or failed */
 	atomic64_t unshare_sent;	/* UNSHARED received */
 	atomic64_t unshare_received;	/* UNSHAREs served here */
-	/* page fetches of this node (coherence.c, debugfs "peer") */
+	/* page fetches of this node (coh_fetch.c, debugfs "peer") */
 	atomic64_t fetch_rpc;		/* by PAGE_READ */
 	atomic64_t fetch_direct;	/* by RDMA READ */
 	atomic64_t direct_retries;	/* reads that overlapped a commit */
@@ -95,7 +130,7 @@ struct dspm_mac_part {
 	size_t len;
 };
 
-/* auth.c */
+/* clu_auth.c */
 int dspm_auth_mac(const u8 *key, u32 key_len, const struct dspm_mac_part *parts,
 		  unsigned int nr, u8 mac[DSPM_WIRE_MAC_SIZE]);
 bool dspm_auth_mac_equal(const u8 *a, const u8 *b);
@@ -103,7 +138,7 @@ bool dspm_auth_mac_equal(const u8 *a, const u8 *b);
 /* Peers will reach a node here unless JOIN names another address. */
 #define DSPM_PEER_PORT_DEFAULT	7411
 
-/* link.c */
+/* clu_link.c */
 void dspm_wire_hdr_init(struct dspm_wire_hdr *h, u16 type, u32 len, u32 sender,
 			u64 request);
 void dspm_wire_reply_hdr(void *reply, const struct dspm_wire_hdr *req,
@@ -137,8 +172,9 @@ static inline bool dspm_link_node_alive(struct dspm_link *link, u32 id,
 	return state == DSPM_NODE_ALIVE || state == DSPM_NODE_SUSPECT;
 }
 
-/* peer.c */
-struct dspm_peers *dspm_peers_start(struct dspm_link *link);
+/* peer_server.c */
+struct dspm_peers *dspm_peers_start(struct dspm_link *link,
+				    const struct dspm_peer_service *const *tables);
 void dspm_peers_stop(struct dspm_peers *peers);
 void dspm_peers_cut(struct dspm_peers *peers, u32 id);
 int dspm_peer_call(struct dspm_peers *peers, u32 id, void *req, u32 len,
@@ -149,26 +185,19 @@ struct dspm_read_seg;
 int dspm_peer_read(struct dspm_peers *peers, u32 id, u64 gen,
 		   const struct dspm_read_seg *seg, unsigned int nr, void *buf);
 
-/* coherence.c */
+/* coh_sharers.c, coh_serve.c */
 struct seq_file;
-u32 dspm_coh_serve(struct dspm_link *link, u32 peer, void *req, void *reply);
 void dspm_coh_link_init(struct dspm_link *link);
 void dspm_coh_link_start(struct dspm_link *link);
-u32 dspm_coh_page_map(struct dspm_link *link, u32 peer,
-		      const struct dspm_wire_page_map *req,
-		      struct dspm_wire_page_map_reply *reply,
-		      struct dspm_conn *conn);
 void dspm_coh_show(struct seq_file *m, struct dspm_link *link);
 void dspm_coh_link_exit(struct dspm_link *link);
 void dspm_coh_invalidate_sharers(struct dspm_link *link, u64 cluster_id,
 				 const u64 *pages, u32 n, u64 version);
 
-/* sync_table.c */
-u32 dspm_sync_serve(struct dspm_link *link, u32 peer, const void *buf,
-		    void *reply);
+/* sync_manager.c */
 
 /*
- * cluster_ns.c: the dispatcher is called without node->lock;
+ * clu_namespace.c: the dispatcher is called without node->lock;
  * dspm_cluster_ns_slot() runs under it.
  */
 struct dspm_create;
@@ -187,7 +216,7 @@ int dspm_cluster_ns_list(struct dspm_node *node, struct dspm_link *link,
 			 u32 *count, u32 *total);
 long dspm_cluster_placement(struct dspm_node *node, void __user *uarg);
 
-/* cluster.c */
+/* clu_join.c */
 void dspm_addr_to_sockaddr(const struct dspm_addr *a,
 			   struct sockaddr_storage *ss);
 long dspm_cluster_join(struct dspm_node *node, void __user *uarg);

@@ -9,6 +9,7 @@
 
 #include "clu.h"
 #include "internal.h"
+#include "txn_lane.h"
 #include "xprt.h"
 
 static int dspm_addr_check(const struct dspm_addr *a)
@@ -108,8 +109,71 @@ static struct dspm_link *dspm_link_new(struct dspm_store *st,
 	link->node_id = le64_to_cpu(dspm_store_sb(st)->node_id);
 	mutex_init(&link->conn_lock);
 	mutex_init(&link->table_lock);
+	spin_lock_init(&link->calls_lock);
+	INIT_LIST_HEAD(&link->calls);
+	init_waitqueue_head(&link->conn_wait);
 	atomic64_set(&link->malformed, 0);
 	return link;
+}
+
+/*
+ * A joined node is composed here, and only here: the link to the
+ * dispatcher, the peer server with the services of the layers above it,
+ * the commit resolver and the debug files; the link reports membership
+ * changes to the coherence layer through these events.
+ */
+static void dspm_cluster_rejoined(struct dspm_link *link)
+{
+	dspm_coh_joined(link->node);
+}
+
+static const struct dspm_link_events dspm_cluster_events = {
+	.rejoined = dspm_cluster_rejoined,
+	.node_returned = dspm_cluster_rejoined,
+};
+
+static const struct dspm_peer_service *const dspm_cluster_services[] = {
+	dspm_coh_services,
+	dspm_txn_services,
+	dspm_sync_services,
+	NULL,
+};
+
+static int dspm_cluster_start(struct dspm_link *link)
+{
+	int ret;
+
+	dspm_coh_link_init(link);
+	link->events = &dspm_cluster_events;
+	/* a node peers cannot reach is no use to the cluster */
+	link->peers = dspm_peers_start(link, dspm_cluster_services);
+	if (IS_ERR(link->peers)) {
+		ret = PTR_ERR(link->peers);
+		goto exit_coh;
+	}
+	ret = dspm_link_start(link);
+	if (ret)
+		goto stop_peers;
+	dspm_resolver_start(link);
+	dspm_debug_copy_start(link);
+	dspm_debug_lanes_start(link);
+	dspm_coh_link_start(link);
+	return 0;
+stop_peers:
+	dspm_peers_stop(link->peers);
+exit_coh:
+	dspm_coh_link_exit(link);
+	return ret;
+}
+
+static void dspm_cluster_stop(struct dspm_link *link)
+{
+	dspm_debug_lanes_stop(link);
+	dspm_debug_copy_stop(link);
+	dspm_resolver_stop(link);
+	dspm_peers_stop(link->peers);
+	dspm_link_stop(link);
+	dspm_coh_link_exit(link);
 }
 
 long dspm_cluster_join(struct dspm_node *node, void __user *uarg)
@@ -168,7 +232,7 @@ long dspm_cluster_join(struct dspm_node *node, void __user *uarg)
 		ret = dspm_cluster_persist_id(node->store, link->node_id);
 		link->conn = conn;
 		if (!ret)
-			ret = dspm_link_start(link);
+			ret = dspm_cluster_start(link);
 		if (ret) {
 			dspm_conn_close(conn);
 			link->conn = NULL;
@@ -242,7 +306,7 @@ long dspm_cluster_leave(struct dspm_node *node, void __user *uarg)
 	link = dspm_cluster_unpublish(node);
 	if (IS_ERR(link))
 		return PTR_ERR(link);
-	dspm_link_stop(link);
+	dspm_cluster_stop(link);
 	pr_info("dspm: node %u left the cluster\n", link->node_id);
 	dspm_link_free(link);
 	dspm_cluster_unpublished(node);
@@ -316,7 +380,7 @@ void dspm_cluster_exit(struct dspm_node *node)
 	struct dspm_link *link = dspm_cluster_unpublish(node);
 
 	if (!IS_ERR(link)) {
-		dspm_link_stop(link);
+		dspm_cluster_stop(link);
 		dspm_link_free(link);
 		dspm_cluster_unpublished(node);
 	}

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The link to the dispatcher: the join handshake, a thread that receives
- * (node tables) and reconnects with backoff when the link drops, and
- * heartbeats.  Everything received is checked against dspm_wire.h before it
- * is used; anything malformed is counted and drops the connection.
+ * (node tables, replies to calls) and reconnects with backoff when the
+ * link drops, and heartbeats.  Everything received is checked against
+ * dspm_wire.h before it is used; anything malformed is counted and drops
+ * the connection.
  */
 #include <linux/delay.h>
 #include <linux/inet.h>
@@ -14,88 +15,14 @@
 #include <linux/string.h>
 
 #include "clu.h"
+#include "clu_link.h"
 #include "internal.h"
-#include "txn_lane.h"
 #include "xprt.h"
-
-#define DSPM_LINK_TIMEOUT_MS	5000
-/* a call waits this long for a reply, and before that for a link */
-#define DSPM_CALL_TIMEOUT_MS	5000
-#define DSPM_BACKOFF_MIN_MS	500
-#define DSPM_BACKOFF_MAX_MS	10000
-
-/* A header with status and reserved zero; the body is the caller's. */
-void dspm_wire_hdr_init(struct dspm_wire_hdr *h, u16 type, u32 len, u32 sender,
-			u64 request)
-{
-	memset(h, 0, sizeof(*h));
-	h->magic = cpu_to_le32(DSPM_WIRE_MAGIC);
-	h->version = cpu_to_le16(DSPM_WIRE_VERSION);
-	h->type = cpu_to_le16(type);
-	h->length = cpu_to_le32(len);
-	h->sender = cpu_to_le32(sender);
-	h->request_id = cpu_to_le64(request);
-}
-
-/*
- * The header of the reply to @req served from another node: same request
- * id; the serving loop sets the sender.
- */
-void dspm_wire_reply_hdr(void *reply, const struct dspm_wire_hdr *req,
-			 u16 type, u32 len)
-{
-	dspm_wire_hdr_init(reply, type, len, 0, le64_to_cpu(req->request_id));
-}
-
-/* An ERROR reply to @req carrying @err (negative errno); its length. */
-u32 dspm_wire_reply_error(void *reply, const struct dspm_wire_hdr *req,
-			  int err)
-{
-	struct dspm_wire_error *e = reply;
-
-	memset(e, 0, sizeof(*e));
-	dspm_wire_reply_hdr(e, req, DSPM_WIRE_ERROR, sizeof(*e));
-	e->hdr.status = cpu_to_le32(-err);
-	e->request_type = req->type;
-	return sizeof(*e);
-}
 
 static u64 dspm_link_free_bytes(struct dspm_link *link)
 {
 	return le64_to_cpu(READ_ONCE(dspm_store_sb(link->store)->free_pages)) *
 	       DSPM_MEDIA_PAGE;
-}
-
-static void dspm_wire_build_checks(void)
-{
-	BUILD_BUG_ON(sizeof(struct dspm_wire_hdr) != DSPM_WIRE_HDR_SIZE);
-	BUILD_BUG_ON(sizeof(struct dspm_wire_addr) != DSPM_WIRE_ADDR_SIZE);
-	BUILD_BUG_ON(sizeof(struct dspm_wire_hello) != DSPM_WIRE_HELLO_SIZE);
-	BUILD_BUG_ON(sizeof(struct dspm_wire_challenge) !=
-		     DSPM_WIRE_CHALLENGE_SIZE);
-	BUILD_BUG_ON(sizeof(struct dspm_wire_auth) != DSPM_WIRE_AUTH_SIZE);
-	BUILD_BUG_ON(sizeof(struct dspm_wire_join_accept) !=
-		     DSPM_WIRE_JOIN_ACCEPT_SIZE);
-	BUILD_BUG_ON(sizeof(struct dspm_wire_heartbeat) !=
-		     DSPM_WIRE_HEARTBEAT_SIZE);
-	BUILD_BUG_ON(sizeof(struct dspm_wire_node) != DSPM_WIRE_NODE_SIZE);
-	BUILD_BUG_ON(sizeof(struct dspm_wire_node_table) !=
-		     DSPM_WIRE_NODE_TABLE_SIZE);
-	BUILD_BUG_ON(sizeof(struct dspm_wire_error) != DSPM_WIRE_ERROR_SIZE);
-}
-
-/* A header whose magic, version, type, status and length may be trusted. */
-bool dspm_wire_hdr_ok(const struct dspm_wire_hdr *h, u16 type_min,
-		      u16 type_max, u32 status_max, u32 len_max)
-{
-	u32 len = le32_to_cpu(h->length);
-	u16 type = le16_to_cpu(h->type);
-
-	return le32_to_cpu(h->magic) == DSPM_WIRE_MAGIC &&
-	       le16_to_cpu(h->version) == DSPM_WIRE_VERSION &&
-	       type >= type_min && type <= type_max && !h->reserved &&
-	       le32_to_cpu(h->status) <= status_max &&
-	       len >= sizeof(*h) && len <= len_max;
 }
 
 /*
@@ -136,7 +63,7 @@ static int dspm_link_error(struct dspm_link *link)
 	return -(int)err;
 }
 
-static bool dspm_link_from_dispatcher(struct dspm_link *link, u32 len)
+bool dspm_link_from_dispatcher(struct dspm_link *link, u32 len)
 {
 	const struct dspm_wire_hdr *h = link->rxbuf;
 
@@ -235,20 +162,6 @@ static int dspm_link_handshake(struct dspm_link *link, struct dspm_conn *conn,
 	return 0;
 }
 
-void dspm_sockaddr_to_wire(const struct sockaddr_storage *ss, u16 port,
-			   struct dspm_wire_addr *w)
-{
-	memset(w, 0, sizeof(*w));
-	w->port = cpu_to_le16(port);
-	if (ss->ss_family == AF_INET) {
-		w->family = cpu_to_le16(DSPM_WIRE_AF_INET);
-		memcpy(w->addr, &((struct sockaddr_in *)ss)->sin_addr, 4);
-	} else {
-		w->family = cpu_to_le16(DSPM_WIRE_AF_INET6);
-		memcpy(w->addr, &((struct sockaddr_in6 *)ss)->sin6_addr, 16);
-	}
-}
-
 /* Connect and join; on success the connection is returned, not published. */
 int dspm_link_connect(struct dspm_link *link, struct dspm_conn **out)
 {
@@ -285,122 +198,6 @@ int dspm_link_connect(struct dspm_link *link, struct dspm_conn **out)
 	dspm_conn_set_recv_timeout(conn, 0);
 	*out = conn;
 	return 0;
-}
-
-void dspm_wire_addr_to_uapi(const struct dspm_wire_addr *w,
-			    struct dspm_addr *a)
-{
-	u16 family = le16_to_cpu(w->family);
-
-	a->family = family == DSPM_WIRE_AF_INET ? DSPM_AF_INET :
-		    family == DSPM_WIRE_AF_INET6 ? DSPM_AF_INET6 : 0;
-	a->port = le16_to_cpu(w->port);
-	memcpy(a->addr, w->addr, sizeof(a->addr));
-}
-
-/*
- * Node @id's state in the latest node table (DSPM_NODE_*), 0 when the
- * table does not list it, -ENODATA before the first table; its address
- * into *@addr (if not NULL) when listed.
- */
-int dspm_link_node_state(struct dspm_link *link, u32 id,
-			 struct dspm_addr *addr)
-{
-	int state = 0;
-	u32 i;
-
-	mutex_lock(&link->table_lock);
-	if (!link->nr_nodes)
-		state = -ENODATA;
-	for (i = 0; i < link->nr_nodes; i++) {
-		if (link->table[i].id != id)
-			continue;
-		state = link->table[i].state;
-		if (addr)
-			*addr = link->table[i].addr;
-		break;
-	}
-	mutex_unlock(&link->table_lock);
-	return state;
-}
-
-/*
- * Node @now, listed alive, was dead or unknown in @old, or restarted since:
- * its incarnation changed.  A restart faster than the dispatcher's dead
- * timeout is seen only that way.  An incarnation of 0 is unknown (a
- * dispatcher that restored an older state file) and compares equal.
- */
-static bool dspm_link_node_returned(const struct dspm_node_info *old,
-				    u32 nr_old, const struct dspm_node_info *now)
-{
-	u32 i;
-
-	if (!nr_old)
-		return false;
-	for (i = 0; i < nr_old; i++)
-		if (old[i].id == now->id)
-			return old[i].state == DSPM_NODE_DEAD ||
-			       (old[i].incarnation && now->incarnation &&
-				old[i].incarnation != now->incarnation);
-	return true;
-}
-
-static int dspm_link_node_table(struct dspm_link *link)
-{
-	bool returned = false;
-	const struct dspm_wire_node_table *t = link->rxbuf;
-	u32 count = le32_to_cpu(t->count), i, prev = 0;
-	struct dspm_node_info *table, *old;
-
-	if (count > DSPM_WIRE_NODES_MAX || t->reserved ||
-	    !dspm_link_from_dispatcher(link, sizeof(*t) +
-				       count * sizeof(t->nodes[0])))
-		goto bad;
-	table = kvcalloc(max(count, 1U), sizeof(*table), GFP_KERNEL);
-	if (!table)
-		return -ENOMEM;
-	for (i = 0; i < count; i++) {
-		const struct dspm_wire_node *n = &t->nodes[i];
-		u32 id = le32_to_cpu(n->id), state = le32_to_cpu(n->state);
-
-		if (id <= prev || id == DSPM_WIRE_NODE_DISPATCHER ||
-		    state < DSPM_WIRE_NODE_ALIVE || state > DSPM_WIRE_NODE_DEAD) {
-			kvfree(table);
-			goto bad;
-		}
-		prev = id;
-		table[i].size = sizeof(table[i]);
-		table[i].id = id;
-		table[i].state = state;
-		memcpy(table[i].uuid, n->uuid, sizeof(table[i].uuid));
-		dspm_wire_addr_to_uapi(&n->addr, &table[i].addr);
-		table[i].capacity = le64_to_cpu(n->capacity);
-		table[i].free = le64_to_cpu(n->free);
-		table[i].incarnation = le64_to_cpu(n->incarnation);
-	}
-	mutex_lock(&link->table_lock);
-	old = link->table;
-	for (i = 0; i < count; i++)
-		if (table[i].state == DSPM_NODE_ALIVE &&
-		    table[i].id != READ_ONCE(link->node_id) &&
-		    dspm_link_node_returned(old, link->nr_nodes, &table[i]))
-			returned = true;
-	link->table = table;
-	link->nr_nodes = count;
-	link->epoch = le64_to_cpu(t->epoch);
-	mutex_unlock(&link->table_lock);
-	kvfree(old);
-	/*
-	 * A node back from the dead or with a new incarnation restarted and
-	 * forgot whom it served as a home: nobody would invalidate the copies
-	 * cached here from it.
-	 */
-	if (returned)
-		dspm_coh_joined(link->node);
-	return 0;
-bad:
-	atomic64_inc(&link->malformed);
-	return -EPROTO;
 }
 
 /* A request to the dispatcher waiting for its reply. */
@@ -584,7 +381,8 @@ static void dspm_link_reconnect(struct dspm_link *link, unsigned int *backoff)
 	pr_info("dspm: rejoined the cluster at %pISpc as node %u\n",
 		&link->dispatcher, link->node_id);
 	/* declared dead meanwhile, the homes may have dropped this reader */
-	dspm_coh_joined(link->node);
+	if (link->events)
+		link->events->rejoined(link);
 	mod_delayed_work(link->node->wq, &link->heartbeat, 0);
 }
 
@@ -652,30 +450,19 @@ static void dspm_link_heartbeat(struct work_struct *work)
 				   msecs_to_jiffies(link->heartbeat_ms));
 }
 
-/* Start receiving and heartbeats on a link whose conn is joined. */
+/*
+ * Start receiving and heartbeats on a link whose conn is joined.  The
+ * services above the link (peers, resolver, ...) are JOIN's (clu_join.c).
+ */
 int dspm_link_start(struct dspm_link *link)
 {
 	dspm_wire_build_checks();
-	spin_lock_init(&link->calls_lock);
-	INIT_LIST_HEAD(&link->calls);
-	init_waitqueue_head(&link->conn_wait);
-	dspm_coh_link_init(link);
 	INIT_DELAYED_WORK(&link->heartbeat, dspm_link_heartbeat);
-	/* a node peers cannot reach is no use to the cluster */
-	link->peers = dspm_peers_start(link);
-	if (IS_ERR(link->peers))
-		return PTR_ERR(link->peers);
 	link->thread = kthread_run(dspm_link_thread, link, "dspm-link");
-	if (IS_ERR(link->thread)) {
-		dspm_peers_stop(link->peers);
+	if (IS_ERR(link->thread))
 		return PTR_ERR(link->thread);
-	}
 	queue_delayed_work(link->node->wq, &link->heartbeat,
 			   msecs_to_jiffies(link->heartbeat_ms));
-	dspm_resolver_start(link);
-	dspm_debug_copy_start(link);
-	dspm_debug_lanes_start(link);
-	dspm_coh_link_start(link);
 	return 0;
 }
 
@@ -695,12 +482,7 @@ void dspm_link_shutdown(struct dspm_link *link)
 
 void dspm_link_stop(struct dspm_link *link)
 {
-	dspm_debug_lanes_stop(link);
-	dspm_debug_copy_stop(link);
-	dspm_resolver_stop(link);
-	dspm_peers_stop(link->peers);
 	dspm_link_shutdown(link);
 	cancel_delayed_work_sync(&link->heartbeat);
 	kthread_stop(link->thread);
-	dspm_coh_link_exit(link);
 }

@@ -116,8 +116,8 @@ static void dspm_coh_map_invalidated(struct dspm_coh *coh, u32 home)
  * that connection, record the reader, and tell it where the dataset's
  * pages are.  Returns the reply's length, 0 for a malformed request.
  */
-u32 dspm_coh_page_map(struct dspm_link *link, u32 peer,
-		      const struct dspm_wire_page_map *req,
+static u32 dspm_coh_page_map(struct dspm_link *link, u32 peer,
+			     const struct dspm_wire_page_map *req,
 		      struct dspm_wire_page_map_reply *reply,
 		      struct dspm_conn *conn)
 {
@@ -264,22 +264,37 @@ static u32 dspm_coh_unshare(struct dspm_link *link, u32 peer,
 	return sizeof(*ack);
 }
 
-/*
- * A coherence request from node @peer in @req; the reply goes to @reply.
- * Returns the reply's length, or 0 for a malformed request.
- */
-u32 dspm_coh_serve(struct dspm_link *link, u32 peer, void *req, void *reply)
+static u32 dspm_coh_serve_read(struct dspm_link *link, u32 peer, void *req,
+			       void *reply, struct dspm_conn *conn)
 {
-	const struct dspm_wire_hdr *h = req;
-
-	switch (le16_to_cpu(h->type)) {
-	case DSPM_WIRE_PAGE_READ:
-		return dspm_coh_page_read(link, peer, req, reply);
-	case DSPM_WIRE_INVALIDATE:
-		return dspm_coh_invalidate(link, peer, req, reply);
-	case DSPM_WIRE_UNSHARE:
-		return dspm_coh_unshare(link, peer, req, reply);
-	default:
-		return 0;
-	}
+	return dspm_coh_page_read(link, peer, req, reply);
 }
+
+static u32 dspm_coh_serve_map(struct dspm_link *link, u32 peer, void *req,
+			      void *reply, struct dspm_conn *conn)
+{
+	return dspm_coh_page_map(link, peer, req, reply, conn);
+}
+
+static u32 dspm_coh_serve_invalidate(struct dspm_link *link, u32 peer,
+				     void *req, void *reply,
+				      struct dspm_conn *conn)
+{
+	return dspm_coh_invalidate(link, peer, req, reply);
+}
+
+static u32 dspm_coh_serve_unshare(struct dspm_link *link, u32 peer,
+				  void *req, void *reply,
+				   struct dspm_conn *conn)
+{
+	return dspm_coh_unshare(link, peer, req, reply);
+}
+
+const struct dspm_peer_service dspm_coh_services[] = {
+	{ DSPM_WIRE_PAGE_READ, DSPM_WIRE_PAGE_READ_SIZE, dspm_coh_serve_read },
+	{ DSPM_WIRE_PAGE_MAP, DSPM_WIRE_PAGE_MAP_SIZE, dspm_coh_serve_map },
+	{ DSPM_WIRE_INVALIDATE, DSPM_WIRE_INVALIDATE_SIZE,
+	  dspm_coh_serve_invalidate },
+	{ DSPM_WIRE_UNSHARE, DSPM_WIRE_UNSHARE_SIZE, dspm_coh_serve_unshare },
+	{ }
+};

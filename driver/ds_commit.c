@@ -371,7 +371,7 @@ static void dspm_unmark_all(struct dspm_file *f)
 }
 
 /*
- * A cluster dataset: two-phase, on every holder (coordinator.c).  Called
+ * A cluster dataset: two-phase, on every holder (txn_coordinator.c).  Called
  * and returns with f->lock held, but drops it while the commit is on the
  * network: the pages it sends are marked committing (their mappings are
  * zapped and a fault on them waits), and f->commit_lock keeps every other

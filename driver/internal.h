@@ -35,6 +35,7 @@
 #include <linux/xarray.h>
 #include <uapi/linux/dspm.h>
 
+#include "debug.h"
 #include "media_layout.h"
 
 struct dax_device;
@@ -49,7 +50,7 @@ enum dspm_backend {
 	DSPM_BACKEND_DRAM,
 };
 
-/* Counters since attach (stats.c), reported by GET_INFO. */
+/* Counters since attach (media_stats.c), reported by GET_INFO. */
 struct dspm_stats {
 	atomic64_t faults_local;
 	atomic64_t faults_remote;
@@ -83,10 +84,10 @@ struct dspm_store {
 	struct mutex log_lock;		/* the redo log, seq words */
 	u64 log_seq;			/* last sequence used */
 
-	struct dspm_lanes *lanes;	/* two-phase commit (lane.c) */
+	struct dspm_lanes *lanes;	/* two-phase commit (txn_lane.c) */
 	/*
 	 * pmem only, NULL if not: one word per table slot that peers read
-	 * with RDMA READ around a page (store.c, dspm_store_seq_*); written
+	 * with RDMA READ around a page (media_store.c, dspm_store_seq_*); written
 	 * under log_lock.
 	 */
 	__le64 *seq;
@@ -99,7 +100,7 @@ struct dspm_store {
 };
 
 /*
- * Synchronisation (sync.c, sync_table.c): the tables this node keeps as a
+ * Synchronisation (sync_fd.c, sync_manager.c): the tables this node keeps as a
  * manager of MRSW ownership, locks and barriers, and the holder tokens of
  * its own fds and open datasets.
  */
@@ -128,14 +129,14 @@ struct dspm_node {
 	struct vfsmount *mnt;		/* pseudo fs for dataset inodes */
 	struct dspm_sync sync;
 
-	/* UNSHAREs of closed datasets still to send (coherence.c) */
+	/* UNSHAREs of closed datasets still to send (coh_unshare.c) */
 	spinlock_t unshare_lock;	/* unshares, unshare_queued, _done */
 	struct list_head unshares;
 	u64 unshare_queued;		/* sequence of the last one queued */
 	u64 unshare_done;		/* and of the last one sent or given up */
 	wait_queue_head_t unshare_wait;
 	struct work_struct unshare_work;
-	struct work_struct forget_work;	/* after a rejoin (coherence.c) */
+	struct work_struct forget_work;	/* after a rejoin (coh_unshare.c) */
 };
 
 struct dspm_extent {
@@ -239,18 +240,18 @@ static inline void dspm_wait_for_kthread_stop(void)
 	}
 }
 
-/* main.c */
+/* dev_args.c: ioctl arguments */
 int dspm_copy_arg_in(void *karg, size_t ksize, size_t ver0,
 		     const void __user *uarg);
 int dspm_arg_writable(void __user *uarg, const void *karg, size_t ksize);
 int dspm_copy_arg_out(void __user *uarg, void *karg, size_t ksize);
 bool dspm_is_zero(const void *p, size_t len);
 
-/* control.c */
+/* dev_control.c */
 long dspm_control_ioctl(struct dspm_node *node, unsigned int cmd,
 			void __user *uarg);
 
-/* store.c */
+/* media_store.c */
 int dspm_store_attach_pmem(const char *path, bool format,
 			   struct dspm_store **out);
 int dspm_store_attach_dram(u64 bytes, struct dspm_store **out);
@@ -260,15 +261,13 @@ struct dspm_media_sb *dspm_store_sb(struct dspm_store *st);
 struct dspm_media_dataset *dspm_store_slot(struct dspm_store *st, u32 slot);
 void dspm_persist(void *dst, const void *src, size_t len);
 
-/* debugfs.c */
+/* dev_debugfs.c */
 struct dentry;
 struct dentry *dspm_debugfs_root(void);
 void dspm_debugfs_init(void);
 void dspm_debugfs_exit(void);
-void dspm_debug_apply_stall(void);
-void dspm_debug_fault_stall(void);
 
-/* log.c */
+/* media_log.c */
 struct dspm_txn {
 	struct dspm_store *st;
 	void *payload;			/* where entries go: the log or a lane */
@@ -292,7 +291,7 @@ int dspm_log_walk(struct dspm_store *st, void *p, u64 capacity,
 u64 dspm_commit_capacity(struct dspm_store *st);
 int dspm_log_recover(struct dspm_store *st);
 
-/* alloc.c */
+/* media_alloc.c */
 int dspm_alloc_extents(struct dspm_store *st, u64 pages,
 		       struct dspm_media_extent *ext, u32 *nr_ext,
 		       struct dspm_txn *txn);
@@ -301,7 +300,7 @@ void dspm_free_extents(struct dspm_store *st,
 		       struct dspm_txn *txn);
 int dspm_alloc_verify(struct dspm_store *st);
 
-/* namespace.c */
+/* media_namespace.c */
 int dspm_name_check(const char name[DSPM_NAME_MAX]);
 int dspm_ns_find(struct dspm_store *st, const char name[DSPM_NAME_MAX]);
 struct dspm_ns_owner {
@@ -328,11 +327,11 @@ int dspm_ns_list(struct dspm_node *node, u32 capacity,
 void dspm_ns_fill_info(struct dspm_node *node, u32 slot,
 		       struct dspm_dataset_info *info);
 
-/* dataset.c */
+/* ds_file.c */
 int dspm_dataset_open(struct dspm_node *node, const struct dspm_open *arg);
 void dspm_dataset_put(struct dspm_dataset *ds);
 
-/* coherence.c */
+/* coh_dataset.c, coh_fetch.c, coh_unshare.c */
 struct dspm_coh;
 struct dspm_wire_dataset_reply;
 struct dspm_coh *dspm_coh_new(const struct dspm_wire_dataset_reply *r,
@@ -351,7 +350,7 @@ const u32 *dspm_coh_holders(const struct dspm_coh *coh, pgoff_t pgoff,
 u64 dspm_coh_cluster_id(const struct dspm_coh *coh);
 u64 dspm_coh_chunk_pages(const struct dspm_coh *coh);
 
-/* coordinator.c: one page's share of a cluster commit */
+/* txn_coordinator.c: one page's share of a cluster commit */
 struct dspm_change {
 	u64 page;
 	u32 offset;
@@ -366,7 +365,7 @@ int dspm_coordinate(struct dspm_dataset *ds, struct dspm_link *link,
 extern const struct file_operations dspm_dataset_fops;
 
 /*
- * store.c: a slot's sequence word for one-sided readers, under log_lock.
+ * media_store.c: a slot's sequence word for one-sided readers, under log_lock.
  * begin/end bracket every change of the slot's committed bytes; retire
  * ends the incarnation of a slot freed or reused.
  */
@@ -375,14 +374,14 @@ void dspm_store_seq_end(struct dspm_store *st, u32 slot);
 void dspm_store_seq_retire(struct dspm_store *st, u32 slot);
 u64 dspm_store_seq_read(struct dspm_store *st, u32 slot);
 
-/* fault.c */
+/* ds_fault.c */
 extern const struct vm_operations_struct dspm_vm_ops;
 void *dspm_committed_page(struct dspm_dataset *ds, pgoff_t pgoff);
 u64 dspm_committed_offset(struct dspm_dataset *ds, pgoff_t pgoff);
 void dspm_zap_pages(struct dspm_dataset *ds, pgoff_t first, pgoff_t count);
 
 /*
- * stats.c: counters of the attached store, lock-free.  For the coherence
+ * media_stats.c: counters of the attached store, lock-free.  For the coherence
  * code: fault_remote per fault served from another node, fetch_done with
  * each page fetch's duration, conflict per commit failed with EAGAIN,
  * replicated with the bytes applied for another node's commit.
@@ -396,7 +395,7 @@ void dspm_stats_replicated(struct dspm_store *st, u64 bytes);
 void dspm_stats_shadowed(struct dspm_store *st);
 void dspm_stats_fill(struct dspm_store *st, struct dspm_info *info);
 
-/* sync.c: ownership, locks, barriers on a dataset fd */
+/* sync_fd.c: ownership, locks, barriers on a dataset fd */
 struct dspm_begin;
 int dspm_sync_init(struct dspm_sync *s);
 void dspm_sync_exit(struct dspm_sync *s);
@@ -412,7 +411,7 @@ void dspm_own_end(struct dspm_file *f, struct dspm_own *own);
 long dspm_lock_ioctl(struct dspm_file *f, void __user *uarg, bool lock);
 long dspm_barrier_ioctl(struct dspm_file *f, void __user *uarg);
 
-/* sync_table.c: the manager's side */
+/* sync_manager.c: the manager's side */
 struct dspm_wire_sync;
 struct dspm_wire_sync_reply;
 void dspm_sync_handle(struct dspm_sync *s, struct dspm_link *link, u32 from,
@@ -422,7 +421,7 @@ bool dspm_sync_node_dead(struct dspm_link *link, u32 id);
 bool dspm_sync_token_alive(struct dspm_sync *s, u64 token);
 void dspm_sync_tables_exit(struct dspm_sync *s);
 
-/* commit.c */
+/* ds_commit.c */
 int dspm_spans_get(struct dspm_dataset *ds, u64 uranges, u32 nr,
 		   struct dspm_span **out, u32 *nr_out);
 long dspm_commit(struct dspm_file *f, struct dspm_commit __user *uarg);

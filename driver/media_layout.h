@@ -7,7 +7,7 @@
  *
  * Nothing but format writes the media directly: every later change of the
  * table, the bitmap, the superblock's counters or a dataset's bytes is a
- * transaction in the redo log (log.c), applied only after its record is
+ * transaction in the redo log (media_log.c), applied only after its record is
  * sealed, and replayed at attach when a crash interrupted the apply.
  * Documentation/layout.md describes the format for people.
  */

@@ -24,7 +24,7 @@ static void *dspm_log_payload(struct dspm_store *st)
 	return st->base + st->log_offset + DSPM_LOG_HEADER_BYTES;
 }
 
-/* The lanes take the second half of the log area (layout.h). */
+/* The lanes take the second half of the log area (media_layout.h). */
 u64 dspm_lane_bytes(struct dspm_store *st)
 {
 	return round_down(st->log_bytes / 2 / DSPM_LANES, DSPM_MEDIA_PAGE);

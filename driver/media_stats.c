@@ -6,7 +6,7 @@
  *
  * The helpers for remote faults, fetch latencies, conflicts and
  * replicated bytes are called by the coherence code; the local ones by
- * fault.c and commit.c.
+ * ds_fault.c and ds_commit.c.
  */
 #include <linux/log2.h>
 #include <linux/minmax.h>

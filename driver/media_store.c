@@ -175,7 +175,7 @@ static struct dspm_store *dspm_store_alloc(enum dspm_backend backend)
 
 /*
  * Sequence words for peers that read committed pages with RDMA READ
- * (coherence.c): the high half counts the slot's incarnations, the low
+ * (coh_fetch.c): the high half counts the slot's incarnations, the low
  * half is odd while committed bytes of the slot change.  They live in
  * DRAM (a reader after a restart of this node holds no key any more) in
  * physically contiguous pages that a transport can expose.  Without them

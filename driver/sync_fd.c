@@ -2,7 +2,7 @@
 /*
  * Synchronisation on a dataset fd: MRSW write ownership (BEGIN on an MRSW
  * dataset), cluster-wide locks (LOCK, UNLOCK) and barriers (BARRIER).
- * The tables live at managers (sync_table.c): the home of a page's chunk
+ * The tables live at managers (sync_manager.c): the home of a page's chunk
  * for its ownership, the home of the dataset's first chunk for locks and
  * barriers, this node itself outside a cluster.
  *

@@ -3,14 +3,14 @@
  * The manager's side of synchronisation (dspm_wire.h, "Synchronisation"):
  * per dataset, the page ranges fds own for MRSW writes, the cluster-wide
  * locks, and the barrier's members and round.  Requests come from other
- * nodes through peer.c or from this node directly (sync.c).  One mutex
+ * nodes through peer_server.c or from this node directly (sync_fd.c).  One mutex
  * covers every table and nothing here waits for the network, so a serving
  * thread never blocks on another node.
  *
  * Everything is held by a (node, token) pair.  A holder that vanished
  * without giving up what it held - its node died, or the fd or dataset
  * instance went while a RELEASE was lost - is dropped on a BREAK from a
- * waiter that checked (sync.c), never by a guess here.
+ * waiter that checked (sync_fd.c), never by a guess here.
  *
  * The tables are in memory only.  A manager that restarts has forgotten
  * them: owners and lock holders keep believing they hold what it may then
@@ -418,8 +418,8 @@ void dspm_sync_tables_exit(struct dspm_sync *s)
  * A SYNC from node @peer; the reply goes to @reply.  Returns the reply's
  * length, or 0 for a malformed request.
  */
-u32 dspm_sync_serve(struct dspm_link *link, u32 peer, const void *buf,
-		    void *reply)
+static u32 dspm_sync_serve(struct dspm_link *link, u32 peer, void *buf,
+			   void *reply, struct dspm_conn *conn)
 {
 	const struct dspm_wire_sync *req = buf;
 	struct dspm_wire_sync_reply *rep = reply;
@@ -444,3 +444,8 @@ u32 dspm_sync_serve(struct dspm_link *link, u32 peer, const void *buf,
 	dspm_sync_handle(&link->node->sync, link, peer, false, req, rep);
 	return sizeof(*rep);
 }
+
+const struct dspm_peer_service dspm_sync_services[] = {
+	{ DSPM_WIRE_SYNC, sizeof(struct dspm_wire_sync), dspm_sync_serve },
+	{ }
+};

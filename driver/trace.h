@@ -2,17 +2,17 @@
 /*
  * dspm tracepoints: /sys/kernel/tracing/events/dspm/.
  *
- *   dspm_fault    a page fault on a dataset mapping (fault.c): remote when
+ *   dspm_fault    a page fault on a dataset mapping (ds_fault.c): remote when
  *                 it fetched the page from its home, else local
- *   dspm_commit   a commit that wrote a record, with its time (commit.c)
- *   dspm_abort    an ABORT, or a close that dropped dirty pages (commit.c)
- *   dspm_fetch    a page fetched from its home node (coherence.c), via
+ *   dspm_commit   a commit that wrote a record, with its time (ds_commit.c)
+ *   dspm_abort    an ABORT, or a close that dropped dirty pages (ds_commit.c)
+ *   dspm_fetch    a page fetched from its home node (coh_fetch.c), via
  *                 one-sided RDMA READs or a PAGE_READ call (rpc)
  *   dspm_invalidate  a home's INVALIDATE of one sharer after a commit,
- *                 with its time (coherence.c); -EHOSTUNREACH without a
+ *                 with its time (coh_sharers.c); -EHOSTUNREACH without a
  *                 call when the sharer is not alive
  *   dspm_prepare  a participant's PREPARE of a multi-node commit, at the
- *                 coordinator (coordinator.c)
+ *                 coordinator (txn_coordinator.c)
  *
  * Durations are nanoseconds;
  * results are 0 or a negative errno (a vm_fault_t for dspm_fault).

@@ -49,37 +49,6 @@ static void dspm_wire_txn_checks(void)
 		     DSPM_WIRE_TXN_STATE_SIZE);
 }
 
-/*
- * dspm_peer_call(), or for this node itself the participant's handler
- * directly: same request, same checks of the reply.
- */
-int dspm_txn_call(struct dspm_link *link, u32 id, void *req, u32 len, u16 want,
-		  void *reply, u32 reply_len)
-{
-	struct dspm_wire_hdr *h = req;
-	union {
-		struct dspm_wire_error error;
-		struct dspm_wire_decided decided;
-		struct dspm_wire_txn_state state;
-	} local;
-	const struct dspm_wire_hdr *r = &local.error.hdr;
-	u32 n;
-
-	if (id != READ_ONCE(link->node_id))
-		return dspm_peer_call(link->peers, id, req, len, want, reply,
-				      reply_len);
-	dspm_wire_hdr_init(h, le16_to_cpu(h->type), len, id, 0);
-	n = dspm_part_serve(link, id, req, &local);
-	if (n == sizeof(local.error) &&
-	    le16_to_cpu(r->type) == DSPM_WIRE_ERROR)
-		return -(int)le32_to_cpu(r->status);
-	if (!n || n != reply_len || le16_to_cpu(r->type) != want ||
-	    reply_len > sizeof(local))
-		return -EPROTO;
-	memcpy(reply, &local, reply_len);
-	return 0;
-}
-
 static int dspm_u32_cmp(const void *a, const void *b)
 {
 	const u32 *x = a, *y = b;
@@ -155,8 +124,8 @@ static int dspm_prepare_send(struct dspm_coordinator *co, u32 id, u32 len,
 
 	if (last)
 		co->msg->flags |= cpu_to_le32(DSPM_WIRE_PREPARE_LAST);
-	ret = dspm_txn_call(co->link, id, co->msg, len, DSPM_WIRE_PREPARED, &ok,
-			    sizeof(ok));
+	ret = dspm_peer_call(co->link->peers, id, co->msg, len, DSPM_WIRE_PREPARED, &ok,
+			     sizeof(ok));
 	if (!ret && le64_to_cpu(ok.txn) != co->txn)
 		ret = -EPROTO;
 	return ret;
@@ -219,8 +188,8 @@ static void dspm_decide_all(struct dspm_coordinator *co, const u32 *ids, u32 n,
 		req.hdr.type = cpu_to_le16(DSPM_WIRE_DECIDE);
 		req.txn = cpu_to_le64(co->txn);
 		req.decision = cpu_to_le32(decision);
-		if (dspm_txn_call(co->link, ids[i], &req, sizeof(req),
-				  DSPM_WIRE_DECIDED, &done, sizeof(done)) ||
+		if (dspm_peer_call(co->link->peers, ids[i], &req, sizeof(req),
+				   DSPM_WIRE_DECIDED, &done, sizeof(done)) ||
 		    le64_to_cpu(done.txn) != co->txn)
 			continue;
 		if (acked)

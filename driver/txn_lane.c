@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Prepare lanes: the durable half of the two-phase commit (layout.h).
+ * Prepare lanes: the durable half of the two-phase commit (media_layout.h).
  *
  * A participant fills a lane with a transaction's entries while the
  * coordinator sends them, seals it PREPARED, and later marks it COMMITTED

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Prepare lanes of the two-phase commit (lane.c) and the participant and
- * coordinator sides that use them (participant.c, coordinator.c).
+ * Prepare lanes of the two-phase commit (txn_lane.c) and the participant and
+ * coordinator sides that use them (txn_participant.c, txn_coordinator.c).
  */
 #ifndef _DSPM_TXN_LANE_H
 #define _DSPM_TXN_LANE_H
@@ -75,19 +75,16 @@ void dspm_lane_apply(struct dspm_store *st, struct dspm_lane *l, u64 version);
 int dspm_lane_decide(struct dspm_store *st, struct dspm_lane *l,
 		     const u32 *nodes, u32 nr);
 
-/* participant.c */
-u32 dspm_part_serve(struct dspm_link *link, u32 peer, void *req, void *reply);
+/* txn_participant.c */
 void dspm_resolver_start(struct dspm_link *link);
 void dspm_resolver_stop(struct dspm_link *link);
 
-/* debug_copy.c, debug_lanes.c */
-void dspm_debug_copy_start(struct dspm_link *link);
-void dspm_debug_copy_stop(struct dspm_link *link);
-void dspm_debug_lanes_start(struct dspm_link *link);
-void dspm_debug_lanes_stop(struct dspm_link *link);
+/* txn_coordinator.c */
 
-/* coordinator.c */
-int dspm_txn_call(struct dspm_link *link, u32 id, void *req, u32 len, u16 want,
-		  void *reply, u32 reply_len);
+/* txn_participant.c, for the resolver (txn_resolver.c) */
+u64 dspm_part_finish(struct dspm_link *link, struct dspm_lane *l,
+		     bool commit);
+struct dspm_lane *dspm_part_claim(struct dspm_store *st, u64 txn,
+				  u32 coordinator, bool commit);
 
 #endif /* _DSPM_TXN_LANE_H */

@@ -1,15 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The participant side of the two-phase commit (dspm_wire.h, "Commit of a
- * cluster dataset"), and the resolver that finishes transactions whose
- * decision did not arrive: it asks their coordinator, and tells the
- * participants of this node's own decisions again until each has applied.
- *
- * Requests come from the peer serving threads, or directly from this
- * node's coordinator when it holds pages itself.  Locks:
+ * cluster dataset"): PREPARE locks, validates and logs the pages of a
+ * transaction in a lane, DECIDE applies or drops it, TXN_QUERY tells a
+ * participant in doubt what this node, as coordinator, decided.  Requests
+ * come from the peer server's threads, or from this node's coordinator
+ * through dspm_peer_call() when it holds pages itself.  Locks:
  * Documentation/locking.md; none is held across a call to another node
- * or the dispatcher.  The link is alive while its serving threads and
- * its resolver run, so nothing here needs the node's link_srcu.
+ * or the dispatcher.
  */
 #include <linux/err.h>
 #include <linux/jiffies.h>
@@ -21,9 +19,6 @@
 #include "clu.h"
 #include "internal.h"
 #include "txn_lane.h"
-
-#define DSPM_RESOLVE_PERIOD_MS	1000
-#define DSPM_RESOLVE_AFTER_MS	3000
 
 /* Entries of a PREPARE: in bounds, pages ascending; their count, or < 0. */
 static int dspm_part_check_entries(const struct dspm_wire_prepare *req)
@@ -241,8 +236,8 @@ fail:
  * Finish lane @l (marked busy by the caller): apply it when @commit, then
  * free it.  Returns the dataset's version here after a commit, else 0.
  */
-static u64 dspm_part_finish(struct dspm_link *link, struct dspm_lane *l,
-			    bool commit)
+u64 dspm_part_finish(struct dspm_link *link, struct dspm_lane *l,
+		     bool commit)
 {
 	struct dspm_node *node = link->node;
 	struct dspm_store *st = link->store;
@@ -291,8 +286,8 @@ static u64 dspm_part_finish(struct dspm_link *link, struct dspm_lane *l,
  * prepared, or finished already); -EBUSY while another thread finishes it;
  * -EPROTO for a commit of a lane never sealed.
  */
-static struct dspm_lane *dspm_part_claim(struct dspm_store *st, u64 txn,
-					 u32 coordinator, bool commit)
+struct dspm_lane *dspm_part_claim(struct dspm_store *st, u64 txn,
+				  u32 coordinator, bool commit)
 {
 	struct dspm_lane *l;
 
@@ -359,147 +354,45 @@ static u32 dspm_part_query(struct dspm_link *link,
 	return sizeof(*s);
 }
 
-u32 dspm_part_serve(struct dspm_link *link, u32 peer, void *req, void *reply)
+/* A participant without lanes (no store) serves no commit. */
+static bool dspm_part_ready(struct dspm_link *link)
 {
-	const struct dspm_wire_hdr *h = req;
-
-	if (!link->store || !link->store->lanes)
-		return dspm_wire_reply_error(reply, h, -ENODEV);
-	switch (le16_to_cpu(h->type)) {
-	case DSPM_WIRE_PREPARE:
-		return dspm_part_prepare(link, peer, req, reply);
-	case DSPM_WIRE_DECIDE:
-		return dspm_part_decide(link, peer, req, reply);
-	case DSPM_WIRE_TXN_QUERY:
-		return dspm_part_query(link, req, reply);
-	default:
-		return 0;
-	}
+	return link->store && link->store->lanes;
 }
 
-/* One lane that waited too long, as the resolver found it. */
-struct dspm_resolve_item {
-	u64 txn;
-	u32 coordinator;
-	bool decided;			/* ours: participants to tell */
+static u32 dspm_part_serve_prepare(struct dspm_link *link, u32 peer,
+				   void *req, void *reply,
+				   struct dspm_conn *conn)
+{
+	if (!dspm_part_ready(link))
+		return dspm_wire_reply_error(reply, req, -ENODEV);
+	return dspm_part_prepare(link, peer, req, reply);
+}
+
+static u32 dspm_part_serve_decide(struct dspm_link *link, u32 peer,
+				  void *req, void *reply,
+				  struct dspm_conn *conn)
+{
+	if (!dspm_part_ready(link))
+		return dspm_wire_reply_error(reply, req, -ENODEV);
+	return dspm_part_decide(link, peer, req, reply);
+}
+
+static u32 dspm_part_serve_query(struct dspm_link *link, u32 peer,
+				 void *req, void *reply,
+				 struct dspm_conn *conn)
+{
+	if (!dspm_part_ready(link))
+		return dspm_wire_reply_error(reply, req, -ENODEV);
+	return dspm_part_query(link, req, reply);
+}
+
+const struct dspm_peer_service dspm_txn_services[] = {
+	{ DSPM_WIRE_PREPARE, sizeof(struct dspm_wire_prepare),
+	  dspm_part_serve_prepare },
+	{ DSPM_WIRE_DECIDE, sizeof(struct dspm_wire_decide),
+	  dspm_part_serve_decide },
+	{ DSPM_WIRE_TXN_QUERY, sizeof(struct dspm_wire_txn_query),
+	  dspm_part_serve_query },
+	{ }
 };
-
-/* A participant's lane with no decision: ask its coordinator. */
-static void dspm_resolve_doubt(struct dspm_link *link, u64 txn, u32 coordinator)
-{
-	struct dspm_store *st = link->store;
-	struct dspm_wire_txn_query q = {};
-	struct dspm_wire_txn_state s;
-	struct dspm_lane *l;
-	int ret;
-
-	q.hdr.type = cpu_to_le16(DSPM_WIRE_TXN_QUERY);
-	q.txn = cpu_to_le64(txn);
-	ret = dspm_txn_call(link, coordinator, &q, sizeof(q),
-			    DSPM_WIRE_TXN_STATE, &s, sizeof(s));
-	if (ret || le64_to_cpu(s.txn) != txn ||
-	    le32_to_cpu(s.decision) == DSPM_WIRE_PENDING ||
-	    (le32_to_cpu(s.decision) != DSPM_WIRE_COMMIT &&
-	     le32_to_cpu(s.decision) != DSPM_WIRE_ABORT))
-		return;
-	l = dspm_part_claim(st, txn, coordinator,
-			    le32_to_cpu(s.decision) == DSPM_WIRE_COMMIT);
-	if (IS_ERR_OR_NULL(l))
-		return;
-	pr_info("dspm: transaction %llx of node %u resolved: %s\n", txn,
-		coordinator, le32_to_cpu(s.decision) == DSPM_WIRE_COMMIT ?
-		"commit" : "abort");
-	dspm_part_finish(link, l, le32_to_cpu(s.decision) == DSPM_WIRE_COMMIT);
-}
-
-/* Our decision: tell the participants that have not applied it yet. */
-static void dspm_resolve_decided(struct dspm_link *link, u64 txn)
-{
-	struct dspm_store *st = link->store;
-	struct dspm_wire_decide req;
-	struct dspm_wire_decided done;
-	struct dspm_lane *l;
-	bool all = true;
-	u32 i, id;
-
-	for (i = 0;; i++) {
-		mutex_lock(&st->lanes->lock);
-		l = dspm_lane_find(st, txn, true);
-		if (!l || l->use != DSPM_LANE_DECIDED || i >= l->nr_nodes) {
-			if (l && l->use == DSPM_LANE_DECIDED && all) {
-				dspm_lane_release(st, l);
-				pr_info("dspm: transaction %llx: every participant has applied it\n",
-					txn);
-			}
-			mutex_unlock(&st->lanes->lock);
-			return;
-		}
-		id = l->acked[i] ? 0 : l->nodes[i];
-		mutex_unlock(&st->lanes->lock);
-		if (!id)
-			continue;
-		memset(&req, 0, sizeof(req));
-		req.hdr.type = cpu_to_le16(DSPM_WIRE_DECIDE);
-		req.txn = cpu_to_le64(txn);
-		req.decision = cpu_to_le32(DSPM_WIRE_COMMIT);
-		if (dspm_txn_call(link, id, &req, sizeof(req), DSPM_WIRE_DECIDED,
-				  &done, sizeof(done))) {
-			all = false;
-			continue;
-		}
-		mutex_lock(&st->lanes->lock);
-		l = dspm_lane_find(st, txn, true);
-		if (l && l->use == DSPM_LANE_DECIDED && i < l->nr_nodes)
-			l->acked[i] = true;
-		mutex_unlock(&st->lanes->lock);
-	}
-}
-
-static void dspm_resolver(struct work_struct *work)
-{
-	struct dspm_link *link = container_of(to_delayed_work(work),
-					      struct dspm_link, resolve);
-	struct dspm_store *st = link->store;
-	struct dspm_resolve_item items[DSPM_LANES];
-	unsigned long old = msecs_to_jiffies(DSPM_RESOLVE_AFTER_MS);
-	u32 i, n = 0;
-
-	mutex_lock(&st->lanes->lock);
-	for (i = 0; i < DSPM_LANES; i++) {
-		struct dspm_lane *l = &st->lanes->lane[i];
-
-		if (l->busy || time_before(jiffies, l->stamp + old))
-			continue;
-		if (l->use == DSPM_LANE_DECIDED ||
-		    l->use == DSPM_LANE_PREPARED ||
-		    l->use == DSPM_LANE_FILLING_UNSEALED) {
-			l->stamp = jiffies;
-			items[n].txn = l->txn;
-			items[n].coordinator = l->coordinator;
-			items[n++].decided = l->use == DSPM_LANE_DECIDED;
-		}
-	}
-	mutex_unlock(&st->lanes->lock);
-	for (i = 0; i < n; i++) {
-		if (items[i].decided)
-			dspm_resolve_decided(link, items[i].txn);
-		else
-			dspm_resolve_doubt(link, items[i].txn,
-					   items[i].coordinator);
-	}
-	queue_delayed_work(link->node->wq, &link->resolve,
-			   msecs_to_jiffies(DSPM_RESOLVE_PERIOD_MS));
-}
-
-void dspm_resolver_start(struct dspm_link *link)
-{
-	INIT_DELAYED_WORK(&link->resolve, dspm_resolver);
-	if (link->store->lanes)
-		queue_delayed_work(link->node->wq, &link->resolve,
-				   msecs_to_jiffies(DSPM_RESOLVE_PERIOD_MS));
-}
-
-void dspm_resolver_stop(struct dspm_link *link)
-{
-	cancel_delayed_work_sync(&link->resolve);
-}

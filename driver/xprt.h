@@ -180,9 +180,4 @@ static inline void dspm_listener_close(struct dspm_listener *l)
 extern const struct dspm_transport_ops dspm_tcp_transport;
 extern const struct dspm_transport_ops dspm_rdma_transport;
 
-/* debug_xprt_bench.c: debugfs transport_echo and transport_ping in @dir */
-struct dentry;
-void dspm_transport_bench_init(struct dentry *dir);
-void dspm_transport_bench_exit(void);
-
 #endif /* _DSPM_XPRT_H */

@@ -24,6 +24,7 @@
 
 #include "xprt_rdma.h"
 
+/* every listener's queues and conn->listener (locking.md) */
 DEFINE_MUTEX(dspm_rdma_listen_lock);
 
 /*

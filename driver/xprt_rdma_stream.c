@@ -162,6 +162,7 @@ static void dspm_rdma_set_recv_timeout(struct dspm_conn *c,
 				       unsigned int ms)
 {
 	struct dspm_rdma_conn *conn = dspm_rdma_conn_of(c);
+
 	WRITE_ONCE(conn->recv_timeout_ms, ms);
 }
 
@@ -169,6 +170,7 @@ static int dspm_rdma_local_addr(struct dspm_conn *c,
 				struct sockaddr_storage *out)
 {
 	struct dspm_rdma_conn *conn = dspm_rdma_conn_of(c);
+
 	memcpy(out, &conn->cm_id->route.addr.src_addr, sizeof(*out));
 	return 0;
 }
@@ -177,6 +179,7 @@ static int dspm_rdma_peer_addr(struct dspm_conn *c,
 			       struct sockaddr_storage *out)
 {
 	struct dspm_rdma_conn *conn = dspm_rdma_conn_of(c);
+
 	memcpy(out, &conn->cm_id->route.addr.dst_addr, sizeof(*out));
 	return 0;
 }

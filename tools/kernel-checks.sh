@@ -22,23 +22,28 @@ result() { # status description [log]
 mkdir -p "$build"
 "$repo/tools/ksrc.sh" "$repo/build/ksrc" || result 1 "extract checkpatch"
 
-for series in 6.1 6.12; do
+# Each kernel with the debugging aids (as the tests build it), and 6.1
+# without them too (as a production build would).
+for build_case in 6.1:y 6.12:y 6.1:n; do
+	series=${build_case%%:*} debug=${build_case#*:}
+	what="driver builds W=1, sparse clean"
+	[ "$debug" = n ] && what="$what without CONFIG_DSPM_DEBUG"
 	if ! kver=$("$repo/tools/kver.sh" "$series"); then
-		result 1 "driver builds on $series (no headers)"
+		result 1 "$what on $series (no headers)"
 		continue
 	fi
-	dir=$build/$kver
+	dir=$build/$kver-debug-$debug
 	rm -rf "$dir" && mkdir -p "$dir"
 	cp -r "$repo/driver" "$repo/uapi" "$dir/"
 	find "$dir/driver" -name '*.o' -o -name '*.ko' -o -name '.*.cmd' | xargs rm -f
 	log=$dir/build.log
 	make -C "/lib/modules/$kver/build" M="$dir/driver" CONFIG_DSPM=m \
-		W=1 C=1 modules >"$log" 2>&1
+		CONFIG_DSPM_DEBUG=$debug W=1 C=1 modules >"$log" 2>&1
 	rc=$?
 	if [ $rc -ne 0 ] || grep -qE '(warning|error):' "$log" || [ ! -e "$dir/driver/dspm.ko" ]; then
-		result 1 "driver builds W=1, sparse clean on $kver" "$log"
+		result 1 "$what on $kver" "$log"
 	else
-		result 0 "driver builds W=1, sparse clean on $kver"
+		result 0 "$what on $kver"
 	fi
 done
 

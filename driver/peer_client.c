@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The calling side of node-to-node connections: up to DSPM_PEER_CHANNELS
+ * authenticated connections per peer, each owned by one call at a time,
+ * and one-sided reads on the connection whose keys they use.
+ */
+#include <linux/debugfs.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/kthread.h>
+#include <linux/random.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/uaccess.h>
+
+#include "clu.h"
+#include "internal.h"
+#include "peer.h"
+#include "xprt.h"
+
+/* The connecting side: a connection to node @id, authenticated both ways. */
+int dspm_peer_connect(struct dspm_peers *peers, u32 id, void *buf,
+		      struct dspm_conn **out)
+{
+	struct dspm_link *link = peers->link;
+	const struct dspm_wire_challenge *ch = buf;
+	struct dspm_wire_peer_hello hello;
+	struct dspm_wire_peer_auth auth;
+	u32 self = READ_ONCE(link->node_id);
+	u8 mac[DSPM_WIRE_MAC_SIZE];
+	struct sockaddr_storage ss;
+	struct dspm_addr addr;
+	struct dspm_conn *conn;
+	int ret;
+
+	if (id == self || !dspm_link_node_alive(link, id, &addr) ||
+	    (addr.family != DSPM_AF_INET && addr.family != DSPM_AF_INET6))
+		return -EHOSTUNREACH;
+	dspm_addr_to_sockaddr(&addr, &ss);
+	ret = peers->ops->connect(&ss, DSPM_PEER_HANDSHAKE_MS, &conn);
+	if (ret)
+		return ret;
+
+	dspm_wire_hdr_init(&hello.hdr, DSPM_WIRE_PEER_HELLO, sizeof(hello), self, 1);
+	hello.target = cpu_to_le32(id);
+	hello.reserved = 0;
+	get_random_bytes(hello.nonce, sizeof(hello.nonce));
+	ret = dspm_conn_send(conn, &hello, sizeof(hello));
+	if (!ret)
+		ret = dspm_peer_expect(peers, conn, buf, DSPM_WIRE_PEER_CHALLENGE,
+				       sizeof(*ch), id);
+	if (!ret)
+		ret = dspm_peer_mac(link, "dspm-a", hello.nonce, ch->nonce, self,
+				    id, mac);
+	if (!ret && !dspm_auth_mac_equal(mac, ch->mac)) {
+		pr_warn_ratelimited("dspm: node %u does not know the cluster key\n",
+				    id);
+		ret = -EACCES;
+	}
+	if (!ret) {
+		dspm_wire_hdr_init(&auth.hdr, DSPM_WIRE_PEER_AUTH, sizeof(auth), self,
+				   2);
+		ret = dspm_peer_mac(link, "dspm-c", ch->nonce, hello.nonce,
+				    self, id, auth.mac);
+	}
+	if (!ret)
+		ret = dspm_conn_send(conn, &auth, sizeof(auth));
+	if (ret) {
+		dspm_conn_close(conn);
+		return ret;
+	}
+	*out = conn;
+	return 0;
+}
+
+static void dspm_peer_out_free(struct dspm_peer_out *out)
+{
+	unsigned int i;
+
+	for (i = 0; i < DSPM_PEER_CHANNELS; i++)
+		kvfree(out->chan[i].buf);
+	kfree(out);
+}
+
+static struct dspm_peer_out *dspm_peer_out_get(struct dspm_peers *peers, u32 id)
+{
+	struct dspm_peer_out *out, *old;
+	unsigned int i;
+
+	mutex_lock(&peers->lock);
+	out = xa_load(&peers->out, id);
+	mutex_unlock(&peers->lock);
+	if (out)
+		return out;
+	out = kzalloc(sizeof(*out), GFP_KERNEL);
+	if (!out)
+		return ERR_PTR(-ENOMEM);
+	for (i = 0; i < DSPM_PEER_CHANNELS; i++) {
+		out->chan[i].buf = kvmalloc(DSPM_WIRE_MAX_MESSAGE, GFP_KERNEL);
+		if (!out->chan[i].buf) {
+			dspm_peer_out_free(out);
+			return ERR_PTR(-ENOMEM);
+		}
+	}
+	out->id = id;
+	spin_lock_init(&out->lock);
+	init_waitqueue_head(&out->idle);
+	mutex_lock(&peers->lock);
+	old = xa_load(&peers->out, id);
+	if (!old && xa_err(xa_store(&peers->out, id, out, GFP_KERNEL)))
+		old = ERR_PTR(-ENOMEM);
+	mutex_unlock(&peers->lock);
+	if (old) {
+		dspm_peer_out_free(out);
+		return old;
+	}
+	return out;
+}
+
+/*
+ * An idle channel, marked busy: one that is connected if there is one;
+ * with @gen, only the channel of that connection (-ESTALE when it is gone).
+ */
+static struct dspm_peer_chan *dspm_peer_chan_try(struct dspm_peer_out *out,
+						 const u64 *gen)
+{
+	struct dspm_peer_chan *c, *pick = NULL;
+	unsigned int i;
+
+	spin_lock(&out->lock);
+	for (i = 0; i < DSPM_PEER_CHANNELS; i++) {
+		c = &out->chan[i];
+		if (gen) {
+			if (!c->conn || c->gen != *gen)
+				continue;
+			pick = c->busy ? NULL : c;
+			if (!pick)
+				goto unlock;
+			break;
+		}
+		if (c->busy)
+			continue;
+		if (!pick || (!pick->conn && c->conn))
+			pick = c;
+	}
+	if (gen && !pick) {
+		spin_unlock(&out->lock);
+		return ERR_PTR(-ESTALE);
+	}
+	if (pick)
+		pick->busy = true;
+unlock:
+	spin_unlock(&out->lock);
+	return pick;
+}
+
+static struct dspm_peer_chan *dspm_peer_chan_get(struct dspm_peer_out *out,
+						 const u64 *gen)
+{
+	struct dspm_peer_chan *c;
+
+	wait_event(out->idle, (c = dspm_peer_chan_try(out, gen)) != NULL);
+	return c;
+}
+
+/* The call on @c is over; @failed closes its connection first. */
+static void dspm_peer_chan_put(struct dspm_peers *peers,
+			       struct dspm_peer_out *out,
+			       struct dspm_peer_chan *c, bool failed)
+{
+	struct dspm_conn *conn = NULL;
+
+	spin_lock(&out->lock);
+	if (failed) {
+		conn = c->conn;
+		c->conn = NULL;
+	}
+	c->busy = false;
+	spin_unlock(&out->lock);
+	if (conn)
+		dspm_conn_close(conn);
+	wake_up_all(&out->idle);
+}
+
+/*
+ * A call to this node itself (a coordinator that holds pages of its own
+ * commit): served by the same handler as a peer's request, with the same
+ * checks of the reply.
+ */
+static int dspm_peer_call_self(struct dspm_peers *peers, void *req, u32 len,
+			       u16 want, void *reply, u32 reply_len)
+{
+	u32 self = READ_ONCE(peers->link->node_id), n;
+	struct dspm_wire_hdr *h = req, *r;
+	const struct dspm_peer_service *svc;
+	int ret = -EPROTO;
+
+	dspm_wire_hdr_init(h, le16_to_cpu(h->type), len, self, 0);
+	svc = dspm_peer_service(peers, le16_to_cpu(h->type));
+	if (!svc || len < svc->min_len)
+		return -EPROTO;
+	r = kmalloc(max_t(u32, reply_len, sizeof(struct dspm_wire_error)),
+		    GFP_KERNEL);
+	if (!r)
+		return -ENOMEM;
+	n = svc->serve(peers->link, self, req, r, NULL);
+	if (n == sizeof(struct dspm_wire_error) &&
+	    le16_to_cpu(r->type) == DSPM_WIRE_ERROR)
+		ret = -(int)le32_to_cpu(r->status);
+	else if (n && n == reply_len && le16_to_cpu(r->type) == want)
+		ret = 0;
+	if (!ret)
+		memcpy(reply, r, reply_len);
+	kfree(r);
+	return ret;
+}
+
+/*
+ * Send @req (@len bytes, its type set; sender and request id are filled
+ * in) to node @id and receive its @want reply of exactly @reply_len bytes
+ * into @reply, or its ERROR as a negative errno.  Up to DSPM_PEER_CHANNELS
+ * calls to one peer run at once, each on a connection of its own, made on
+ * first use and after any failure, which also fails the call
+ * (-EHOSTUNREACH when @id is no live member).  *@gen (if not NULL) is the
+ * generation of the connection that carried the call, also on an ERROR
+ * reply: what the peer exposed for it stays readable through
+ * dspm_peer_read() while that connection lives.
+ */
+int dspm_peer_call_gen(struct dspm_peers *peers, u32 id, void *req, u32 len,
+		       u16 want, void *reply, u32 reply_len, u64 *gen)
+{
+	struct dspm_wire_hdr *h = req;
+	const struct dspm_wire_hdr *r;
+	struct dspm_peer_out *out;
+	struct dspm_peer_chan *c;
+	struct dspm_conn *conn;
+	int ret;
+
+	if (id == READ_ONCE(peers->link->node_id))
+		return dspm_peer_call_self(peers, req, len, want, reply,
+					   reply_len);
+	out = dspm_peer_out_get(peers, id);
+	if (IS_ERR(out))
+		return PTR_ERR(out);
+	c = dspm_peer_chan_get(out, NULL);
+	if (!c->conn) {
+		ret = dspm_peer_connect(peers, id, c->buf, &conn);
+		if (ret) {
+			dspm_peer_chan_put(peers, out, c, false);
+			return ret;
+		}
+		spin_lock(&out->lock);
+		c->conn = conn;
+		c->gen = atomic64_inc_return(&peers->gens);
+		spin_unlock(&out->lock);
+	}
+	if (gen)
+		*gen = c->gen;
+	r = c->buf;
+	dspm_wire_hdr_init(h, le16_to_cpu(h->type), len,
+			   READ_ONCE(peers->link->node_id),
+			   atomic64_inc_return(&peers->requests));
+	ret = dspm_conn_send(c->conn, h, len);
+	if (!ret)
+		ret = dspm_peer_recv(peers, c->conn, c->buf);
+	if (ret == DSPM_WIRE_ERROR && le32_to_cpu(r->length) ==
+	    sizeof(struct dspm_wire_error) && r->status &&
+	    r->request_id == h->request_id) {
+		ret = -(int)le32_to_cpu(r->status);
+		dspm_peer_chan_put(peers, out, c, false);
+		return ret;
+	}
+	if (ret >= 0 && (ret != want || le32_to_cpu(r->length) != reply_len ||
+			 le32_to_cpu(r->sender) != id ||
+			 r->request_id != h->request_id)) {
+		atomic64_inc(&peers->malformed);
+		ret = -EPROTO;
+	}
+	if (ret < 0) {
+		dspm_peer_chan_put(peers, out, c, true);
+		return ret;
+	}
+	memcpy(reply, c->buf, reply_len);
+	dspm_peer_chan_put(peers, out, c, false);
+	return 0;
+}
+
+int dspm_peer_call(struct dspm_peers *peers, u32 id, void *req, u32 len,
+		   u16 want, void *reply, u32 reply_len)
+{
+	return dspm_peer_call_gen(peers, id, req, len, want, reply, reply_len,
+				  NULL);
+}
+
+/*
+ * One-sided reads (struct dspm_transport_ops.read) from node @id on the
+ * connection of generation @gen: -ESTALE when that connection is gone
+ * (its keys died with it), -EOPNOTSUPP without a one-sided transport.
+ * They wait while a call uses that connection.  A failed read closes the
+ * connection like a failed call.
+ */
+int dspm_peer_read(struct dspm_peers *peers, u32 id, u64 gen,
+		   const struct dspm_read_seg *seg, unsigned int nr, void *buf)
+{
+	struct dspm_peer_out *out;
+	struct dspm_peer_chan *c;
+	int ret;
+
+	if (!peers->ops->read)
+		return -EOPNOTSUPP;
+	out = dspm_peer_out_get(peers, id);
+	if (IS_ERR(out))
+		return PTR_ERR(out);
+	c = dspm_peer_chan_get(out, &gen);
+	if (IS_ERR(c))
+		return PTR_ERR(c);
+	ret = dspm_conn_read(c->conn, seg, nr, buf);
+	dspm_peer_chan_put(peers, out, c, ret);
+	return ret;
+}
+
+void dspm_peer_out_close_all(struct dspm_peers *peers)
+{
+	struct dspm_peer_out *out;
+	unsigned long id;
+	unsigned int i;
+
+	xa_for_each(&peers->out, id, out) {
+		for (i = 0; i < DSPM_PEER_CHANNELS; i++)
+			if (out->chan[i].conn)
+				dspm_conn_close(out->chan[i].conn);
+		dspm_peer_out_free(out);
+	}
+	xa_destroy(&peers->out);
+}
