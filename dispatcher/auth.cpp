@@ -1,8 +1,5 @@
 #include "auth.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -34,36 +31,6 @@ Mac hmac(std::span<const std::uint8_t> key, std::string_view label,
 }
 
 }  // namespace
-
-Key read_key_file(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    throw std::system_error(errno, std::generic_category(), "key file " + path.string());
-  }
-  Key key;
-  std::uint8_t buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      throw std::system_error(e, std::generic_category(), "key file " + path.string());
-    }
-    if (n == 0) break;
-    key.insert(key.end(), buf, buf + n);
-    if (key.size() > key_size_max + 1) break;
-  }
-  ::close(fd);
-  if (!key.empty() && key.back() == '\n') key.pop_back();
-  if (key.size() < key_size_min || key.size() > key_size_max) {
-    throw std::system_error(EINVAL, std::generic_category(),
-                            "key file " + path.string() + ": the key must have " +
-                                std::to_string(key_size_min) + " to " +
-                                std::to_string(key_size_max) + " bytes");
-  }
-  return key;
-}
 
 Nonce random_nonce() {
   Nonce n{};

@@ -4,23 +4,19 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <span>
 #include <vector>
 
+#include "dspm_common/key_file.hpp"
 #include "wire.hpp"
 
 namespace dspm::dispatcher {
 
-inline constexpr std::size_t key_size_min = 16;
-inline constexpr std::size_t key_size_max = 1024;
+// The cluster key's length limits; common::read_key_file() reads a key file.
+using common::key_size_max;
+using common::key_size_min;
 
 using Key = std::vector<std::uint8_t>;
-
-// The cluster key in the file at @path: its bytes, one trailing newline excepted.  Throws
-// std::system_error: the errno of open/read, EINVAL when the key is shorter than
-// key_size_min or longer than key_size_max.
-Key read_key_file(const std::filesystem::path& path);
 
 // Fresh random bytes for a nonce.  Throws std::system_error(EIO) if the RNG fails.
 Nonce random_nonce();

@@ -1,6 +1,5 @@
 #include "endpoint.hpp"
 
-#include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,7 +8,6 @@
 #include <cstring>
 #include <system_error>
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -22,88 +20,26 @@ constexpr std::size_t receive_budget = 256 * 1024;
 
 }  // namespace
 
-void Fd::reset() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
-
 std::string errno_name(int code) {
   const char* name = strerrorname_np(code);
   return std::string(name != nullptr ? name : "E?") + " (" + std::strerror(code) + ")";
 }
 
-sockaddr_storage parse_address(const std::string& text, socklen_t& len, bool passive,
-                               const std::string& what) {
-  auto bad = [&](const std::string& why) {
-    throw std::system_error(EINVAL, std::generic_category(),
-                            "bad " + what + " address " + text + " (" + why + ")");
-  };
-  std::string host;
-  std::string port;
-  if (!text.empty() && text[0] == '[') {
-    auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      bad("want ADDR:PORT or [ADDR6]:PORT");
-    }
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    auto colon = text.rfind(':');
-    if (colon == std::string::npos) bad("want ADDR:PORT or [ADDR6]:PORT");
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-  }
-  addrinfo hints{};
-  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (host.empty() || port.empty() || getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 ||
-      res == nullptr) {
-    bad("want a numeric ADDR:PORT");
-  }
-  sockaddr_storage ss{};
-  std::memcpy(&ss, res->ai_addr, res->ai_addrlen);
-  len = res->ai_addrlen;
-  freeaddrinfo(res);
-  return ss;
-}
-
-std::string format_sockaddr(const sockaddr* sa) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  if (sa != nullptr && sa->sa_family == AF_INET) {
-    const auto* a = reinterpret_cast<const sockaddr_in*>(sa);
-    inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-    return std::string(host) + ":" + std::to_string(ntohs(a->sin_port));
-  }
-  if (sa != nullptr && sa->sa_family == AF_INET6) {
-    const auto* a = reinterpret_cast<const sockaddr_in6*>(sa);
-    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-    return "[" + std::string(host) + "]:" + std::to_string(ntohs(a->sin6_port));
-  }
-  return "?";
-}
-
-std::uint16_t sockaddr_port(const sockaddr* sa) {
-  if (sa->sa_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(sa)->sin_port);
-  if (sa->sa_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(sa)->sin6_port);
-  return 0;
-}
-
-TcpEndpoint::TcpEndpoint(Fd fd, std::string peer) : fd_(std::move(fd)), peer_(std::move(peer)) {
+TcpEndpoint::TcpEndpoint(UniqueFd fd, std::string peer)
+    : fd_(std::move(fd)), peer_(std::move(peer)) {
   int one = 1;
   ::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-std::unique_ptr<TcpEndpoint> TcpEndpoint::connect(const sockaddr_storage& addr, socklen_t len,
+std::unique_ptr<TcpEndpoint> TcpEndpoint::connect(const common::SocketAddress& addr,
                                                   std::chrono::milliseconds timeout) {
-  const auto* sa = reinterpret_cast<const sockaddr*>(&addr);
   auto fail = [&](int code, const char* what) {
     throw std::system_error(code, std::generic_category(),
-                            std::string(what) + " " + format_sockaddr(sa));
+                            std::string(what) + " " + common::format_address(addr));
   };
-  Fd fd(::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  UniqueFd fd(::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) fail(errno, "socket for");
-  if (::connect(fd.get(), sa, len) < 0) {
+  if (::connect(fd.get(), addr.get(), addr.length) < 0) {
     if (errno != EINPROGRESS) fail(errno, "connect to");
     pollfd p{fd.get(), POLLOUT, 0};
     int rc;
@@ -117,7 +53,7 @@ std::unique_ptr<TcpEndpoint> TcpEndpoint::connect(const sockaddr_storage& addr, 
     ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &elen);
     if (err != 0) fail(err, "connect to");
   }
-  return std::make_unique<TcpEndpoint>(std::move(fd), format_sockaddr(sa));
+  return std::make_unique<TcpEndpoint>(std::move(fd), common::format_address(addr));
 }
 
 int TcpEndpoint::receive(MessageFramer& in) {

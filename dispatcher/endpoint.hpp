@@ -3,40 +3,17 @@
 // poll/epoll loop; neither ever blocks.
 #pragma once
 
-#include <sys/socket.h>
-
 #include <chrono>
 #include <memory>
 #include <string>
-#include <utility>
 
+#include "dspm_common/address.hpp"
+#include "dspm_common/fd.hpp"
 #include "stream.hpp"
 
 namespace dspm::dispatcher {
 
-// An owned file descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  explicit operator bool() const { return fd_ >= 0; }
-  void reset();
-
- private:
-  int fd_ = -1;
-};
+using common::UniqueFd;
 
 // Returned by Endpoint::receive()/transmit() when the peer closed the link in order (TCP
 // end of stream, RDMA disconnect); other failures are a positive errno.
@@ -66,9 +43,9 @@ class Endpoint {
 class TcpEndpoint final : public Endpoint {
  public:
   // @fd: a connected non-blocking socket.
-  TcpEndpoint(Fd fd, std::string peer);
+  TcpEndpoint(UniqueFd fd, std::string peer);
   // Connects to @addr within @timeout.  Throws std::system_error.
-  static std::unique_ptr<TcpEndpoint> connect(const sockaddr_storage& addr, socklen_t len,
+  static std::unique_ptr<TcpEndpoint> connect(const common::SocketAddress& addr,
                                               std::chrono::milliseconds timeout);
 
   const char* transport() const override { return "tcp"; }
@@ -80,18 +57,11 @@ class TcpEndpoint final : public Endpoint {
   bool drained() const override { return true; }
 
  private:
-  Fd fd_;
+  UniqueFd fd_;
   std::string peer_;
 };
 
 // "ENAME (text)" for an errno value.
 std::string errno_name(int code);
-
-// "ADDR:PORT" or "[ADDR6]:PORT", numeric only, into a socket address.  Throws
-// std::system_error(EINVAL) naming @what.
-sockaddr_storage parse_address(const std::string& text, socklen_t& len, bool passive,
-                               const std::string& what);
-std::string format_sockaddr(const sockaddr* sa);
-std::uint16_t sockaddr_port(const sockaddr* sa);
 
 }  // namespace dspm::dispatcher

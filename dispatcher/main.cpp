@@ -1,15 +1,17 @@
 // dspm-dispatcher: the cluster's membership and namespace service.
 #include <signal.h>
-#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 
 #include "auth.hpp"
+#include "dspm_common/key_file.hpp"
+#include "dspm_common/text.hpp"
 #include "server.hpp"
 
 using namespace dspm::dispatcher;
@@ -25,7 +27,9 @@ int main(int argc, char** argv) {
   long suspect_ms = mc.suspect_after.count();
   long dead_ms = mc.dead_after.count();
   std::uint64_t chunk_size = Namespace::default_chunk_size;
-  app.add_option("--listen", listen, "Address and port to serve nodes on (ADDR:PORT, port 0: any)")
+  app.add_option(
+         "--listen", listen,
+         "Address and port to serve nodes on (ADDR:PORT or [ADDR6]:PORT, numeric; port 0: any)")
       ->capture_default_str();
   app.add_option("--transport", transport,
                  "Transport to nodes: tcp, or rdma (rdma_cm on the same ADDR:PORT)")
@@ -58,11 +62,13 @@ int main(int argc, char** argv) {
     config.transport = transport == "rdma" ? Transport::rdma : Transport::tcp;
     config.listen = listen;
     config.state = state_path;
-    config.key = read_key_file(key_file);
-    struct stat st {};
-    if (::stat(key_file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-      log_to_stderr("warning: key file " + key_file + " is accessible to group or others");
+    // The mode is that of the file the key was read from (fstat of the same descriptor).
+    auto key = dspm::common::read_key_file(key_file);
+    if (key.group_or_other_access()) {
+      log_to_stderr("warning: key file " + dspm::common::printable(key_file) +
+                    " is accessible to group or others");
     }
+    config.key = std::move(key.key);
     config.membership.heartbeat = std::chrono::milliseconds(heartbeat_ms);
     config.membership.suspect_after = std::chrono::milliseconds(suspect_ms);
     config.membership.dead_after = std::chrono::milliseconds(dead_ms);

@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <system_error>
 
+#include "dspm_common/name.hpp"
+
 namespace dspm::dispatcher {
 
 namespace {
@@ -32,7 +34,7 @@ std::uint64_t Namespace::chunk_size_for(std::uint64_t length, std::uint64_t requ
 }
 
 DatasetReply Namespace::create(const DatasetCreate& req, std::span<const NodeCapacity> nodes) {
-  if (!valid_name(req.name)) fail(EINVAL, "invalid dataset name");
+  if (!common::valid_name(req.name)) fail(EINVAL, "invalid dataset name");
   if (req.length == 0 || req.length > DSPM_DATASET_LENGTH_MAX) fail(EINVAL, "invalid length");
   if (req.mode > 0777 || req.model > DSPM_MODEL_MRSW || req.replicas == 0 ||
       req.replicas > DSPM_WIRE_REPLICAS_MAX) {
@@ -62,14 +64,14 @@ DatasetReply Namespace::create(const DatasetCreate& req, std::span<const NodeCap
 }
 
 DeleteReply Namespace::remove(std::string_view name) {
-  if (!valid_name(name)) fail(EINVAL, "invalid dataset name");
+  if (!common::valid_name(name)) fail(EINVAL, "invalid dataset name");
   auto gone = state_.delete_dataset(name);
   if (!gone) fail(ENOENT, "no dataset " + std::string(name));
   return DeleteReply{gone->name, gone->id};
 }
 
 DatasetReply Namespace::lookup(std::string_view name) const {
-  if (!valid_name(name)) fail(EINVAL, "invalid dataset name");
+  if (!common::valid_name(name)) fail(EINVAL, "invalid dataset name");
   auto found = state_.find_dataset(name);
   if (!found) fail(ENOENT, "no dataset " + std::string(name));
   return std::move(*found);

@@ -93,17 +93,17 @@ Listener::Listener(const sockaddr* addr, int backlog) : ch_(make_event_channel()
   if (rdma_create_id(ch_.get(), &id, nullptr, RDMA_PS_TCP) != 0) fail(errno, "rdma_create_id");
   id_.reset(id);
   if (rdma_bind_addr(id, const_cast<sockaddr*>(addr)) != 0) {
-    fail(errno, "rdma_bind_addr " + format_sockaddr(addr));
+    fail(errno, "rdma_bind_addr " + common::format_address(addr));
   }
-  if (rdma_listen(id, backlog) != 0) fail(errno, "rdma_listen " + format_sockaddr(addr));
+  if (rdma_listen(id, backlog) != 0) fail(errno, "rdma_listen " + common::format_address(addr));
   port_ = ntohs(rdma_get_src_port(id));
-  address_ = format_sockaddr(rdma_get_local_addr(id));
+  address_ = common::format_address(rdma_get_local_addr(id));
 }
 
 std::unique_ptr<Connection> Connection::accept(CmId id) {
   std::unique_ptr<Connection> c(new Connection());
   c->id_ = std::move(id);
-  c->peer_ = format_sockaddr(rdma_get_peer_addr(c->id_.get()));
+  c->peer_ = common::format_address(rdma_get_peer_addr(c->id_.get()));
   try {
     c->setup();
   } catch (...) {
@@ -124,7 +124,7 @@ std::unique_ptr<Connection> Connection::connect(const sockaddr* addr,
                                                 std::chrono::milliseconds timeout) {
   using Clock = std::chrono::steady_clock;
   auto deadline = Clock::now() + timeout;
-  std::string to = format_sockaddr(addr);
+  std::string to = common::format_address(addr);
   std::unique_ptr<Connection> c(new Connection());
   c->own_ch_ = make_event_channel();
   rdma_cm_id* id = nullptr;

@@ -1,6 +1,5 @@
 #include "server.hpp"
 
-#include <netdb.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -16,10 +15,10 @@
 #include <cstring>
 #include <system_error>
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include "dspm_common/address.hpp"
 #include "rdma.hpp"
 
 namespace dspm::dispatcher {
@@ -55,14 +54,9 @@ std::string hex(std::span<const std::uint8_t> bytes) {
   return out;
 }
 
+// A node's address as HELLO carried it (the wire decoder admits IPv4 and IPv6 only).
 std::string format_addr(const Address& a) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  if (a.family == DSPM_WIRE_AF_INET) {
-    inet_ntop(AF_INET, a.addr.data(), host, sizeof(host));
-    return std::string(host) + ":" + std::to_string(a.port);
-  }
-  inet_ntop(AF_INET6, a.addr.data(), host, sizeof(host));
-  return "[" + std::string(host) + "]:" + std::to_string(a.port);
+  return common::format_address(a.family == DSPM_WIRE_AF_INET ? AF_INET : AF_INET6, a.addr, a.port);
 }
 
 const char* state_name(NodeState s) {
@@ -145,33 +139,34 @@ Server::Server(ServerConfig config)
     }
   }
 
-  socklen_t len = 0;
-  sockaddr_storage ss = parse_address(config_.listen, len, true, "listen");
+  const common::SocketAddress listen =
+      common::parse_address(config_.listen, "listen address", {.port_zero = true});
   if (config_.transport == Transport::rdma) {
     // The same ADDR:PORT as TCP, in rdma_cm's TCP port space; rdma_cm finds the device
     // that owns ADDR (0.0.0.0: every device).
-    rdma_ = std::make_unique<rdma::Listener>(reinterpret_cast<sockaddr*>(&ss), 128);
+    rdma_ = std::make_unique<rdma::Listener>(listen.get(), 128);
     address_ = rdma_->address();
     port_ = rdma_->port();
   } else {
-    listen_ =
-        Fd(check(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), "socket"));
+    listen_ = UniqueFd(
+        check(::socket(listen.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), "socket"));
     int one = 1;
     check(::setsockopt(listen_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), "SO_REUSEADDR");
-    if (::bind(listen_.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0) {
+    if (::bind(listen_.get(), listen.get(), listen.length) < 0) {
       fail(errno, "bind " + config_.listen);
     }
     check(::listen(listen_.get(), 128), "listen");
     sockaddr_storage bound{};
     socklen_t blen = sizeof(bound);
     check(::getsockname(listen_.get(), reinterpret_cast<sockaddr*>(&bound), &blen), "getsockname");
-    address_ = format_sockaddr(reinterpret_cast<sockaddr*>(&bound));
-    port_ = sockaddr_port(reinterpret_cast<sockaddr*>(&bound));
+    address_ = common::format_address(reinterpret_cast<sockaddr*>(&bound));
+    port_ = common::address_port(reinterpret_cast<sockaddr*>(&bound));
   }
 
-  epoll_ = Fd(check(::epoll_create1(EPOLL_CLOEXEC), "epoll_create1"));
-  stop_ = Fd(check(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), "eventfd"));
-  timer_ = Fd(check(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC), "timerfd"));
+  epoll_ = UniqueFd(check(::epoll_create1(EPOLL_CLOEXEC), "epoll_create1"));
+  stop_ = UniqueFd(check(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), "eventfd"));
+  timer_ =
+      UniqueFd(check(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC), "timerfd"));
 
   // Tick often enough to see each timeout within a fraction of its margin.
   const auto& mc = membership_.config();
@@ -200,7 +195,7 @@ Server::Server(ServerConfig config)
     sigaddset(&set, SIGINT);
     int rc = pthread_sigmask(SIG_BLOCK, &set, nullptr);
     if (rc != 0) fail(rc, "pthread_sigmask");
-    signal_ = Fd(check(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC), "signalfd"));
+    signal_ = UniqueFd(check(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC), "signalfd"));
     add(signal_.get(), tag_signal);
   }
 }
@@ -287,8 +282,8 @@ void Server::on_accept() {
       return;
     }
     accept_error_logged_ = false;
-    Fd sock(fd);
-    std::string peer = format_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+    UniqueFd sock(fd);
+    std::string peer = common::format_address(reinterpret_cast<sockaddr*>(&ss));
     if (conns_.size() >= config_.max_connections) {
       log("refused connection from " + peer + " over tcp: too many connections");
       continue;
@@ -331,7 +326,7 @@ void Server::on_rdma_cm() {
     if (!ev) return;
     if (ev->type == RDMA_CM_EVENT_CONNECT_REQUEST) {
       rdma::CmId id(ev->id);
-      std::string peer = format_sockaddr(rdma_get_peer_addr(id.get()));
+      std::string peer = common::format_address(rdma_get_peer_addr(id.get()));
       if (conns_.size() >= config_.max_connections) {
         log("refused connection from " + peer + " over rdma: too many connections");
         rdma_reject(id.get(), nullptr, 0);

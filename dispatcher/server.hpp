@@ -110,12 +110,12 @@ class Server {
   std::unique_ptr<State> state_;
   Membership membership_;
   Namespace namespace_;
-  Fd epoll_;
-  Fd listen_;                             // TCP
+  UniqueFd epoll_;
+  UniqueFd listen_;                       // TCP
   std::unique_ptr<rdma::Listener> rdma_;  // RDMA; outlives the connections in conns_
-  Fd stop_;                               // eventfd
-  Fd timer_;                              // timerfd
-  Fd signal_;                             // signalfd, when config_.handle_signals
+  UniqueFd stop_;                         // eventfd
+  UniqueFd timer_;                        // timerfd
+  UniqueFd signal_;                       // signalfd, when config_.handle_signals
   std::string address_;
   std::uint16_t port_ = 0;
   std::uint64_t next_conn_ = 16;  // epoll tags below are the fds above

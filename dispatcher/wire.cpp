@@ -10,6 +10,8 @@
 #include <system_error>
 #include <type_traits>
 
+#include "dspm_common/name.hpp"
+
 namespace dspm::dispatcher {
 
 static_assert(DSPM_WIRE_NAME_MAX == DSPM_NAME_MAX);
@@ -72,16 +74,11 @@ constexpr std::uint32_t node_id_max = DSPM_WIRE_NODE_DISPATCHER - 1;
 
 // --- field validation ----------------------------------------------------------------
 
+// The kernel's dspm_name_check() of the field: a valid name, NUL-padded.
 bool valid_name_field(const char (&name)[DSPM_WIRE_NAME_MAX], std::string* out) {
-  const char* end = static_cast<const char*>(std::memchr(name, '\0', sizeof(name)));
-  if (end == nullptr) return false;
-  std::size_t n = static_cast<std::size_t>(end - name);
-  for (std::size_t i = n; i < sizeof(name); ++i) {
-    if (name[i] != '\0') return false;
-  }
-  std::string_view sv(name, n);
-  if (!valid_name(sv)) return false;
-  if (out != nullptr) out->assign(sv);
+  const auto valid = common::name_in_field(name);
+  if (!valid) return false;
+  if (out != nullptr) out->assign(*valid);
   return true;
 }
 
@@ -626,14 +623,6 @@ struct Encoder {
 };
 
 }  // namespace
-
-bool valid_name(std::string_view name) {
-  if (name.empty() || name.size() >= DSPM_WIRE_NAME_MAX || name.front() == '.') return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-  });
-}
 
 std::uint16_t type_of(const Body& body) {
   static constexpr std::uint16_t types[] = {

@@ -40,9 +40,6 @@ class Result {
   std::variant<T, Error> v_;
 };
 
-// Whether @name is a valid dataset name (the kernel's and libdspm's rule).
-bool valid_name(std::string_view name);
-
 using Uuid = std::array<std::uint8_t, DSPM_WIRE_UUID_SIZE>;
 using Nonce = std::array<std::uint8_t, DSPM_WIRE_NONCE_SIZE>;
 using Mac = std::array<std::uint8_t, DSPM_WIRE_MAC_SIZE>;

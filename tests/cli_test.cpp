@@ -1,10 +1,8 @@
 // dspm-admin command-line parsing and the failure paths of execution, without a device.
 #include "cli.hpp"
 
-#include <stdlib.h>
 #include <sys/stat.h>
 
-#include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <sstream>
@@ -14,6 +12,8 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include "test_util.hpp"
 
 namespace admin = dspm::admin;
 
@@ -306,27 +306,14 @@ namespace {
 // A private temporary directory holding one key file, removed at the end.
 class CliKeyFile : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "dspm-cli-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    key_ = (dir_ / "cluster.key").string();
-    std::ofstream(key_) << "0123456789abcdef0123456789abcdef\n";
-    ASSERT_EQ(::chmod(key_.c_str(), 0600), 0);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  std::filesystem::path dir_;
-  std::string key_;
+  dspm::test::TempDir dir_;
+  std::string key_ = dir_.write("cluster.key", "0123456789abcdef0123456789abcdef\n", 0600);
 };
 
 }  // namespace
 
 TEST_F(CliKeyFile, MissingKeyFileFailsWithOne) {
-  const std::string missing = (dir_ / "absent.key").string();
+  const std::string missing = dir_ / "absent.key";
   const auto r = run({"join", "--dispatcher", "10.77.0.1:7470", "--key-file", missing.c_str(),
                       "--device", "/dev/null"});
   EXPECT_EQ(r.status, 1);

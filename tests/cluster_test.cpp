@@ -1,6 +1,5 @@
 // Cluster helpers of libdspm: addresses, the key file, the JOIN/LEAVE/NODES structs and the
 // NODES protocol against a fake kernel.
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,8 +7,6 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -162,31 +159,17 @@ TEST(FormatAddress, NoneAndUnknownFamilies) {
 
 namespace {
 
-// A private temporary directory, removed with everything in it.
 class KeyFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "dspm-key-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr) << std::strerror(errno);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
   std::string write(const std::string& name, const std::string& content, mode_t mode = 0600) {
-    const std::string path = (dir_ / name).string();
-    std::ofstream(path, std::ios::binary) << content;
-    EXPECT_EQ(::chmod(path.c_str(), mode), 0);
-    return path;
+    return dir_.write(name, content, mode);
   }
 
   static std::vector<std::uint8_t> bytes(const std::string& text) {
     return {text.begin(), text.end()};
   }
 
-  std::filesystem::path dir_;
+  dspm::test::TempDir dir_;
 };
 
 }  // namespace
@@ -245,11 +228,11 @@ TEST_F(KeyFileTest, LengthLimits) {
 }
 
 TEST_F(KeyFileTest, MissingFileIsEnoent) {
-  const std::string path = (dir_ / "absent").string();
+  const std::string path = dir_ / "absent";
   expect_errno(ENOENT, "key file " + path + ": No such file or directory",
                [&] { dspm::read_key_file(path); });
-  expect_errno(EISDIR, "key file " + dir_.string() + ": ",
-               [&] { dspm::read_key_file(dir_.string()); });
+  expect_errno(EISDIR, "key file " + dir_.path().string() + ": ",
+               [&] { dspm::read_key_file(dir_.path().string()); });
 }
 
 TEST_F(KeyFileTest, ReportsGroupOrOtherAccess) {

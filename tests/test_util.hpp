@@ -1,8 +1,14 @@
-// Assertions the libdspm unit tests share.
+// Assertions and fixtures the libdspm and dspm_common unit tests share.
 #pragma once
 
+#include <stdlib.h>
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <system_error>
 
@@ -34,5 +40,36 @@ void expect_errno(int err, const std::string& prefix, E&& fn) {
     EXPECT_EQ(std::string(e.what()).rfind(prefix, 0), 0U) << e.what();
   }
 }
+
+// A private temporary directory, removed with everything in it at the end.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "dspm-test-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr)
+      throw std::system_error(errno, std::generic_category(), "mkdtemp " + tmpl);
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+
+  // Writes @content to the file @name in it (replacing it), with @mode; returns its path.
+  std::string write(const std::string& name, const std::string& content, mode_t mode = 0600) const {
+    const std::string path = *this / name;
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
+    EXPECT_EQ(::chmod(path.c_str(), mode), 0) << path;
+    return path;
+  }
+
+ private:
+  std::filesystem::path path_;
+};
 
 }  // namespace dspm::test

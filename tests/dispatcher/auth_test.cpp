@@ -1,16 +1,10 @@
 #include "auth.hpp"
 
-#include <cerrno>
-#include <fstream>
 #include <string>
-#include <system_error>
 
 #include <gtest/gtest.h>
 
-#include "tempdir.hpp"
-
 using namespace dspm::dispatcher;
-using dspm::dispatcher::test::TempDir;
 
 namespace {
 
@@ -22,19 +16,6 @@ std::string hex(const Mac& m) {
     out += digits[b & 0xf];
   }
   return out;
-}
-
-int error_of(auto f) {
-  try {
-    f();
-  } catch (const std::system_error& e) {
-    return e.code().value();
-  }
-  return 0;
-}
-
-void write_file(const std::filesystem::path& p, const std::string& s) {
-  std::ofstream(p, std::ios::binary) << s;
 }
 
 }  // namespace
@@ -65,18 +46,4 @@ TEST(Auth, MacEqual) {
 
 TEST(Auth, NoncesDiffer) {
   EXPECT_NE(random_nonce(), random_nonce());
-}
-
-TEST(Auth, KeyFile) {
-  TempDir dir;
-  auto p = dir.path() / "key";
-  write_file(p, "0123456789abcdef0123456789abcdef\n");
-  EXPECT_EQ(read_key_file(p).size(), 32u);  // one trailing newline ignored
-  write_file(p, "0123456789abcdef0123456789abcdef\n\n");
-  EXPECT_EQ(read_key_file(p).size(), 33u);
-  write_file(p, "short\n");
-  EXPECT_EQ(error_of([&] { read_key_file(p); }), EINVAL);
-  write_file(p, std::string(key_size_max + 1, 'x'));
-  EXPECT_EQ(error_of([&] { read_key_file(p); }), EINVAL);
-  EXPECT_EQ(error_of([&] { read_key_file(dir.path() / "missing"); }), ENOENT);
 }

@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <regex>
 #include <string>
@@ -134,6 +136,51 @@ TEST(Binary, ServesAndStopsOnSigterm) {
   EXPECT_TRUE(WIFEXITED(*status));
   EXPECT_EQ(WEXITSTATUS(*status), 0);
   EXPECT_TRUE(child.wait_line(std::regex("shut down$"), 1000ms)) << child.log();
+}
+
+// The key file's mode is the one of the file the key is read from (fstat of that descriptor):
+// group or other access is a warning, a symbolic link counts as its target, and a FIFO is
+// refused at once instead of blocking the start.
+TEST(Binary, KeyFileModeIsThatOfTheFileRead) {
+  TempDir dir;
+  const std::string key(32, 'k');
+  auto start = [&](const std::string& key_file) {
+    return std::make_unique<Child>(
+        std::vector<std::string>{DSPM_DISPATCHER_BINARY, "--listen", "127.0.0.1:0", "--state",
+                                 (dir.path() / "state.db").string(), "--key-file", key_file});
+  };
+  auto stop = [](Child& child) {
+    child.signal(SIGTERM);
+    auto status = child.wait(2000ms);
+    ASSERT_TRUE(status) << child.log();
+    EXPECT_EQ(WEXITSTATUS(*status), 0) << child.log();
+  };
+
+  const std::string open_key = dir.write("open.key", key + "\n", 0640);
+  auto child = start(open_key);
+  ASSERT_TRUE(child->wait_line(std::regex("warning: key file .*open\\.key is accessible to group "
+                                          "or others$"),
+                               5000ms))
+      << child->log();
+  ASSERT_TRUE(child->wait_line(std::regex("listening on "), 5000ms)) << child->log();
+  stop(*child);
+
+  const std::string link = dir / "link.key";
+  ASSERT_EQ(::symlink(dir.write("private.key", key, 0600).c_str(), link.c_str()), 0);
+  child = start(link);
+  ASSERT_TRUE(child->wait_line(std::regex("listening on "), 5000ms)) << child->log();
+  EXPECT_EQ(child->log().find("warning"), std::string::npos) << child->log();
+  stop(*child);
+
+  const std::string fifo = dir / "fifo.key";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  child = start(fifo);
+  ASSERT_TRUE(
+      child->wait_line(std::regex("error: key file .*fifo\\.key: not a regular file"), 5000ms))
+      << child->log();
+  auto status = child->wait(2000ms);
+  ASSERT_TRUE(status) << child->log();
+  EXPECT_EQ(WEXITSTATUS(*status), 1);
 }
 
 // Without an RDMA device (the usual host) the rdma transport fails at once with a message

@@ -15,27 +15,20 @@ namespace dspm::dispatcher::test {
 using Clock = std::chrono::steady_clock;
 
 Client::Client(std::uint16_t port) {
-  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "socket");
+  fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd_) throw std::system_error(errno, std::generic_category(), "socket");
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(port);
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) < 0) {
-    int e = errno;
-    ::close(fd_);
-    throw std::system_error(e, std::generic_category(), "connect");
-  }
-}
-
-Client::~Client() {
-  ::close(fd_);
+  if (::connect(fd_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) < 0)
+    throw std::system_error(errno, std::generic_category(), "connect");
 }
 
 void Client::send_raw(std::span<const std::byte> bytes) {
   std::size_t off = 0;
   while (off < bytes.size()) {
-    ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    ssize_t n = ::send(fd_.get(), bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw std::system_error(errno, std::generic_category(), "send");
     off += static_cast<std::size_t>(n);
@@ -47,7 +40,7 @@ void Client::send(const Message& msg) {
 }
 
 void Client::shutdown_write() {
-  ::shutdown(fd_, SHUT_WR);
+  ::shutdown(fd_.get(), SHUT_WR);
 }
 
 bool Client::read_exact(std::byte* p, std::size_t n, Clock::time_point deadline) {
@@ -55,11 +48,11 @@ bool Client::read_exact(std::byte* p, std::size_t n, Clock::time_point deadline)
   while (off < n) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return false;
-    pollfd pfd{fd_, POLLIN, 0};
+    pollfd pfd{fd_.get(), POLLIN, 0};
     int rc = ::poll(&pfd, 1, static_cast<int>(left.count()));
     if (rc < 0 && errno == EINTR) continue;
     if (rc <= 0) return false;
-    ssize_t r = ::recv(fd_, p + off, n - off, 0);
+    ssize_t r = ::recv(fd_.get(), p + off, n - off, 0);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) return false;
     off += static_cast<std::size_t>(r);
@@ -88,11 +81,11 @@ bool Client::closed_by_server(std::chrono::milliseconds timeout) {
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return false;
-    pollfd pfd{fd_, POLLIN, 0};
+    pollfd pfd{fd_.get(), POLLIN, 0};
     int rc = ::poll(&pfd, 1, static_cast<int>(left.count()));
     if (rc < 0 && errno == EINTR) continue;
     if (rc <= 0) return false;
-    ssize_t r = ::recv(fd_, buf, sizeof(buf), 0);
+    ssize_t r = ::recv(fd_.get(), buf, sizeof(buf), 0);
     if (r == 0) return true;
     if (r < 0 && errno != EINTR) return errno == ECONNRESET;
   }

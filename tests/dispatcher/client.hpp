@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "auth.hpp"
+#include "dspm_common/fd.hpp"
 #include "wire.hpp"
 
 namespace dspm::dispatcher::test {
@@ -19,9 +20,6 @@ class Client {
  public:
   // Connects to 127.0.0.1:@port.  Throws std::system_error.
   explicit Client(std::uint16_t port);
-  ~Client();
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
 
   void send_raw(std::span<const std::byte> bytes);
   void send(const Message& msg);
@@ -46,7 +44,7 @@ class Client {
 
  private:
   bool read_exact(std::byte* p, std::size_t n, std::chrono::steady_clock::time_point deadline);
-  int fd_ = -1;
+  common::UniqueFd fd_;
 };
 
 struct JoinResult {

@@ -98,14 +98,14 @@ std::optional<Uuid> parse_uuid(std::string text) {
 // endpoints.
 class Link {
  public:
-  Link(const Options& o, const sockaddr_storage& addr, socklen_t len) {
+  Link(const Options& o, const dspm::common::SocketAddress& addr) {
     auto timeout = std::chrono::milliseconds(o.timeout_ms);
     if (o.transport == "rdma") {
-      auto c = rdma::Connection::connect(reinterpret_cast<const sockaddr*>(&addr), timeout);
+      auto c = rdma::Connection::connect(addr.get(), timeout);
       rc_ = c.get();
       ep_ = std::move(c);
     } else {
-      ep_ = TcpEndpoint::connect(addr, len, timeout);
+      ep_ = TcpEndpoint::connect(addr, timeout);
     }
   }
 
@@ -280,10 +280,10 @@ JoinOutcome join(Link& link, const Options& o, const Key& key, const Uuid& uuid)
   }
 }
 
-std::unique_ptr<Link> open_link(const Options& o, const sockaddr_storage& addr, socklen_t len,
+std::unique_ptr<Link> open_link(const Options& o, const dspm::common::SocketAddress& addr,
                                 std::string* why) {
   try {
-    return std::make_unique<Link>(o, addr, len);
+    return std::make_unique<Link>(o, addr);
   } catch (const std::system_error& e) {
     if (why != nullptr) *why = e.what();
     return nullptr;
@@ -392,8 +392,8 @@ class Garbage {
   std::vector<std::vector<std::byte>> samples_;
 };
 
-int run_join(const Options& o, const sockaddr_storage& addr, socklen_t len) {
-  Key key = read_key_file(o.key_file);
+int run_join(const Options& o, const dspm::common::SocketAddress& addr) {
+  Key key = dspm::common::read_key_file(o.key_file).key;
   Uuid uuid{};
   if (!o.uuid.empty()) {
     auto u = parse_uuid(o.uuid);
@@ -407,7 +407,7 @@ int run_join(const Options& o, const sockaddr_storage& addr, socklen_t len) {
     std::copy_n(n.begin(), uuid.size(), uuid.begin());
   }
   std::string why;
-  auto link = open_link(o, addr, len, &why);
+  auto link = open_link(o, addr, &why);
   if (!link) {
     note("cannot connect over " + o.transport + ": " + why);
     return exit_link;
@@ -429,9 +429,9 @@ int run_join(const Options& o, const sockaddr_storage& addr, socklen_t len) {
   return 0;
 }
 
-int run_garbage(const Options& o, const sockaddr_storage& addr, socklen_t len) {
+int run_garbage(const Options& o, const dspm::common::SocketAddress& addr) {
   std::optional<Key> key;
-  if (!o.key_file.empty()) key = read_key_file(o.key_file);
+  if (!o.key_file.empty()) key = dspm::common::read_key_file(o.key_file).key;
   Garbage g(o.seed);
   // A few fixed uuids for the joins in between, so that the peer's table stays small.
   std::vector<Uuid> uuids(4);
@@ -449,7 +449,7 @@ int run_garbage(const Options& o, const sockaddr_storage& addr, socklen_t len) {
       link.reset();
       std::string why;
       for (int attempt = 0; attempt < 50 && !link; ++attempt) {
-        link = open_link(o, addr, len, &why);
+        link = open_link(o, addr, &why);
         if (!link) std::this_thread::sleep_for(100ms);
       }
       if (!link) {
@@ -485,7 +485,7 @@ int run_garbage(const Options& o, const sockaddr_storage& addr, socklen_t len) {
   auto secs = std::chrono::duration<double>(Clock::now() - start).count();
   // The peer must still serve.
   std::string why;
-  auto last = open_link(o, addr, len, &why);
+  auto last = open_link(o, addr, &why);
   if (!last) {
     note("the peer no longer accepts connections: " + why);
     return exit_link;
@@ -511,7 +511,7 @@ int run_garbage(const Options& o, const sockaddr_storage& addr, socklen_t len) {
 }
 
 // Each file's bytes over a connection of its own; then wait for the peer to drop it.
-int run_send(const Options& o, const sockaddr_storage& addr, socklen_t len,
+int run_send(const Options& o, const dspm::common::SocketAddress& addr,
              const std::vector<std::string>& files) {
   std::uint64_t dropped = 0;
   for (const auto& path : files) {
@@ -526,7 +526,7 @@ int run_send(const Options& o, const sockaddr_storage& addr, socklen_t len,
       bytes.insert(bytes.end(), buf, buf + n);
     std::fclose(f);
     std::string why;
-    auto link = open_link(o, addr, len, &why);
+    auto link = open_link(o, addr, &why);
     if (!link) {
       note("cannot connect over " + o.transport + ": " + why);
       return exit_link;
@@ -579,11 +579,10 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    socklen_t len = 0;
-    auto addr = parse_address(o.connect, len, false, "--connect");
-    if (join_cmd->parsed()) return run_join(o, addr, len);
-    if (send_cmd->parsed()) return run_send(o, addr, len, files);
-    return run_garbage(o, addr, len);
+    const auto addr = dspm::common::parse_address(o.connect, "--connect address");
+    if (join_cmd->parsed()) return run_join(o, addr);
+    if (send_cmd->parsed()) return run_send(o, addr, files);
+    return run_garbage(o, addr);
   } catch (const std::exception& e) {
     note(e.what());
     return exit_link;

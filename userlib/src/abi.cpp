@@ -9,63 +9,24 @@
 #include <string>
 #include <system_error>
 
+#include "dspm_common/error.hpp"
+#include "dspm_common/name.hpp"
+#include "dspm_common/text.hpp"
+
 namespace dspm {
-namespace {
-
-[[noreturn]] void fail(int err, const std::string& what) {
-  throw std::system_error(err, std::generic_category(), what);
-}
-
-bool name_char_ok(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == '-';
-}
-
-std::string describe_byte(unsigned char c) {
-  char buf[16];
-  if (c >= 0x20 && c < 0x7f)
-    std::snprintf(buf, sizeof buf, "'%c'", c);
-  else
-    std::snprintf(buf, sizeof buf, "byte 0x%02x", c);
-  return buf;
-}
-
-}  // namespace
+using common::fail;
 
 std::optional<std::string> name_error(std::string_view name) {
-  if (name.empty()) return "name is empty";
-  if (name.size() > name_length_max)
-    return "name is " + std::to_string(name.size()) + " bytes long, at most " +
-           std::to_string(name_length_max) + " are allowed";
-  if (name.front() == '.') return "name starts with '.'";
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    const auto c = static_cast<unsigned char>(name[i]);
-    if (!name_char_ok(c))
-      return describe_byte(c) + " at offset " + std::to_string(i) +
-             " is not allowed; use A-Z a-z 0-9 . _ -";
-  }
-  return std::nullopt;
+  return common::name_error(name);
 }
 
 void check_name(std::string_view name, std::string_view context) {
-  if (auto why = name_error(name))
+  if (auto why = common::name_error(name))
     fail(EINVAL, std::string(context) + ": invalid dataset name (" + *why + ")");
 }
 
 std::string printable(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out += ch;
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  return out;
+  return common::printable(text);
 }
 
 std::string_view to_string(Model model) noexcept {

@@ -1,32 +1,22 @@
 // Pure cluster helpers: addresses, the key file, join/leave/nodes structs and the node table.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <limits>
 #include <string>
 #include <system_error>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include <utility>
 
 #include "dspm/abi.hpp"
+#include "dspm_common/address.hpp"
+#include "dspm_common/error.hpp"
+#include "dspm_common/key_file.hpp"
 
 namespace dspm {
-namespace {
+using common::fail;
 
-[[noreturn]] void fail(int err, const std::string& what) {
-  throw std::system_error(err, std::generic_category(), what);
-}
-
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-
-}  // namespace
+static_assert(common::key_size_min == DSPM_KEY_MIN && common::key_size_max == DSPM_KEY_MAX);
 
 std::string_view to_string(Transport transport) noexcept {
   switch (transport) {
@@ -61,140 +51,50 @@ std::string_view to_string(Link link) noexcept {
 }
 
 KeyFile read_key_file(const std::string& path) {
-  const std::string context = "key file " + printable(path);
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail(errno, context);
-
-  KeyFile out;
-  struct stat st {};
-  if (::fstat(fd, &st) < 0) {
-    const int err = errno;
-    ::close(fd);
-    fail(err, context);
-  }
-  out.group_or_other_access = (st.st_mode & 077) != 0;
-
-  // Read straight into the result (no stray copies of the key), at most one byte more than a
-  // maximal key and its newline, which is enough to tell that the file is too long.
-  constexpr std::size_t limit = DSPM_KEY_MAX + 2;
-  out.key.resize(limit);
-  std::size_t length = 0;
-  while (length < limit) {
-    const ssize_t n = ::read(fd, out.key.data() + length, limit - length);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      fail(err, context);
-    }
-    if (n == 0) break;
-    length += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  if (length > 0 && out.key[length - 1] == '\n') --length;
-  out.key.resize(length);
-  if (length > DSPM_KEY_MAX)
-    fail(EINVAL, context + ": the key is longer than the " + std::to_string(DSPM_KEY_MAX) +
-                     " bytes allowed");
-  if (length < DSPM_KEY_MIN)
-    fail(EINVAL, context + ": the key is " + std::to_string(length) + " bytes long, " +
-                     std::to_string(DSPM_KEY_MIN) + ".." + std::to_string(DSPM_KEY_MAX) +
-                     " are needed");
-  return out;
+  common::KeyFileContents file = common::read_key_file(path);
+  return {.key = std::move(file.key), .group_or_other_access = file.group_or_other_access()};
 }
 
 namespace abi {
 
-dspm_addr parse_address(std::string_view text, std::string_view context) {
-  auto bad = [&](const std::string& why) {
-    fail(EINVAL, std::string(context) + " '" + printable(text) + "': " + why);
-  };
-  constexpr const char* want = " (want ADDR:PORT or [ADDR6]:PORT, numeric)";
-  if (text.empty()) bad(std::string("is empty") + want);
-  if (text.find('\0') != std::string_view::npos) bad("contains a NUL byte");
+namespace {
 
-  std::string_view host, port;
-  bool bracketed = false;
-  if (text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string_view::npos) bad("has no ']' after the IPv6 address");
-    host = text.substr(1, close - 1);
-    const std::string_view rest = text.substr(close + 1);
-    if (rest.empty()) bad(std::string("has no port") + want);
-    if (rest.front() != ':') bad("has '" + printable(rest) + "' after ']' instead of ':PORT'");
-    port = rest.substr(1);
-    bracketed = true;
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos) bad(std::string("has no port") + want);
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos)
-      bad("an IPv6 address needs brackets, e.g. [::1]:7470");
-  }
-
-  if (host.empty()) bad(std::string("has no address") + want);
-  if (port.empty()) bad(std::string("has no port") + want);
-  if (!std::all_of(port.begin(), port.end(), is_digit))
-    bad("port '" + printable(port) + "' is not a decimal number");
-  std::uint32_t number = 0;
-  for (char c : port) {
-    number = number * 10 + static_cast<std::uint32_t>(c - '0');
-    if (number > 65535) break;
-  }
-  if (number < 1 || number > 65535) bad("port " + std::string(port) + " is outside 1..65535");
-
+dspm_addr to_abi(const common::SocketAddress& parsed) {
   auto out = zeroed<dspm_addr>();
-  out.port = number;
-  const std::string host_z(host);
-  if (bracketed) {
-    in6_addr a6{};
-    if (::inet_pton(AF_INET6, host_z.c_str(), &a6) != 1) {
-      in_addr a4{};
-      if (::inet_pton(AF_INET, host_z.c_str(), &a4) == 1)
-        bad("brackets are for IPv6 addresses only");
-      bad("'" + printable(host) + "' is not a numeric IPv6 address");
-    }
-    static_assert(sizeof a6 == sizeof out.addr);
-    std::memcpy(out.addr, &a6, sizeof a6);
-    out.family = DSPM_AF_INET6;
-  } else {
-    in_addr a4{};
-    if (::inet_pton(AF_INET, host_z.c_str(), &a4) != 1)
-      bad("'" + printable(host) + "' is not a numeric IPv4 address (a.b.c.d)");
-    std::memcpy(out.addr, &a4, sizeof a4);
-    out.family = DSPM_AF_INET;
-  }
+  const auto bytes = parsed.bytes();
+  static_assert(sizeof out.addr == 16);
+  std::copy(bytes.begin(), bytes.end(), out.addr);
+  out.family = parsed.family() == AF_INET6 ? DSPM_AF_INET6 : DSPM_AF_INET;
+  out.port = parsed.port();
   return out;
 }
 
+dspm_addr connectable_address(std::string_view text, const std::string& context) {
+  const common::SocketAddress parsed = common::parse_address(text, context);
+  if (parsed.unspecified())
+    fail(EINVAL,
+         context + " '" + printable(text) + "': the unspecified address cannot be connected to");
+  return to_abi(parsed);
+}
+
+}  // namespace
+
+dspm_addr parse_address(std::string_view text, std::string_view context) {
+  return to_abi(common::parse_address(text, context));
+}
+
 std::string format_address(const dspm_addr& addr) {
-  char buf[INET6_ADDRSTRLEN] = {};
   switch (addr.family) {
     case 0:
       return {};
     case DSPM_AF_INET:
-      if (!::inet_ntop(AF_INET, addr.addr, buf, sizeof buf)) return "<invalid IPv4 address>";
-      return std::string(buf) + ":" + std::to_string(addr.port);
+      return common::format_address(AF_INET, addr.addr, addr.port);
     case DSPM_AF_INET6:
-      if (!::inet_ntop(AF_INET6, addr.addr, buf, sizeof buf)) return "<invalid IPv6 address>";
-      return "[" + std::string(buf) + "]:" + std::to_string(addr.port);
+      return common::format_address(AF_INET6, addr.addr, addr.port);
     default:
       return "<family " + std::to_string(addr.family) + ">";
   }
 }
-
-namespace {
-
-dspm_addr connectable_address(std::string_view text, const std::string& context) {
-  const dspm_addr out = parse_address(text, context);
-  if (std::all_of(std::begin(out.addr), std::end(out.addr), [](std::uint8_t b) { return b == 0; }))
-    fail(EINVAL,
-         context + " '" + printable(text) + "': the unspecified address cannot be connected to");
-  return out;
-}
-
-}  // namespace
 
 dspm_join make_join(const JoinOptions& options) {
   auto arg = zeroed<dspm_join>();

@@ -5,13 +5,12 @@
 
 #include <cerrno>
 #include <string>
-#include <system_error>
+
+#include "dspm_common/error.hpp"
 
 namespace dspm::detail {
 
-[[noreturn]] inline void fail(int err, const std::string& what) {
-  throw std::system_error(err, std::generic_category(), what);
-}
+using common::fail;
 
 [[noreturn]] inline void fail_errno(const std::string& what) {
   fail(errno, what);

@@ -42,10 +42,13 @@ DSPM_API void check_name(std::string_view name, std::string_view context);
 DSPM_API std::string printable(std::string_view text);
 
 // The cluster key in the file at @path: its bytes, one trailing newline excepted (the
-// dispatcher's --key-file rule).  Throws std::system_error: "key file <path>: <reason>" with the
-// errno of open/read (ENOENT, EACCES, EISDIR...), or EINVAL when the key is not
-// DSPM_KEY_MIN..DSPM_KEY_MAX bytes long.  A file that group or others may access is read all the
-// same; KeyFile::group_or_other_access tells the caller, who may warn (libdspm prints nothing).
+// dispatcher's --key-file rule, and its code).  Throws std::system_error: "key file <path>:
+// <reason>" with the errno of open/read (ENOENT, EACCES, ELOOP...), EISDIR for a directory,
+// EINVAL for another file that is not a regular one (a FIFO, a device) or when the key is not
+// DSPM_KEY_MIN..DSPM_KEY_MAX bytes long.  A symbolic link is followed.  A file that group or
+// others may access is read all the same; KeyFile::group_or_other_access tells the caller, who
+// may warn (libdspm prints nothing).  The mode is that of the file read: fstat() of the
+// descriptor the key is then read from.
 DSPM_API KeyFile read_key_file(const std::string& path);
 
 namespace abi {
