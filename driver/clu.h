@@ -55,6 +55,36 @@ struct dspm_link_events {
 	void (*node_returned)(struct dspm_link *link);
 };
 
+/*
+ * Where a cluster dataset's chunks live (clu_placement.c): for each chunk
+ * its home and replicas, and the chunks' distinct homes, ascending.
+ */
+struct dspm_chunk_map {
+	u64 dataset;			/* cluster id */
+	u64 chunk_size;
+	u32 nr_chunks;
+	u32 replicas;
+	u32 nr_homes;
+	u32 *homes;
+	u32 nodes[];			/* nr_chunks x replicas; [0] the home */
+};
+
+struct dspm_chunk_map *
+dspm_chunk_map_new(const struct dspm_wire_dataset_reply *r);
+void dspm_chunk_map_free(struct dspm_chunk_map *p);
+const u32 *dspm_chunk_map_holders(const struct dspm_chunk_map *p, u64 page,
+				  u32 *nr);
+bool dspm_chunk_map_holds(const struct dspm_chunk_map *p, u64 page, u32 id);
+int dspm_chunk_map_home_index(const struct dspm_chunk_map *p, u32 id);
+
+static inline u32 dspm_chunk_map_home(const struct dspm_chunk_map *p,
+				      u64 page)
+{
+	u32 nr;
+
+	return dspm_chunk_map_holders(p, page, &nr)[0];
+}
+
 /* What the upper layers serve; JOIN registers them (clu_join.c). */
 extern const struct dspm_peer_service dspm_coh_services[];
 extern const struct dspm_peer_service dspm_txn_services[];

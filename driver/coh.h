@@ -34,11 +34,8 @@ struct dspm_coh_map {
 
 struct dspm_coh {
 	u64 cluster_id;
-	u64 chunk_size;
-	u32 nr_chunks;
-	u32 replicas;
 	u32 self;			/* this node's id at open */
-	u32 *nodes;			/* nr_chunks x replicas; [0] the home */
+	struct dspm_chunk_map *placement;
 	/*
 	 * valid and inval change only under the dataset's apply_sem held for
 	 * writing; a fault maps or copies a page only under it held for
@@ -47,9 +44,8 @@ struct dspm_coh {
 	 */
 	unsigned long *valid;		/* pages this node does not hold */
 	struct xarray inval;		/* page -> last invalidation version */
-	u32 nr_homes;
-	u32 *homes;			/* the chunks' distinct homes, ascending */
-	unsigned long *fetched;		/* homes[i] may list this node */
+	/* placement->homes[i] may list this node as a sharer */
+	unsigned long *fetched;
 	u64 unshare_wait;		/* UNSHARE to see sent before a fetch */
 	struct mutex map_lock;		/* maps */
 	struct xarray maps;		/* home id -> struct dspm_coh_map */
@@ -70,7 +66,6 @@ struct dspm_unshare {
 	u32 homes[];
 };
 
-const u32 *dspm_coh_chunk(const struct dspm_coh *coh, pgoff_t pgoff);
 bool dspm_coh_holds(const struct dspm_coh *coh, pgoff_t pgoff, u32 self);
 void dspm_coh_mark_home(struct dspm_coh *coh, u32 home);
 int dspm_coh_wait_unshared(struct dspm_node *node, struct dspm_coh *coh);

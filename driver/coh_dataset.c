@@ -11,65 +11,28 @@
 #include "clu.h"
 #include "coh.h"
 
-static int dspm_coh_id_cmp(const void *a, const void *b)
-{
-	u32 x = *(const u32 *)a, y = *(const u32 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The distinct homes of the chunks, for the UNSHAREs at close. */
-static int dspm_coh_homes(struct dspm_coh *coh)
-{
-	u32 i, n = 0;
-
-	coh->homes = kvcalloc(coh->nr_chunks, sizeof(u32), GFP_KERNEL);
-	if (!coh->homes)
-		return -ENOMEM;
-	for (i = 0; i < coh->nr_chunks; i++)
-		coh->homes[i] = coh->nodes[i * coh->replicas];
-	sort(coh->homes, coh->nr_chunks, sizeof(u32), dspm_coh_id_cmp, NULL);
-	for (i = 0; i < coh->nr_chunks; i++)
-		if (!n || coh->homes[n - 1] != coh->homes[i])
-			coh->homes[n++] = coh->homes[i];
-	coh->nr_homes = n;
-	coh->fetched = bitmap_zalloc(n, GFP_KERNEL);
-	return coh->fetched ? 0 : -ENOMEM;
-}
-
 struct dspm_coh *dspm_coh_new(const struct dspm_wire_dataset_reply *r,
 			      u64 pages, u32 self)
 {
-	u32 chunks = le32_to_cpu(r->dataset.chunks);
-	u32 replicas = le32_to_cpu(r->dataset.replicas), i, k;
 	struct dspm_coh *coh;
 
 	coh = kzalloc(sizeof(*coh), GFP_KERNEL);
 	if (!coh)
 		return NULL;
-	coh->nodes = kvcalloc((size_t)chunks * replicas, sizeof(u32),
-			      GFP_KERNEL);
+	coh->placement = dspm_chunk_map_new(r);
 	coh->valid = bitmap_zalloc(pages, GFP_KERNEL);
-	if (!coh->nodes || !coh->valid) {
+	if (coh->placement)
+		coh->fetched = bitmap_zalloc(coh->placement->nr_homes,
+					     GFP_KERNEL);
+	if (!coh->placement || !coh->valid || !coh->fetched) {
 		dspm_coh_free(coh);
 		return NULL;
 	}
-	coh->cluster_id = le64_to_cpu(r->dataset.id);
-	coh->chunk_size = le64_to_cpu(r->dataset.chunk_size);
-	coh->nr_chunks = chunks;
-	coh->replicas = replicas;
+	coh->cluster_id = coh->placement->dataset;
 	coh->self = self;
-	for (i = 0; i < chunks; i++)
-		for (k = 0; k < replicas; k++)
-			coh->nodes[i * replicas + k] =
-				le32_to_cpu(r->chunks[i].node[k]);
 	xa_init(&coh->inval);
 	mutex_init(&coh->map_lock);
 	xa_init(&coh->maps);
-	if (dspm_coh_homes(coh)) {
-		dspm_coh_free(coh);
-		return NULL;
-	}
 	return coh;
 }
 
@@ -85,39 +48,23 @@ void dspm_coh_free(struct dspm_coh *coh)
 	xa_destroy(&coh->maps);
 	xa_destroy(&coh->inval);
 	bitmap_free(coh->fetched);
-	kvfree(coh->homes);
 	bitmap_free(coh->valid);
-	kvfree(coh->nodes);
+	dspm_chunk_map_free(coh->placement);
 	kfree(coh);
-}
-
-const u32 *dspm_coh_chunk(const struct dspm_coh *coh, pgoff_t pgoff)
-{
-	u64 chunk = div64_u64((u64)pgoff << PAGE_SHIFT, coh->chunk_size);
-
-	return &coh->nodes[min_t(u64, chunk, coh->nr_chunks - 1) *
-			   coh->replicas];
 }
 
 bool dspm_coh_holds(const struct dspm_coh *coh, pgoff_t pgoff, u32 self)
 {
-	const u32 *nodes = dspm_coh_chunk(coh, pgoff);
-	u32 k;
-
-	for (k = 0; k < coh->replicas; k++)
-		if (nodes[k] == self)
-			return true;
-	return false;
+	return dspm_chunk_map_holds(coh->placement, pgoff, self);
 }
 
 /* From now on @home may list this node as a sharer: UNSHARE goes there. */
 void dspm_coh_mark_home(struct dspm_coh *coh, u32 home)
 {
-	u32 *at = bsearch(&home, coh->homes, coh->nr_homes, sizeof(u32),
-			  dspm_coh_id_cmp);
+	int i = dspm_chunk_map_home_index(coh->placement, home);
 
-	if (at)
-		set_bit(at - coh->homes, coh->fetched);
+	if (i >= 0)
+		set_bit(i, coh->fetched);
 }
 
 /* Drop the cached copy of @pgoff and every mapping of it. */
@@ -166,8 +113,7 @@ void dspm_coh_drop(struct dspm_dataset *ds, pgoff_t pgoff)
 const u32 *dspm_coh_holders(const struct dspm_coh *coh, pgoff_t pgoff,
 			    u32 *nr)
 {
-	*nr = coh->replicas;
-	return dspm_coh_chunk(coh, pgoff);
+	return dspm_chunk_map_holders(coh->placement, pgoff, nr);
 }
 
 u64 dspm_coh_cluster_id(const struct dspm_coh *coh)
@@ -178,5 +124,5 @@ u64 dspm_coh_cluster_id(const struct dspm_coh *coh)
 /* Pages of one chunk: a chunk has one home for all of them. */
 u64 dspm_coh_chunk_pages(const struct dspm_coh *coh)
 {
-	return coh->chunk_size >> PAGE_SHIFT;
+	return coh->placement->chunk_size >> PAGE_SHIFT;
 }

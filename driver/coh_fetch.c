@@ -307,7 +307,7 @@ static int dspm_coh_fetch(struct dspm_dataset *ds, struct dspm_link *link,
 			  pgoff_t pgoff)
 {
 	struct dspm_coh *coh = ds->coh;
-	u32 home = dspm_coh_chunk(coh, pgoff)[0];
+	u32 home = dspm_chunk_map_home(coh->placement, pgoff);
 	struct dspm_coh_fetch_buf *fb;
 	u64 start = ktime_get_ns();
 	bool direct = false;
@@ -383,7 +383,7 @@ int dspm_coh_ready(struct dspm_dataset *ds, pgoff_t pgoff)
 	if (ret)
 		return ret;
 	for (;;) {
-		u32 home = dspm_coh_chunk(ds->coh, pgoff)[0];
+		u32 home = dspm_chunk_map_home(ds->coh->placement, pgoff);
 		int idx;
 
 		ret = 0;

@@ -233,7 +233,7 @@ static u32 dspm_coh_invalidate(struct dspm_link *link, u32 peer,
 			 * fail; a page without one has no reply in flight that
 			 * the version must stop, so a failed store is no loss.
 			 */
-			if (dspm_coh_chunk(ds->coh, page)[0] == peer &&
+			if (dspm_chunk_map_home(ds->coh->placement, page) == peer &&
 			    xa_load(&ds->coh->inval, page))
 				WARN_ON_ONCE(xa_is_err(xa_store(&ds->coh->inval,
 								page,

@@ -42,7 +42,7 @@ void dspm_coh_closing(struct dspm_node *node, struct dspm_coh *coh)
 	lockdep_assert_held(&node->lock);
 	if (!coh)
 		return;
-	n = bitmap_weight(coh->fetched, coh->nr_homes);
+	n = bitmap_weight(coh->fetched, coh->placement->nr_homes);
 	if (!n)
 		return;
 	u = kmalloc(struct_size(u, homes, n), GFP_KERNEL);
@@ -50,8 +50,8 @@ void dspm_coh_closing(struct dspm_node *node, struct dspm_coh *coh)
 		return;
 	u->cluster_id = coh->cluster_id;
 	u->nr = 0;
-	for_each_set_bit(i, coh->fetched, coh->nr_homes)
-		u->homes[u->nr++] = coh->homes[i];
+	for_each_set_bit(i, coh->fetched, coh->placement->nr_homes)
+		u->homes[u->nr++] = coh->placement->homes[i];
 	spin_lock(&node->unshare_lock);
 	u->seq = ++node->unshare_queued;
 	list_add_tail(&u->entry, &node->unshares);

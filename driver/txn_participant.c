@@ -53,22 +53,6 @@ static int dspm_part_check_entries(const struct dspm_wire_prepare *req)
 	return p == end ? count : -EINVAL;
 }
 
-/* Does the placement in @r put a copy of @page on node @self? */
-static bool dspm_part_holds(const struct dspm_wire_dataset_reply *r, u64 page,
-			    u32 self)
-{
-	u64 chunk = div64_u64(page * DSPM_WIRE_PAGE_SIZE,
-			      le64_to_cpu(r->dataset.chunk_size));
-	u32 k;
-
-	if (chunk >= le32_to_cpu(r->dataset.chunks))
-		return false;
-	for (k = 0; k < le32_to_cpu(r->dataset.replicas); k++)
-		if (le32_to_cpu(r->chunks[chunk].node[k]) == self)
-			return true;
-	return false;
-}
-
 /*
  * The table slot of the dataset a PREPARE names, made on first use; every
  * page of the request must be one this node holds.
@@ -79,6 +63,7 @@ static int dspm_part_slot(struct dspm_link *link,
 	struct dspm_node *node = link->node;
 	const struct dspm_wire_dataset_reply *r;
 	struct dspm_wire_dataset_reply *placement = NULL;
+	struct dspm_chunk_map *where;
 	const void *p = req + 1;
 	char name[DSPM_NAME_MAX];
 	int slot;
@@ -107,13 +92,18 @@ static int dspm_part_slot(struct dspm_link *link,
 		slot = dspm_cluster_ns_slot(node, r);
 		mutex_unlock(&node->lock);
 	}
+	where = slot >= 0 ? dspm_chunk_map_new(r) : NULL;
+	if (slot >= 0 && !where)
+		slot = -ENOMEM;
 	for (i = 0; i < count && slot >= 0; i++) {
 		const struct dspm_wire_prepare_entry *e = p;
 
-		if (!dspm_part_holds(r, le64_to_cpu(e->page), link->node_id))
+		if (!dspm_chunk_map_holds(where, le64_to_cpu(e->page),
+					  link->node_id))
 			slot = -EINVAL;
 		p += sizeof(*e) + round_up(le32_to_cpu(e->length), 8);
 	}
+	dspm_chunk_map_free(where);
 	kvfree(placement);
 	return slot;
 }
