@@ -129,31 +129,41 @@ static vm_fault_t dspm_fault_error(int err)
 }
 
 /*
+ * Where the kernel lets this fault be retried, pin the vma's file (and so
+ * the dataset) and give up mmap_lock: the caller waits, then fput()s the
+ * file and returns VM_FAULT_RETRY whatever came of the wait.  NULL, with
+ * mmap_lock still held, where the fault may not be retried.
+ */
+static struct file *dspm_fault_unlock(struct vm_fault *vmf)
+{
+	struct file *file = vmf->vma->vm_file;
+
+	if (!fault_flag_allow_retry_first(vmf->flags) ||
+	    vmf->flags & FAULT_FLAG_RETRY_NOWAIT)
+		return NULL;
+	get_file(file);
+	dspm_release_fault_lock(vmf);
+	return file;
+}
+
+/*
  * Fetch @pgoff from its home into this node's copy with no lock of ours
- * held.  Where the kernel lets this fault be retried, mmap_lock goes too
- * (the vma's file pins the dataset meanwhile) and the fault is retried
- * whatever the fetch's outcome: the retry maps the page, or fetches it
- * once more with mmap_lock held and reports its error.  Returns 0 when the
- * caller may look at the page again under f->lock, VM_FAULT_RETRY when
- * mmap_lock was released, or a VM_FAULT error.
+ * held, and mmap_lock released where the fault may be retried: the retry
+ * maps the page, or fetches it once more with mmap_lock held and reports
+ * its error.  Returns 0 when the caller may look at the page again under
+ * f->lock, VM_FAULT_RETRY when mmap_lock was released, or a VM_FAULT error.
  */
 static vm_fault_t dspm_fault_fetch(struct vm_fault *vmf, struct dspm_file *f,
 				   bool *fetched)
 {
-	struct file *file = vmf->vma->vm_file;
-	int ret;
+	struct file *file = dspm_fault_unlock(vmf);
+	int ret = dspm_coh_ready(f->ds, vmf->pgoff);
 
-	if (fault_flag_allow_retry_first(vmf->flags) &&
-	    !(vmf->flags & FAULT_FLAG_RETRY_NOWAIT)) {
-		get_file(file);
-		dspm_release_fault_lock(vmf);
-		ret = dspm_coh_ready(f->ds, vmf->pgoff);
-		*fetched |= ret > 0;
+	*fetched |= ret > 0;
+	if (file) {
 		fput(file);
 		return VM_FAULT_RETRY;
 	}
-	ret = dspm_coh_ready(f->ds, vmf->pgoff);
-	*fetched |= ret > 0;
 	return ret < 0 ? dspm_fault_error(ret) : 0;
 }
 
@@ -171,20 +181,14 @@ static bool dspm_committing(struct dspm_file *f, pgoff_t pgoff)
 static vm_fault_t dspm_fault_wait_commit(struct vm_fault *vmf,
 					 struct dspm_file *f)
 {
-	struct file *file = vmf->vma->vm_file;
-	int ret;
+	struct file *file = dspm_fault_unlock(vmf);
+	int ret = wait_event_killable(f->commit_wait,
+				      !dspm_committing(f, vmf->pgoff));
 
-	if (fault_flag_allow_retry_first(vmf->flags) &&
-	    !(vmf->flags & FAULT_FLAG_RETRY_NOWAIT)) {
-		get_file(file);
-		dspm_release_fault_lock(vmf);
-		wait_event_killable(f->commit_wait,
-				    !dspm_committing(f, vmf->pgoff));
+	if (file) {
 		fput(file);
 		return VM_FAULT_RETRY;
 	}
-	ret = wait_event_killable(f->commit_wait,
-				  !dspm_committing(f, vmf->pgoff));
 	return ret ? VM_FAULT_SIGBUS : 0;
 }
 
