@@ -5,6 +5,8 @@
 #
 #   make demo     install what is needed, build, show dspm in a VM
 #   make check    install what is needed, build, run every test
+#   make check-debug  the VM suites again on a lockdep/KASAN kernel
+#                 (make debug-kernel: ~NN min once on 2 cores, then cached)
 #
 # Nothing here loads a module into the machine's own kernel: the driver is
 # loaded only inside the QEMU VMs that tools/vm/dspm-vm boots.
@@ -23,8 +25,28 @@ DSPM_DEBUG ?= y
 
 export DSPM_KVER := $(KVER)
 
+# The debug kernel (tools/debug-kernel.sh, tools/debug-kernel.config) and
+# dspm.ko built against it, in a copy of driver/ + uapi/ (kbuild's M= builds
+# in the source dir; the Kbuild's -I$$(src)/.. needs uapi/ next to driver/).
+DEBUG_KDIR	:= $(BUILD)/debug-kernel
+DEBUG_DRIVER	:= $(BUILD)/debug-driver
+# The VM suites make check-debug runs (stage names of tools/check.sh).
+CHECK_DEBUG_STAGES ?= selftests cluster-tcp cluster-rdma crash \
+	cluster-crash-tcp cluster-crash-rdma
+
+# all          driver + user + selftests
+# deps         install the Debian packages (tools/deps.sh)
+# driver       driver/dspm.ko against Debian's 6.1 headers
+# user         user space (CMake, build/user)
+# selftests    the kselftest binaries (build/selftests)
+# check        every test, one summary line "check: N passed, M failed"
+# debug-kernel 6.1 with PROVE_LOCKING, DEBUG_ATOMIC_SLEEP, KASAN (build/debug-kernel)
+# driver-debug dspm.ko against it (build/debug-driver/driver/dspm.ko)
+# check-debug  the VM suites with DSPM_VM_KERNEL=debug, "check-debug: N passed, M failed"
+# vm-selftests, cluster, crash, soak, demo, bench, unit, kernel-checks, install, clean
 .PHONY: all deps driver user selftests check unit kernel-checks \
-	vm-selftests cluster crash soak demo bench install clean
+	vm-selftests cluster crash soak demo bench install clean \
+	debug-kernel driver-debug check-debug
 
 all: driver user selftests
 
@@ -49,6 +71,26 @@ selftests:
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(REPO)/tools/check.sh
+
+# A kernel for the VMs with lockdep, sleep-in-atomic checks and KASAN; a
+# no-op when build/debug-kernel is up to date (stamp).
+debug-kernel:
+	@$(REPO)/tools/debug-kernel.sh
+
+driver-debug: debug-kernel
+	@command -v rsync >/dev/null || { echo "rsync not found: run make deps" >&2; exit 1; }
+	@mkdir -p $(DEBUG_DRIVER)
+	@# no -t: a changed file gets a new mtime, so kbuild rebuilds what it must
+	rsync -rlc --delete --exclude-from=$(REPO)/tools/debug-driver.exclude \
+		$(REPO)/driver $(REPO)/uapi $(DEBUG_DRIVER)/
+	$(MAKE) -C $(DEBUG_KDIR)/kdir M=$(DEBUG_DRIVER)/driver CONFIG_DSPM=m W=1 modules
+
+# The VM suites of make check on the debug kernel; any lockdep, KASAN or
+# sleep-in-atomic report fails the suite through dspm-vm dmesg-check.
+check-debug: deps
+	@$(MAKE) --no-print-directory debug-kernel driver-debug user selftests
+	@DSPM_VM_KERNEL=debug DSPM_CHECK_NAME=check-debug \
+		DSPM_CHECK_STAGES="$(CHECK_DEBUG_STAGES)" $(REPO)/tools/check.sh
 
 unit: user
 	ctest --test-dir $(BUILD)/user --output-on-failure
@@ -92,4 +134,5 @@ install: driver user
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(REPO)/driver clean
-	rm -rf $(BUILD)/user $(BUILD)/selftests $(BUILD)/kcheck
+	rm -rf $(BUILD)/user $(BUILD)/selftests $(BUILD)/kcheck $(DEBUG_DRIVER)
+	@echo "(the debug kernel stays: rm -rf $(DEBUG_KDIR) to rebuild it from scratch)"

@@ -40,7 +40,7 @@ key=$work/cluster.key
 chunk=1048576
 fault_pages=$((chunk / 4096))
 
-for f in "$bench" "$admin" "$dispatcher" "$repo/driver/dspm.ko"; do
+for f in "$bench" "$admin" "$dispatcher" "$("$vm" ko)"; do
 	[ -e "$f" ] || { echo "cluster.sh: missing $f (make all)" >&2; exit 2; }
 done
 

@@ -20,7 +20,7 @@ count=${COUNT:-1000}
 size=${SIZE:-2}
 pingpong=$repo/build/user/bench/dspm-tcp-pingpong
 dbg=/sys/kernel/debug/dspm
-[ -x "$pingpong" ] && [ -f "$repo/driver/dspm.ko" ] || {
+[ -x "$pingpong" ] && [ -f "$("$vm" ko)" ] || {
 	echo "transport.sh: build first (make all)" >&2
 	exit 2
 }

@@ -8,17 +8,31 @@
 # test inside a VM, node crashes during cluster commits in 3 VMs over TCP
 # and over RDMA.  A
 # stage that dies without its own summary counts as one failure.
+#
+# Environment (make check-debug uses both):
+#   DSPM_CHECK_STAGES  run only these stages (names as in the summary,
+#                      space-separated); an unknown name counts as a failure
+#   DSPM_CHECK_NAME    name of the summary line and of the log dir
+#                      build/<name>/ (default check)
 set -u
 repo=$(cd "$(dirname "$0")/.." && pwd)
-logdir=$repo/build/check
+check_name=${DSPM_CHECK_NAME:-check}
+[[ $check_name =~ ^[A-Za-z0-9._-]+$ ]] || { echo "check.sh: bad DSPM_CHECK_NAME '$check_name'" >&2; exit 2; }
+only=${DSPM_CHECK_STAGES:-}
+logdir=$repo/build/$check_name
 mkdir -p "$logdir"
 total_pass=0 total_fail=0
 stage_report=()
+declare -A stage_seen=()
 
 # stage NAME REGEX CMD...: REGEX captures passed and failed counts
 stage() {
 	local name=$1 regex=$2 log=$logdir/$1.log rc p f line
 	shift 2
+	stage_seen[$name]=1
+	if [ -n "$only" ] && [[ " $only " != *" $name "* ]]; then
+		return 0
+	fi
 	echo "=== $name: $*"
 	local start=$SECONDS
 	"$@" 2>&1 | tee "$log"
@@ -75,7 +89,15 @@ for transport in tcp rdma; do
 		"$repo/selftests/dspm/cluster_crash_test.sh" "${DSPM_CLUSTER_CRASH_ROUNDS:-10}" "$transport"
 done
 
+for name in $only; do
+	if [ -z "${stage_seen[$name]:-}" ]; then
+		echo "$check_name: no stage '$name' (DSPM_CHECK_STAGES); counted as a failure"
+		stage_report+=("$(printf '%-18s %4d passed, %3d failed  (unknown stage)' "$name" 0 1)")
+		total_fail=$((total_fail + 1))
+	fi
+done
+
 echo "=== summary"
 printf '%s\n' "${stage_report[@]}"
-echo "check: $total_pass passed, $total_fail failed"
+echo "$check_name: $total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

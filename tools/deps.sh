@@ -7,7 +7,7 @@ packages=(
 	build-essential gcc g++ make cmake pkg-config perl python3 bc flex bison
 	libelf-dev libssl-dev kmod cpio xz-utils
 	linux-image-amd64 linux-headers-amd64 linux-headers-6.12-amd64
-	linux-source-6.1 sparse
+	linux-source-6.1 sparse rsync
 	qemu-system-x86 qemu-utils vde2 busybox-static ndctl e2fsprogs iproute2
 	rdma-core ibverbs-utils perftest libibverbs-dev librdmacm-dev
 	libgtest-dev libcli11-dev nlohmann-json3-dev libsqlite3-dev sqlite3

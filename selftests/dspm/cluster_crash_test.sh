@@ -24,6 +24,8 @@ ROUNDS=${1:-10}
 TRANSPORT=${2:-tcp}
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 VM=$REPO/tools/vm/dspm-vm
+# dspm.ko for the kernel the nodes boot (DSPM_VM_KERNEL=debug: the debug build)
+KO=$("$VM" ko) || exit 2
 BIN=${DSPM_SELFTESTS_BIN:-$REPO/build/selftests}
 ADMIN=$REPO/build/user/tools/dspm-admin/dspm-admin
 DISPATCHER=$REPO/build/user/dispatcher/dspm-dispatcher
@@ -72,7 +74,7 @@ logs_clean() {
 	return $rc
 }
 
-for f in "$ADMIN" "$DISPATCHER" "$BIN/dsbank" "$REPO/driver/dspm.ko"; do
+for f in "$ADMIN" "$DISPATCHER" "$BIN/dsbank" "$KO"; do
 	[ -e "$f" ] || { echo "missing $f (make all)" >&2; exit 2; }
 done
 trap '"$VM" down >/dev/null 2>&1' EXIT

@@ -23,6 +23,8 @@ set -u -o pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 VM=$REPO/tools/vm/dspm-vm
+# dspm.ko for the kernel the nodes boot (DSPM_VM_KERNEL=debug: the debug build)
+KO=$("$VM" ko) || exit 2
 BIN=${DSPM_SELFTESTS_BIN:-$REPO/build/selftests}
 export DSPM_VM_DIR=${DSPM_VM_DIR:-$REPO/build/vm-crash}
 ROUNDS=${ROUNDS:-${DSPM_CRASH_ROUNDS:-20}}
@@ -63,7 +65,7 @@ if [ ! -x "$BIN/crash_bank" ]; then
 	make -s -C "$REPO/selftests/dspm" O="$BIN" "$BIN/crash_bank" >&2 ||
 		{ echo "cannot build crash_bank" >&2; exit 2; }
 fi
-[ -f "$REPO/driver/dspm.ko" ] || { echo "missing $REPO/driver/dspm.ko (build the driver)" >&2; exit 2; }
+[ -f "$KO" ] || { echo "missing $KO (build the driver)" >&2; exit 2; }
 mkdir -p "$WORK"
 rm -f "$LOG" "$WORK"/run.*.log
 

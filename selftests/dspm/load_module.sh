@@ -1,16 +1,17 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Loads <repo>/driver/dspm.ko if /dev/dspm is absent.  Runs inside a dspm-vm
-# guest only: never on the host (it refuses unless DSPM_VM_NODE is set, which
-# the guest agent exports).
+# Loads dspm.ko if /dev/dspm is absent: the argument, else $DSPM_KO (set by
+# dspm-vm for the kernel the node booted), else <repo>/driver/dspm.ko.  Runs
+# inside a dspm-vm guest only: never on the host (it refuses unless
+# DSPM_VM_NODE is set, which the guest agent exports).
 #
 #   sh selftests/dspm/load_module.sh [path/to/dspm.ko]
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-ko=${1:-$repo/driver/dspm.ko}
+ko=${1:-${DSPM_KO:-$repo/driver/dspm.ko}}
 
 if [ -z "${DSPM_VM_NODE:-}" ]; then
 	echo "load_module.sh: not in a dspm-vm guest (DSPM_VM_NODE unset); refusing to load a module" >&2

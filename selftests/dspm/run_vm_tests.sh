@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Runs the dspm selftests (host side) in a dspm-vm guest: boots node 1,
-# loads driver/dspm.ko there, runs every suite (kselftest TAP), checks the
+# loads driver/dspm.ko there (build/debug-driver/driver/dspm.ko with
+# DSPM_VM_KERNEL=debug), runs every suite (kselftest TAP), checks the
 # guest kernel log after each one (a dirty log fails that suite; the node is
 # then rebooted so later suites start clean), and ends with exactly
 #
@@ -28,6 +29,8 @@ shopt -s extglob
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 VM=$REPO/tools/vm/dspm-vm
+# dspm.ko for the kernel the nodes boot (DSPM_VM_KERNEL=debug: the debug build)
+KO=$("$VM" ko) || exit 2
 BIN=${DSPM_SELFTESTS_BIN:-$REPO/build/selftests}
 PMEM=${DSPM_SELFTESTS_PMEM:-/dev/pmem0}
 TIMEOUT=${DSPM_SELFTESTS_TIMEOUT:-3600}
@@ -81,7 +84,7 @@ for s in $SUITES; do
 	case " $ALL_SUITES " in *" $s "*) ;; *) echo "unknown suite '$s' (known: $ALL_SUITES)" >&2; exit 2 ;; esac
 done
 [ -x "$VM" ] || { echo "missing $VM" >&2; exit 2; }
-[ -f "$REPO/driver/dspm.ko" ] || { echo "# missing $REPO/driver/dspm.ko (build the driver)"; result not-ok "driver/dspm.ko exists"; finish; }
+[ -f "$KO" ] || { echo "# missing $KO (build the driver)"; result not-ok "${KO#"$REPO"/} exists"; finish; }
 for b in abi semantics fuzz sync; do
 	if [ ! -x "$BIN/$b" ]; then
 		make -s -C "$REPO/selftests/dspm" O="$BIN" >&2 ||
