@@ -83,7 +83,8 @@ driver-debug: debug-kernel
 	@# no -t: a changed file gets a new mtime, so kbuild rebuilds what it must
 	rsync -rlc --delete --exclude-from=$(REPO)/tools/debug-driver.exclude \
 		$(REPO)/driver $(REPO)/uapi $(DEBUG_DRIVER)/
-	$(MAKE) -C $(DEBUG_KDIR)/kdir M=$(DEBUG_DRIVER)/driver CONFIG_DSPM=m W=1 modules
+	$(MAKE) -C $(DEBUG_KDIR)/kdir M=$(DEBUG_DRIVER)/driver CONFIG_DSPM=m \
+		CONFIG_DSPM_DEBUG=$(DSPM_DEBUG) W=1 modules
 
 # The VM suites of make check on the debug kernel; any lockdep, KASAN or
 # sleep-in-atomic report fails the suite through dspm-vm dmesg-check.
