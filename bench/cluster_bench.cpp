@@ -13,6 +13,15 @@
 //   throughput NAME --seconds S --offset PAGE [--pages P]
 //                                commits of P pages at PAGE, back to back, for S seconds,
 //                                retrying after EAGAIN; commits per second and retries
+//   faults-mt NAME --slow-home ID [--threads N]
+//                                one read-only fd, N threads: thread 0 faults pages of a chunk
+//                                homed on node ID (made slow by the caller, e.g. netem at that
+//                                node), threads 1..N-1 pages of a chunk homed elsewhere (or
+//                                held here, --fast-local); per-thread latencies, time to done
+//   commit-vs-ls NAME --iterations K --ls-file F
+//                                K commits with nobody listing, then K while another node runs
+//                                `dspm-admin ls` in a loop (started by creating F.start, running
+//                                once F.running exists, stopped by F.stop), then K idle again
 //
 // The word a node writes in a page is its own (word self_id % 512), so nodes committing the
 // same pages at once change different bytes of them: shared pages, disjoint bytes.
@@ -26,6 +35,8 @@
 #include <cstdint>
 #include <cstring>
 #include <iostream>
+#include <latch>
+#include <optional>
 #include <set>
 #include <string>
 #include <system_error>
@@ -319,6 +330,201 @@ nlohmann::json run_throughput(const ThroughputOptions& o) {
           {"counters", counter_delta(before, after)}};
 }
 
+struct FaultsMtOptions {
+  std::string name;
+  std::uint32_t slow_home = 0;
+  int threads = 4;
+  std::uint64_t slow_pages = 16;
+  std::uint64_t pages = 64;  // per fast thread
+  int rounds = 2;
+  int warmup = 1;
+  bool fast_local = false;
+};
+
+bool holds(const std::vector<std::uint32_t>& nodes, std::uint32_t id) {
+  return std::find(nodes.begin(), nodes.end(), id) != nodes.end();
+}
+
+// Thread 0 faults pages of a chunk homed on the slow node; threads 1..N-1 fault pages of
+// another chunk at the same time, through the same fd and mapping.  Before issue 11 a fault
+// held the fd's mutex across its remote fetch, so the fast threads queued behind each slow
+// fetch; now a fetch holds no driver lock and they should finish on their own time.
+nlohmann::json run_faults_mt(const FaultsMtOptions& o) {
+  dspm::Device dev;
+  const std::uint32_t self = dev.nodes().self_id;
+  const dspm::Placement pl = dev.placement(o.name);
+  if (pl.chunk_size == 0 || pl.chunk_size % kPage) fail(EPROTO, "placement of " + o.name);
+  const std::uint64_t per_chunk = pl.chunk_size / kPage;
+  std::optional<std::size_t> slow, fast;
+  for (std::size_t c = 0; c < pl.chunks.size(); c++) {
+    const auto& n = pl.chunks[c];
+    if (n.empty()) continue;
+    if (!slow && n[0] == o.slow_home && !holds(n, self)) slow = c;
+    if (!fast && !holds(n, o.slow_home) && holds(n, self) == o.fast_local) fast = c;
+  }
+  if (o.slow_home == self) fail(EINVAL, "faults-mt: --slow-home is this node");
+  if (!slow)
+    fail(EINVAL, "faults-mt " + o.name + ": no chunk homed on node " + std::to_string(o.slow_home) +
+                     " that node " + std::to_string(self) + " holds no copy of");
+  if (!fast)
+    fail(EINVAL, "faults-mt " + o.name + ": no chunk away from node " +
+                     std::to_string(o.slow_home) + (o.fast_local ? " held" : " not held") +
+                     " by node " + std::to_string(self));
+  const auto fast_threads = static_cast<std::uint64_t>(o.threads - 1);
+  if (o.slow_pages > per_chunk || o.pages * fast_threads > per_chunk)
+    fail(ERANGE, "faults-mt: a chunk has only " + std::to_string(per_chunk) + " pages");
+
+  const auto n = static_cast<std::size_t>(o.threads);
+  std::vector<std::vector<double>> lat(n);
+  std::vector<double> total_ns, fast_done_ns, slow_done_ns;
+  dspm::Info before;
+  for (int r = 0; r < o.warmup + o.rounds; r++) {
+    if (r == o.warmup) before = dev.info();
+    const bool timed = r >= o.warmup;
+    // a fresh open: the last close forgot every cached copy, so each page is fetched again
+    dspm::Dataset ds = dev.open(o.name, dspm::Access::read_only);
+    const std::byte* base = ds.bytes().data();
+    std::vector<Clock::time_point> start(n), end(n);
+    std::vector<std::vector<double>> round_lat(n);
+    std::latch go(static_cast<std::ptrdiff_t>(n));
+    std::vector<std::jthread> workers;
+    for (std::size_t t = 0; t < n; t++) {
+      workers.emplace_back([&, t] {
+        std::uint64_t first, count;
+        if (t == 0) {
+          first = *slow * per_chunk;
+          count = o.slow_pages;
+        } else {
+          first = *fast * per_chunk + (t - 1) * o.pages;
+          count = o.pages;
+        }
+        round_lat[t].reserve(count);
+        volatile std::uint64_t sink = 0;
+        go.arrive_and_wait();
+        start[t] = Clock::now();
+        for (std::uint64_t i = 0; i < count; i++) {
+          auto t0 = Clock::now();
+          sink = sink + static_cast<std::uint64_t>(base[(first + i) * kPage]);
+          round_lat[t].push_back(ns_between(t0, Clock::now()));
+        }
+        end[t] = Clock::now();
+      });
+    }
+    workers.clear();  // joins
+    if (!timed) continue;
+    const auto t0 = *std::min_element(start.begin(), start.end());
+    const auto fast_end = *std::max_element(end.begin() + 1, end.end());
+    total_ns.push_back(ns_between(t0, std::max(fast_end, end[0])));
+    fast_done_ns.push_back(ns_between(t0, fast_end));
+    slow_done_ns.push_back(ns_between(t0, end[0]));
+    for (std::size_t t = 0; t < n; t++)
+      lat[t].insert(lat[t].end(), round_lat[t].begin(), round_lat[t].end());
+  }
+  const dspm::Info after = dev.info();
+  nlohmann::json delta = counter_delta(before, after);
+  const std::uint64_t remote_expected =
+      static_cast<std::uint64_t>(o.rounds) *
+      (o.slow_pages + (o.fast_local ? 0 : fast_threads * o.pages));
+
+  nlohmann::json threads = nlohmann::json::array();
+  std::vector<double> all_fast;
+  for (std::size_t t = 0; t < n; t++) {
+    if (t > 0) all_fast.insert(all_fast.end(), lat[t].begin(), lat[t].end());
+    threads.push_back(
+        {{"thread", t}, {"role", t == 0 ? "slow" : "fast"}, {"latency", summarize(lat[t])}});
+  }
+  return {{"what", "faults-mt"},
+          {"dataset", o.name},
+          {"threads", o.threads},
+          {"rounds", o.rounds},
+          {"node_id", self},
+          {"slow",
+           {{"home", o.slow_home},
+            {"chunk", *slow},
+            {"holders", pl.chunks[*slow]},
+            {"pages", o.slow_pages}}},
+          {"fast",
+           {{"chunk", *fast},
+            {"holders", pl.chunks[*fast]},
+            {"local", o.fast_local},
+            {"pages_per_thread", o.pages}}},
+          {"per_thread", threads},
+          {"slow_thread", summarize(lat[0])},
+          {"fast_threads", summarize(std::move(all_fast))},
+          {"total", summarize(std::move(total_ns))},
+          {"fast_done", summarize(std::move(fast_done_ns))},
+          {"slow_done", summarize(std::move(slow_done_ns))},
+          {"counters", delta},
+          {"remote_expected", remote_expected},
+          {"all_remote", delta["faults_remote"].get<std::uint64_t>() == remote_expected}};
+}
+
+struct CommitVsLsOptions {
+  std::string name;
+  std::uint64_t pages = 1;
+  std::uint64_t offset = 0;
+  int iterations = 100;
+  int warmup = 1;
+  std::string ls_file;
+  double timeout = 120;
+};
+
+void touch(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail(errno, "create " + path);
+  ::close(fd);
+}
+
+void wait_for(const std::string& path, double timeout) {
+  const auto deadline = Clock::now() + std::chrono::duration<double>(timeout);
+  while (!exists(path)) {
+    if (Clock::now() > deadline) fail(ETIMEDOUT, "waiting for " + path);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+// Commit latency with the other holder idle, then while it lists datasets in a loop (before
+// issue 11 a list held node->lock across its dispatcher call, and every PREPARE and COMMIT at
+// that node waited for it), then idle again.
+nlohmann::json run_commit_vs_ls(const CommitVsLsOptions& o) {
+  dspm::Device dev;
+  Where where(dev, o.name, o.offset, o.pages);
+  dspm::Dataset ds = dev.open(o.name, dspm::Access::read_write);
+  check_range(ds, o.offset, o.pages);
+  Writer writer(ds.bytes().data(), o.offset, o.pages, where.self, false);
+  auto phase = [&](int warmup) {
+    std::vector<double> ns;
+    for (int i = 0; i < warmup + o.iterations; i++) {
+      writer.write();
+      auto t0 = Clock::now();
+      dspm::CommitResult c = ds.commit();
+      auto t1 = Clock::now();
+      if (c.pages != o.pages) fail(EPROTO, "commit wrote " + std::to_string(c.pages) + " pages");
+      if (i >= warmup) ns.push_back(ns_between(t0, t1));
+    }
+    return ns;
+  };
+  const dspm::Info before = dev.info();
+  std::vector<double> idle = phase(o.warmup);
+  touch(o.ls_file + ".start");
+  wait_for(o.ls_file + ".running", o.timeout);
+  std::vector<double> busy = phase(0);
+  touch(o.ls_file + ".stop");
+  wait_for(o.ls_file + ".stopped", o.timeout);
+  std::vector<double> idle_after = phase(0);
+  const dspm::Info after = dev.info();
+  return {{"what", "commit-vs-ls"},
+          {"dataset", o.name},
+          {"pages", o.pages},
+          {"offset", o.offset},
+          {"iterations", o.iterations},
+          {"node", where.to_json()},
+          {"idle", summarize(std::move(idle))},
+          {"ls", summarize(std::move(busy))},
+          {"idle_after", summarize(std::move(idle_after))},
+          {"counters", counter_delta(before, after)}};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -364,6 +570,40 @@ int main(int argc, char** argv) try {
                    "after setup create FILE.ready.<node id>, then wait for FILE to exist");
   tput->add_option("--start-timeout", to.start_timeout, "seconds to wait for --start-file");
 
+  FaultsMtOptions mo;
+  auto* fmt = app.add_subcommand(
+      "faults-mt", "faults on one fd from N threads while thread 0's fetches are slow");
+  fmt->add_option("name", mo.name, "cluster dataset (R=1, chunks on several homes)")->required();
+  fmt->add_option("--slow-home", mo.slow_home, "node id of the slow home (thread 0's pages)")
+      ->required();
+  fmt->add_option("--threads", mo.threads, "threads faulting at once")->check(CLI::Range(2, 64));
+  fmt->add_option("--slow-pages", mo.slow_pages, "pages thread 0 faults per round")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20));
+  fmt->add_option("--pages", mo.pages, "pages each other thread faults per round")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20));
+  fmt->add_option("--rounds", mo.rounds, "timed rounds, each on a fresh open")
+      ->check(CLI::Range(1, 1000));
+  fmt->add_option("--warmup", mo.warmup, "untimed rounds first")->check(CLI::Range(0, 1000));
+  fmt->add_flag("--fast-local", mo.fast_local,
+                "threads 1..N-1 fault pages this node holds (local faults)");
+
+  CommitVsLsOptions lo;
+  auto* cls = app.add_subcommand("commit-vs-ls",
+                                 "commit latency while another node lists datasets in a loop");
+  cls->add_option("name", lo.name, "cluster dataset")->required();
+  cls->add_option("--iterations", lo.iterations, "timed commits per phase")
+      ->required()
+      ->check(CLI::Range(1, 1000000));
+  cls->add_option("--ls-file", lo.ls_file,
+                  "creates FILE.start, waits for FILE.running, creates FILE.stop, waits for "
+                  "FILE.stopped")
+      ->required();
+  cls->add_option("--pages", lo.pages, "pages changed per commit")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20));
+  cls->add_option("--offset", lo.offset, "first page");
+  cls->add_option("--warmup", lo.warmup, "untimed commits first")->check(CLI::Range(0, 1000));
+  cls->add_option("--timeout", lo.timeout, "seconds to wait for each file");
+
   CLI11_PARSE(app, argc, argv);
 
   nlohmann::json result;
@@ -371,8 +611,12 @@ int main(int argc, char** argv) try {
     result = run_fault(fo);
   else if (*commit)
     result = run_commit(co);
-  else
+  else if (*tput)
     result = run_throughput(to);
+  else if (*fmt)
+    result = run_faults_mt(mo);
+  else
+    result = run_commit_vs_ls(lo);
   std::cout << result.dump(2) << '\n';
   return 0;
 } catch (const std::exception& e) {
