@@ -300,7 +300,73 @@ static vm_fault_t dspm_pfn_mkwrite(struct vm_fault *vmf)
 	return ret;
 }
 
+/*
+ * ptrace PEEK/POKE and /proc/PID/mem: get_user_pages() cannot take a
+ * VM_PFNMAP page, so the kernel asks the vma for the bytes instead.  They
+ * are what a load through this vma would see: the fd's shadow of the page
+ * if it has one, else this node's committed copy, fetched first when it
+ * is not current.  A store goes where the process's own store would: into
+ * the shadow, made on demand, and only through a writable mapping.  The
+ * caller holds mmap_lock, which may not be given up here, so (as in
+ * pfn_mkwrite) a fetch keeps it.  Returns the bytes copied, at most to
+ * the end of @addr's page, or a negative errno.
+ */
+static int dspm_access(struct vm_area_struct *vma, unsigned long addr,
+		       void *buf, int len, int write)
+{
+	struct dspm_file *f = vma->vm_file->private_data;
+	struct dspm_dataset *ds = f->ds;
+	pgoff_t pgoff = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
+	unsigned int off = offset_in_page(addr);
+	struct dspm_dirty *d;
+	int ret;
+
+	if (write && !(vma->vm_flags & VM_WRITE))
+		return -EACCES;
+	if (pgoff >= ds->pages)
+		return -EFAULT;
+	len = min_t(int, len, PAGE_SIZE - off);
+	for (;;) {
+		mutex_lock(&f->lock);
+		d = xa_load(&f->dirty, pgoff);
+		if (d && write && dspm_committing(f, pgoff)) {
+			mutex_unlock(&f->lock);
+			/* a store waits, as a fault does, for the commit sending it */
+			ret = wait_event_killable(f->commit_wait,
+						  !dspm_committing(f, pgoff));
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (!d && write)
+			d = dspm_make_dirty(f, pgoff);
+		if (!IS_ERR_OR_NULL(d)) {
+			if (write)
+				memcpy(page_address(d->shadow) + off, buf, len);
+			else
+				memcpy(buf, page_address(d->shadow) + off, len);
+			mutex_unlock(&f->lock);
+			return len;
+		}
+		if (!d && dspm_lock_current(ds, pgoff)) {
+			memcpy(buf, dspm_committed_page(ds, pgoff) + off, len);
+			up_read(&ds->apply_sem);
+			mutex_unlock(&f->lock);
+			return len;
+		}
+		mutex_unlock(&f->lock);
+		if (IS_ERR(d) && PTR_ERR(d) != -EAGAIN)
+			return PTR_ERR(d);
+		ret = dspm_coh_ready(ds, pgoff);
+		if (ret < 0)
+			return ret;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+	}
+}
+
 const struct vm_operations_struct dspm_vm_ops = {
 	.fault = dspm_fault,
 	.pfn_mkwrite = dspm_pfn_mkwrite,
+	.access = dspm_access,
 };

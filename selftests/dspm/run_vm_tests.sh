@@ -14,7 +14,7 @@
 #
 #   selftests/dspm/run_vm_tests.sh [SUITE...]
 #
-# Suites: abi-dram abi-pmem semantics-dram semantics-pmem fuzz-dram fuzz-pmem
+# Suites: abi-dram abi-pmem semantics-dram semantics-pmem mapping-dram mapping-pmem fuzz-dram fuzz-pmem
 # sync-dram
 # (default: all).  Environment:
 #   DSPM_SELFTESTS_BIN   built binaries (default <repo>/build/selftests; built
@@ -37,7 +37,7 @@ TIMEOUT=${DSPM_SELFTESTS_TIMEOUT:-3600}
 export DSPM_VM_DIR=${DSPM_VM_DIR:-$REPO/build/vm-selftests}
 NODE=1
 
-ALL_SUITES="abi-dram abi-pmem semantics-dram semantics-pmem fuzz-dram fuzz-pmem sync-dram"
+ALL_SUITES="abi-dram abi-pmem semantics-dram semantics-pmem mapping-dram mapping-pmem fuzz-dram fuzz-pmem sync-dram"
 SUITES=${*:-$ALL_SUITES}
 
 passed=0
@@ -85,7 +85,7 @@ for s in $SUITES; do
 done
 [ -x "$VM" ] || { echo "missing $VM" >&2; exit 2; }
 [ -f "$KO" ] || { echo "# missing $KO (build the driver)"; result not-ok "${KO#"$REPO"/} exists"; finish; }
-for b in abi semantics fuzz sync; do
+for b in abi semantics mapping fuzz sync; do
 	if [ ! -x "$BIN/$b" ]; then
 		make -s -C "$REPO/selftests/dspm" O="$BIN" >&2 ||
 			{ result not-ok "build the selftests"; finish; }
