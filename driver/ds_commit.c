@@ -2,10 +2,11 @@
 /*
  * COMMIT and ABORT on a dataset fd.
  *
- * A commit writes exactly the bytes the fd changed inside the requested
- * ranges: each dirty page's shadow is compared with its twin (the committed
- * bytes it was copied from) and only differing runs are logged, so bytes
- * the fd did not touch keep whatever other commits wrote meanwhile.  The
+ * A commit writes the words the fd changed inside the requested ranges:
+ * each dirty page's shadow is compared with its twin (the committed bytes
+ * it was copied from) and only the aligned 8-byte words that differ are
+ * logged, so words the fd did not touch keep whatever other commits wrote
+ * meanwhile, and a word the fd changed is never a mix of two fds'.  The
  * record is sealed, then applied in place with every mapping of those pages
  * zapped and faults held off by apply_sem, so no fd ever maps a page half
  * applied; after the return every fault sees the new bytes.
@@ -165,39 +166,36 @@ static void dspm_zap_fn(struct dspm_file *f, struct dspm_dirty *d,
 	dspm_visit_page(f, ctx, pgoff, true);
 }
 
-static bool has_zero_byte(u64 v)
-{
-	return (v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL;
-}
-
-/* Call @emit for each run of bytes in [a, b) where @sh differs from @tw. */
+/*
+ * Call @emit for each run of changed words in [a, b) of @sh against @tw.
+ * A naturally aligned 8-byte word with any byte changed goes whole
+ * (clipped to [a, b)): two fds that commit different values into one word
+ * leave one of the two values there, never a mix of their bytes (abi.md).
+ */
 static void dspm_diff_runs(const u8 *sh, const u8 *tw, u32 a, u32 b,
 			   void (*emit)(void *ctx, u32 start, u32 len),
 			   void *ctx)
 {
-	u32 i = a, start;
+	u32 w, lo, hi, start = 0;
+	bool changed, in_run = false;
 
-	while (i < b) {
-		if (IS_ALIGNED(i, 8) && b - i >= 8 &&
-		    *(const u64 *)(sh + i) == *(const u64 *)(tw + i)) {
-			i += 8;
-			continue;
+	for (w = round_down(a, 8); w < b; w += 8) {
+		lo = max(w, a);
+		hi = min(w + 8, b);
+		if (lo == w && hi == w + 8)
+			changed = *(const u64 *)(sh + w) != *(const u64 *)(tw + w);
+		else
+			changed = memcmp(sh + lo, tw + lo, hi - lo);
+		if (changed && !in_run) {
+			start = lo;
+			in_run = true;
+		} else if (!changed && in_run) {
+			emit(ctx, start, lo - start);
+			in_run = false;
 		}
-		if (sh[i] == tw[i]) {
-			i++;
-			continue;
-		}
-		start = i;
-		while (i < b && sh[i] != tw[i]) {
-			i++;
-			/* whole words whose every byte differs */
-			while (IS_ALIGNED(i, 8) && b - i >= 8 &&
-			       !has_zero_byte(*(const u64 *)(sh + i) ^
-					      *(const u64 *)(tw + i)))
-				i += 8;
-		}
-		emit(ctx, start, i - start);
 	}
+	if (in_run)
+		emit(ctx, start, b - start);
 }
 
 struct dspm_log_page {

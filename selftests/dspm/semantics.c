@@ -584,6 +584,136 @@ TEST_F(sem, commit_range_byte_precise)
 	ASSERT_EQ(3, version_of(_metadata, b.fd));
 }
 
+/*
+ * Aligned 8-byte words are committed whole (abi.md): two fds that store
+ * different values into one word leave one of the values, never a mix -
+ * even where a value has bytes equal to the word's old bytes, which a
+ * byte-run diff would leave out.  A range that cuts a word commits only
+ * the bytes inside it.
+ */
+TEST_F(sem, commit_whole_words)
+{
+	const __u64 lo = 0x00000000aaaaaaaaULL, hi = 0xbbbbbbbb00000000ULL;
+	__u64 *wa, *wb, *wc;
+	struct ds a, b, c;
+
+	env_create(_metadata, &self->e, "ww", PG, 0644);
+	ds_open(_metadata, &self->e, "ww", DSPM_OPEN_WRITE, PG, &a);
+	ds_open(_metadata, &self->e, "ww", DSPM_OPEN_WRITE, PG, &b);
+	ds_open(_metadata, &self->e, "ww", 0, PG, &c);
+	wa = (__u64 *)a.m;
+	wb = (__u64 *)b.m;
+	wc = (__u64 *)c.m;
+
+	/* word 1: a then b; word 2: b then a */
+	WRITE_ONCE(wa[1], lo);
+	WRITE_ONCE(wb[1], hi);
+	WRITE_ONCE(wa[2], hi);
+	WRITE_ONCE(wb[2], lo);
+	ASSERT_EQ(0, dspm_commit_range(a.fd, 8, 8, NULL));
+	ASSERT_EQ(0, dspm_commit_range(b.fd, 8, 16, NULL));
+	ASSERT_EQ(0, dspm_commit_range(a.fd, 16, 8, NULL));
+	ASSERT_EQ(hi, READ_ONCE(wc[1])) TH_LOG("word 1 is %#llx",
+					       (unsigned long long)wc[1]);
+	ASSERT_EQ(hi, READ_ONCE(wc[2])) TH_LOG("word 2 is %#llx",
+					       (unsigned long long)wc[2]);
+
+	/* single bytes of one word: the later commit's word wins whole */
+	WRITE_ONCE(a.m[24 + 3], 0x33);
+	WRITE_ONCE(b.m[24 + 5], 0x55);
+	ASSERT_EQ(0, dspm_commit(a.fd, NULL, 0, NULL));
+	ASSERT_EQ(0x33, READ_ONCE(c.m[24 + 3]));
+	ASSERT_EQ(0, dspm_commit(b.fd, NULL, 0, NULL));
+	ASSERT_EQ(0x55, READ_ONCE(c.m[24 + 5]));
+	ASSERT_EQ(0, READ_ONCE(c.m[24 + 3]))
+		TH_LOG("word 3 mixes two fds' bytes");
+
+	/* a range that cuts a word: only its bytes */
+	ASSERT_EQ(0, dspm_abort(a.fd, NULL, 0, NULL));
+	WRITE_ONCE(wa[5], 0x1122334455667788ULL);
+	ASSERT_EQ(0, dspm_commit_range(a.fd, 40 + 2, 3, NULL));
+	ASSERT_EQ(0x0000004455660000ULL, READ_ONCE(wc[5]))
+		TH_LOG("word 5 is %#llx", (unsigned long long)wc[5]);
+}
+
+/*
+ * Two processes commit tokens into the same words while a third reads
+ * them: every word read is one writer's token (writer k's tokens have
+ * bytes 0x10*k + i or 0, at random), never bytes of both.
+ */
+TEST_F_TIMEOUT(sem, concurrent_word_commits_never_mix, 300)
+{
+	enum { WORDS = 8, ROUNDS = 400 };
+	int k, mixed = 0, reads = 0, done = 0, status[2], i;
+	pid_t kids[2];
+	struct ds r;
+
+	env_create(_metadata, &self->e, "wm", PG, 0644);
+	for (k = 0; k < 2; k++) {
+		kids[k] = fork();
+		ASSERT_LE(0, kids[k]);
+		if (kids[k] == 0) {
+			int fd = dspm_open(self->e.ctl, "wm", DSPM_OPEN_WRITE);
+			__u64 *w = fd < 0 ? MAP_FAILED :
+				   dspm_map(fd, PG, PROT_READ | PROT_WRITE);
+			unsigned int seed = 7 + k, i, j, b;
+
+			if (w == MAP_FAILED)
+				_exit(2);
+			for (i = 0; i < ROUNDS; i++) {
+				for (j = 0; j < WORDS; j++) {
+					__u64 t = 0;
+
+					for (b = 0; b < 8; b++)
+						if (rand_r(&seed) & 1)
+							t |= (__u64)(0x10 * (k + 1) + b) << (8 * b);
+					WRITE_ONCE(w[j], t);
+				}
+				/* let the other writer commit in between */
+				usleep(100);
+				if (dspm_commit(fd, NULL, 0, NULL))
+					_exit(3);
+			}
+			_exit(0);
+		}
+		env_track_kid(&self->e, kids[k]);
+	}
+	ds_open(_metadata, &self->e, "wm", 0, PG, &r);
+	while (done != 3) {
+		const __u64 *w = (const __u64 *)r.m;
+		int j, b;
+
+		for (k = 0; k < 2; k++)
+			if (!(done & 1 << k) &&
+			    waitpid(kids[k], &status[k], WNOHANG) == kids[k])
+				done |= 1 << k;
+
+		for (j = 0; j < WORDS; j++) {
+			__u64 v = READ_ONCE(w[j]);
+			int seen = 0;
+
+			for (b = 0; b < 8; b++) {
+				unsigned int byte = (v >> (8 * b)) & 0xff;
+
+				if (byte)
+					seen |= byte >> 4;
+			}
+			mixed += seen == 3;
+			reads++;
+		}
+	}
+	for (i = 0; i < self->e.nkids; i++)
+		if (self->e.kids[i] == kids[0] || self->e.kids[i] == kids[1])
+			self->e.kids[i] = 0;	/* reaped */
+	ASSERT_TRUE(WIFEXITED(status[0]) && !WEXITSTATUS(status[0]))
+		TH_LOG("writer 0: status %#x", status[0]);
+	ASSERT_TRUE(WIFEXITED(status[1]) && !WEXITSTATUS(status[1]))
+		TH_LOG("writer 1: status %#x", status[1]);
+	TH_LOG("%d word reads, %d mixed", reads, mixed);
+	ASSERT_EQ(0, mixed);
+	ASSERT_LT(0, reads);
+}
+
 TEST_F(sem, commit_ranges_across_pages)
 {
 	struct dspm_range r[3] = {
@@ -1344,7 +1474,8 @@ TEST_F(sem, info_list_stat_fields)
  * The node's counters (GET_INFO VER1) across reads, stores, a commit and
  * an abort: a read fault on a page not yet mapped maps the committed page
  * (faults_local), the first store to a page makes a shadow (pages_shadowed),
- * a commit adds the bytes it changed (bytes_committed).  Nothing here
+ * a commit adds the aligned 8-byte words it changed (bytes_committed: bytes
+ * 10..109 are words 8..111, bytes 0..49 words 0..55).  Nothing here
  * fetches, conflicts or replicates.
  */
 TEST_F(sem, info_counters)
@@ -1382,7 +1513,7 @@ TEST_F(sem, info_counters)
 	ASSERT_EQ(2, c.pages);
 	ASSERT_EQ(0, dspm_get_info(self->e.ctl, &i1));
 	ASSERT_EQ(i0.commits + 1, i1.commits);
-	ASSERT_EQ(i0.bytes_committed + 150, i1.bytes_committed);
+	ASSERT_EQ(i0.bytes_committed + 104 + 56, i1.bytes_committed);
 	ASSERT_EQ(i0.pages_shadowed + 2, i1.pages_shadowed);
 	ASSERT_EQ(i0.aborts, i1.aborts);
 
@@ -1398,7 +1529,7 @@ TEST_F(sem, info_counters)
 	ASSERT_EQ(0, dspm_get_info(self->e.ctl, &i1));
 	ASSERT_EQ(i0.aborts + 1, i1.aborts);
 	ASSERT_EQ(i0.commits + 1, i1.commits);
-	ASSERT_EQ(i0.bytes_committed + 150, i1.bytes_committed);
+	ASSERT_EQ(i0.bytes_committed + 104 + 56, i1.bytes_committed);
 	ASSERT_EQ(i0.pages_shadowed + 3, i1.pages_shadowed);
 	ASSERT_EQ(i0.faults_local + 3, i1.faults_local);
 
