@@ -3,6 +3,7 @@
 #include <linux/capability.h>
 #include <linux/in.h>
 #include <linux/in6.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -11,6 +12,9 @@
 #include "internal.h"
 #include "txn_lane.h"
 #include "xprt.h"
+
+/* connects a JOIN tries before ETIMEDOUT, DSPM_LINK_TIMEOUT_MS each */
+#define DSPM_JOIN_ATTEMPTS	3
 
 static int dspm_addr_check(const struct dspm_addr *a)
 {
@@ -181,8 +185,8 @@ long dspm_cluster_join(struct dspm_node *node, void __user *uarg)
 	struct dspm_link *link = NULL;
 	struct dspm_conn *conn;
 	struct dspm_join j;
+	int ret, attempt;
 	u8 *key;
-	int ret;
 
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
@@ -227,7 +231,18 @@ long dspm_cluster_join(struct dspm_node *node, void __user *uarg)
 		dspm_addr_to_sockaddr(&j.self, &ss);
 		dspm_sockaddr_to_wire(&ss, j.self.port, &link->self);
 	}
-	ret = dspm_link_connect(link, &conn);
+	/*
+	 * A lost connection request is sent again only after seconds (the
+	 * RDMA CM's response timeout): on a busy network the first connect
+	 * can time out where the next one goes through.  The dispatcher takes
+	 * a second join of this node as its reconnection.
+	 */
+	for (attempt = 0; attempt < DSPM_JOIN_ATTEMPTS; attempt++) {
+		ret = dspm_link_connect(link, &conn);
+		if (ret != -ETIMEDOUT || fatal_signal_pending(current))
+			break;
+		pr_info("dspm: join: the dispatcher did not answer in time; trying again\n");
+	}
 	if (!ret) {
 		ret = dspm_cluster_persist_id(node->store, link->node_id);
 		link->conn = conn;

@@ -20,6 +20,8 @@ struct dspm_link;
 void dspm_debug_inject_init(struct dentry *dir);
 void dspm_debug_apply_stall(void);
 void dspm_debug_fault_stall(void);
+void dspm_debug_prepared_stall(void);
+void dspm_debug_decided_stall(void);
 void dspm_debug_copy_start(struct dspm_link *link);
 void dspm_debug_copy_stop(struct dspm_link *link);
 void dspm_debug_lanes_start(struct dspm_link *link);
@@ -32,6 +34,8 @@ ssize_t dspm_peer_write(struct file *file, const char __user *ubuf,
 static inline void dspm_debug_inject_init(struct dentry *dir) {}
 static inline void dspm_debug_apply_stall(void) {}
 static inline void dspm_debug_fault_stall(void) {}
+static inline void dspm_debug_prepared_stall(void) {}
+static inline void dspm_debug_decided_stall(void) {}
 static inline void dspm_debug_copy_start(struct dspm_link *link) {}
 static inline void dspm_debug_copy_stop(struct dspm_link *link) {}
 static inline void dspm_debug_lanes_start(struct dspm_link *link) {}

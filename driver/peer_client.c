@@ -9,6 +9,7 @@
 #include <linux/in6.h>
 #include <linux/kthread.h>
 #include <linux/random.h>
+#include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
@@ -217,6 +218,28 @@ static int dspm_peer_call_self(struct dspm_peers *peers, void *req, u32 len,
 }
 
 /*
+ * A call is not cut short by a signal its caller may catch: a message half
+ * sent or half received would cost the connection, and a commit past its
+ * decision must hear its participants (abi.md, "Signals").  The transports
+ * wait interruptibly, so every signal but SIGKILL and SIGSTOP is blocked
+ * for the call: a fatal signal still ends it, and each wait is bounded by
+ * the transport's timeout.  Blocked signals stay pending, and are
+ * delivered when the system call returns.
+ */
+static void dspm_peer_signals_block(sigset_t *old)
+{
+	sigset_t all;
+
+	siginitsetinv(&all, sigmask(SIGKILL) | sigmask(SIGSTOP));
+	sigprocmask(SIG_BLOCK, &all, old);
+}
+
+static void dspm_peer_signals_restore(sigset_t *old)
+{
+	sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+/*
  * Send @req (@len bytes, its type set; sender and request id are filled
  * in) to node @id and receive its @want reply of exactly @reply_len bytes
  * into @reply, or its ERROR as a negative errno.  Up to DSPM_PEER_CHANNELS
@@ -227,8 +250,9 @@ static int dspm_peer_call_self(struct dspm_peers *peers, void *req, u32 len,
  * reply: what the peer exposed for it stays readable through
  * dspm_peer_read() while that connection lives.
  */
-int dspm_peer_call_gen(struct dspm_peers *peers, u32 id, void *req, u32 len,
-		       u16 want, void *reply, u32 reply_len, u64 *gen)
+static int dspm_peer_call_conn(struct dspm_peers *peers, u32 id, void *req,
+			       u32 len, u16 want, void *reply, u32 reply_len,
+			       u64 *gen)
 {
 	struct dspm_wire_hdr *h = req;
 	const struct dspm_wire_hdr *r;
@@ -237,9 +261,6 @@ int dspm_peer_call_gen(struct dspm_peers *peers, u32 id, void *req, u32 len,
 	struct dspm_conn *conn;
 	int ret;
 
-	if (id == READ_ONCE(peers->link->node_id))
-		return dspm_peer_call_self(peers, req, len, want, reply,
-					   reply_len);
 	out = dspm_peer_out_get(peers, id);
 	if (IS_ERR(out))
 		return PTR_ERR(out);
@@ -286,6 +307,23 @@ int dspm_peer_call_gen(struct dspm_peers *peers, u32 id, void *req, u32 len,
 	return 0;
 }
 
+/* dspm_peer_call_conn(), or the call to this node itself, signals held off */
+int dspm_peer_call_gen(struct dspm_peers *peers, u32 id, void *req, u32 len,
+		       u16 want, void *reply, u32 reply_len, u64 *gen)
+{
+	sigset_t old;
+	int ret;
+
+	if (id == READ_ONCE(peers->link->node_id))
+		return dspm_peer_call_self(peers, req, len, want, reply,
+					   reply_len);
+	dspm_peer_signals_block(&old);
+	ret = dspm_peer_call_conn(peers, id, req, len, want, reply, reply_len,
+				  gen);
+	dspm_peer_signals_restore(&old);
+	return ret;
+}
+
 int dspm_peer_call(struct dspm_peers *peers, u32 id, void *req, u32 len,
 		   u16 want, void *reply, u32 reply_len)
 {
@@ -305,6 +343,7 @@ int dspm_peer_read(struct dspm_peers *peers, u32 id, u64 gen,
 {
 	struct dspm_peer_out *out;
 	struct dspm_peer_chan *c;
+	sigset_t old;
 	int ret;
 
 	if (!peers->ops->read)
@@ -315,7 +354,9 @@ int dspm_peer_read(struct dspm_peers *peers, u32 id, u64 gen,
 	c = dspm_peer_chan_get(out, &gen);
 	if (IS_ERR(c))
 		return PTR_ERR(c);
+	dspm_peer_signals_block(&old);
 	ret = dspm_conn_read(c->conn, seg, nr, buf);
+	dspm_peer_signals_restore(&old);
 	dspm_peer_chan_put(peers, out, c, ret);
 	return ret;
 }

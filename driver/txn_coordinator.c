@@ -16,13 +16,16 @@
  * cannot be reached fails the commit with EIO: the degree cannot be met.
  * Nothing of an aborted attempt is visible anywhere: participants apply
  * nothing before the decision, which this node writes to a lane of its own
- * pmem before any participant hears of it.
+ * pmem before any participant hears of it.  A signal ends a commit only
+ * before that point (-EINTR, after the aborts); after it the commit goes
+ * on to its result.
  *
  * Called with the fd's commit_lock held and inside the node's link_srcu
  * read section, so the link stays; f->lock is not held.
  */
 #include <linux/delay.h>
 #include <linux/random.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/string.h>
@@ -199,6 +202,16 @@ static void dspm_decide_all(struct dspm_coordinator *co, const u32 *ids, u32 n,
 	}
 }
 
+/*
+ * A signal the caller may catch ends a commit only before its decision,
+ * with -EINTR and nothing of it applied anywhere (abi.md, "Signals"); once
+ * decided the commit runs to its result, its calls holding signals off.
+ */
+static int dspm_signalled(void)
+{
+	return signal_pending(current) ? -EINTR : 0;
+}
+
 /* Errors that mean a participant is out of reach: the degree is not met. */
 static bool dspm_unreachable(int err)
 {
@@ -238,9 +251,12 @@ static int dspm_attempt(struct dspm_coordinator *co, const u32 *ids, u32 n,
 		return -EAGAIN;
 
 	for (i = 0; i < n && !ret; i++)
-		ret = dspm_prepare_one(co, ids[i]);
-	if (!ret)
-		ret = dspm_lane_decide(st, l, ids, n);
+		ret = dspm_signalled() ?: dspm_prepare_one(co, ids[i]);
+	if (!ret) {
+		dspm_debug_prepared_stall();
+		/* the last moment a signal may end the commit */
+		ret = dspm_signalled() ?: dspm_lane_decide(st, l, ids, n);
+	}
 	if (ret) {
 		/* the failed one too: it may have prepared before failing */
 		dspm_decide_all(co, ids, min(i, n), DSPM_WIRE_ABORT, NULL, NULL);
@@ -252,6 +268,7 @@ static int dspm_attempt(struct dspm_coordinator *co, const u32 *ids, u32 n,
 	mutex_lock(&st->lanes->lock);
 	l->use = DSPM_LANE_DECIDED;
 	mutex_unlock(&st->lanes->lock);
+	dspm_debug_decided_stall();
 
 	/* the lane is busy: the resolver leaves its acknowledgements alone */
 	dspm_decide_all(co, ids, n, DSPM_WIRE_COMMIT, l->acked, version);
@@ -322,6 +339,10 @@ int dspm_coordinate(struct dspm_dataset *ds, struct dspm_link *link,
 			break;
 		/* someone else holds a page: let them finish, at random */
 		usleep_range(500, 1000 + (get_random_u32() % (1000U << min(attempt, 5U))));
+		if (dspm_signalled()) {
+			ret = -EINTR;
+			break;
+		}
 	}
 	if (ret == -ESTALE)
 		dspm_drop_copies(ds, ch, nr);

@@ -276,7 +276,7 @@ TEST_F(cl, unreachable_dispatcher)
 	 * TCP and rdma_cm both refuse a port nobody listens on.  Over
 	 * Soft-RoCE under emulation the first connection to a new neighbour
 	 * has been seen to lose its CM request now and then; it then times
-	 * out (5 s) instead, which is still a clear error and no hang.
+	 * out instead (three connects of 5 s), still a clear error, no hang.
 	 */
 	if (j.transport == DSPM_TRANSPORT_RDMA && ret == -ETIMEDOUT)
 		TH_LOG("rdma_cm request timed out instead of being refused");

@@ -157,7 +157,7 @@ logs_clean() {
 	return $rc
 }
 
-for f in "$ADMIN" "$DISPATCHER" "$PROBE" "$BIN/cluster" "$BIN/dsio" "$BIN/dssync" "$KO"; do
+for f in "$ADMIN" "$DISPATCHER" "$PROBE" "$BIN/cluster" "$BIN/commit_signal" "$BIN/dsio" "$BIN/dssync" "$KO"; do
 	[ -e "$f" ] || { echo "missing $f (make all)" >&2; exit 2; }
 done
 trap '"$VM" down >/dev/null 2>&1' EXIT
@@ -228,6 +228,20 @@ check "node 3 opens 'shared' and sees its cluster id" \
 check "node 2 creates dataset 'scratch' and opens it" \
 	g 2 "$ADMIN create scratch --size 64K && $ADMIN stat scratch >/dev/null"
 check "node 3 deletes 'scratch'" g 3 "$ADMIN rm scratch"
+
+# The signal rule of a cluster COMMIT (abi.md, "Signals"), aimed with the
+# driver's fault injection: EINTR before the decision, the result after it.
+check "node 1 creates dataset 'signals' (4 MiB, 2 replicas)" \
+	g 1 "$ADMIN create signals --size 4M --replicas 2"
+out=$(g 3 "DSPM_TEST_DATASET=signals $BIN/commit_signal" 2>&1)
+rc=$?
+echo "$out" | grep -E '^(not )?ok |# (FAIL|SKIP)|commit_signal\.c:[0-9]+:' | sed "s/^/# node 3: /"
+if [ $rc -eq 0 ] && ! echo "$out" | grep -q '# SKIP'; then
+	ok "node 3: a signal ends a commit only before its decision ($(echo "$out" | grep -c '^ok ') cases)"
+else
+	not_ok "node 3: a signal ends a commit only before its decision (rc $rc)"
+fi
+check "node 1 deletes 'signals'" g 1 "$ADMIN rm signals"
 check "'scratch' is gone on node 2 too" expect_fail "No such file" g 2 "$ADMIN stat scratch"
 check "more replicas than live nodes are refused (EIO)" \
 	expect_fail "Input/output error" g 1 "$ADMIN create toomany --size 4K --replicas 4"

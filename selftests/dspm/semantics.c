@@ -636,6 +636,18 @@ TEST_F(sem, commit_whole_words)
 		TH_LOG("word 5 is %#llx", (unsigned long long)wc[5]);
 }
 
+/* Writer @k's token: each byte at random 0 or 0x10 * (k + 1) + its index. */
+static __u64 word_token(unsigned int *seed, int k)
+{
+	__u64 t = 0;
+	int b;
+
+	for (b = 0; b < 8; b++)
+		if (rand_r(seed) & 1)
+			t |= (__u64)(0x10 * (k + 1) + b) << (8 * b);
+	return t;
+}
+
 /*
  * Two processes commit tokens into the same words while a third reads
  * them: every word read is one writer's token (writer k's tokens have
@@ -656,19 +668,13 @@ TEST_F_TIMEOUT(sem, concurrent_word_commits_never_mix, 300)
 			int fd = dspm_open(self->e.ctl, "wm", DSPM_OPEN_WRITE);
 			__u64 *w = fd < 0 ? MAP_FAILED :
 				   dspm_map(fd, PG, PROT_READ | PROT_WRITE);
-			unsigned int seed = 7 + k, i, j, b;
+			unsigned int seed = 7 + k, i, j;
 
 			if (w == MAP_FAILED)
 				_exit(2);
 			for (i = 0; i < ROUNDS; i++) {
-				for (j = 0; j < WORDS; j++) {
-					__u64 t = 0;
-
-					for (b = 0; b < 8; b++)
-						if (rand_r(&seed) & 1)
-							t |= (__u64)(0x10 * (k + 1) + b) << (8 * b);
-					WRITE_ONCE(w[j], t);
-				}
+				for (j = 0; j < WORDS; j++)
+					WRITE_ONCE(w[j], word_token(&seed, k));
 				/* let the other writer commit in between */
 				usleep(100);
 				if (dspm_commit(fd, NULL, 0, NULL))
