@@ -45,11 +45,17 @@ static const struct file_operations dspm_ctl_fops = {
 	.llseek = noop_llseek,
 };
 
+/*
+ * root and the device's group: a dataset's own owner and mode decide who
+ * may open it, but anyone who can open /dev/dspm may create datasets and
+ * fill the device, so the packages' udev rule gives the node to group
+ * "dspm" (Documentation/abi.md, "Who may open /dev/dspm").
+ */
 static struct miscdevice dspm_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "dspm",
 	.fops = &dspm_ctl_fops,
-	.mode = 0666,
+	.mode = 0660,
 };
 
 static int __init dspm_init(void)

@@ -773,7 +773,7 @@ TEST_F(ctl, info_reuse_struct)
 	ASSERT_EQ(sizeof(info), info.size);
 }
 
-/* Any user may GET_INFO, on a control fd it opened itself. */
+/* Any user of the device's group may GET_INFO, on a control fd of its own. */
 static int child_info_unprivileged(void *arg)
 {
 	struct dspm_info info;
@@ -783,7 +783,7 @@ static int child_info_unprivileged(void *arg)
 	if (!CHILD_CHECK(drop_to_user(NOBODY, NOBODY) == 0, "drop"))
 		return 1;
 	ctl = open(DSPM_DEVICE_PATH, O_RDWR);
-	if (!CHILD_CHECK(ctl >= 0, "open %s as nobody: %s (must be 0666)",
+	if (!CHILD_CHECK(ctl >= 0, "open %s as nobody in its group: %s",
 			 DSPM_DEVICE_PATH, strerror(errno)))
 		return 1;
 	ret = dspm_get_info(ctl, &info);
@@ -797,6 +797,35 @@ static int child_info_unprivileged(void *arg)
 TEST_F(ctl, info_any_user)
 {
 	ASSERT_EQ(0, run_child(child_info_unprivileged, NULL));
+}
+
+/* Outside the device's group, and not root: /dev/dspm does not open. */
+static int child_open_outside_group(void *arg)
+{
+	int ctl;
+
+	(void)arg;
+	if (!CHILD_CHECK(drop_to_user_groups(NOBODY, NOBODY, true) == 0, "drop"))
+		return 1;
+	ctl = open(DSPM_DEVICE_PATH, O_RDWR);
+	if (!CHILD_CHECK(ctl < 0 && errno == EACCES,
+			 "open %s outside its group: %s", DSPM_DEVICE_PATH,
+			 ctl < 0 ? strerror(errno) : "opened"))
+		return 1;
+	return 0;
+}
+
+/* The driver makes /dev/dspm root's, mode 0660 (a udev rule names the group). */
+TEST_F(ctl, device_node_root_group_0660)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, stat(DSPM_DEVICE_PATH, &st));
+	ASSERT_TRUE(S_ISCHR(st.st_mode));
+	ASSERT_EQ(0, st.st_uid);
+	ASSERT_EQ(0660, st.st_mode & 07777)
+		TH_LOG("mode %o", st.st_mode & 07777);
+	ASSERT_EQ(0, run_child(child_open_outside_group, NULL));
 }
 
 TEST_F(ctl, info_uuid_new_on_format)
@@ -1636,9 +1665,13 @@ struct owner_arg {
 static int child_create_as(void *arg)
 {
 	struct owner_arg *a = arg;
+	gid_t dev = DEVICE_GID;
 	int ctl, ret;
 
 	if (a->how == 0) {
+		/* in the device's group, as every user of it is */
+		if (!CHILD_CHECK(setgroups(1, &dev) == 0, "setgroups"))
+			return 1;
 		setfsgid(a->gid);
 		setfsuid(a->uid);
 		if (!CHILD_CHECK(setfsuid(-1) == (int)a->uid, "setfsuid"))

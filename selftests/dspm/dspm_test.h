@@ -379,16 +379,39 @@ static inline void *dspm_map(int fd, size_t len, int prot)
 /* ------------------------------------------------------------------ */
 /* Credentials                                                         */
 
-/* Becomes @uid/@gid with no supplementary groups (drops every capability). */
-static inline int drop_to_user(uid_t uid, gid_t gid)
+/*
+ * The group that may open /dev/dspm here: the driver makes the node
+ * root:root 0660 and a udev rule gives it group "dspm" on a real system;
+ * the tests give it this gid (device_group_setup(), as root), and every
+ * user they drop to is a member, as a user added to "dspm" would be.
+ */
+#define DEVICE_GID		4242
+
+static inline int device_group_setup(void)
 {
-	if (setgroups(0, NULL))
+	return chown(DSPM_DEVICE_PATH, -1, DEVICE_GID) ? -errno : 0;
+}
+
+/*
+ * Becomes @uid/@gid (dropping every capability) with the device's group as
+ * its only supplementary group, or none with @no_device.
+ */
+static inline int drop_to_user_groups(uid_t uid, gid_t gid, bool no_device)
+{
+	gid_t dev = DEVICE_GID;
+
+	if (setgroups(no_device ? 0 : 1, &dev))
 		return -errno;
 	if (setresgid(gid, gid, gid))
 		return -errno;
 	if (setresuid(uid, uid, uid))
 		return -errno;
 	return 0;
+}
+
+static inline int drop_to_user(uid_t uid, gid_t gid)
+{
+	return drop_to_user_groups(uid, gid, false);
 }
 
 /* Removes @cap from the effective, permitted and inheritable sets. */
@@ -573,6 +596,9 @@ static inline void env_setup(struct __test_metadata *_metadata,
 	ASSERT_LE(0, e->ctl)
 		TH_LOG("open %s: %s (is dspm.ko loaded?)", DSPM_DEVICE_PATH,
 		       strerror(errno));
+	ret = device_group_setup();
+	ASSERT_EQ(0, ret) TH_LOG("chgrp %s: %s", DSPM_DEVICE_PATH,
+				 strerror(-ret));
 	e->pmem = !!test_pmem();
 	ret = dspm_get_info(e->ctl, &info);
 	ASSERT_EQ(0, ret) TH_LOG("GET_INFO: %s", strerror(-ret));
