@@ -191,7 +191,7 @@ dkms-tree:
 	rsync -rlc --delete --exclude-from=$(REPO)/tools/debug-driver.exclude \
 		$(REPO)/driver $(REPO)/uapi $(DESTDIR)$(DKMS_SRC)/
 	install -m 0644 $(REPO)/Kconfig $(DESTDIR)$(DKMS_SRC)/Kconfig
-	sed 's/@VERSION@/$(VERSION)/' $(REPO)/packaging/dkms/dkms.conf.in > $(DESTDIR)$(DKMS_SRC)/dkms.conf
+	sed 's/#MODULE_VERSION#/$(VERSION)/' $(REPO)/packaging/dkms/dkms.conf.in > $(DESTDIR)$(DKMS_SRC)/dkms.conf
 
 # Builds and installs dspm.ko for every installed kernel with headers (and
 # dkms does so by itself for kernels installed later: AUTOINSTALL); loads
