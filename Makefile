@@ -9,7 +9,8 @@
 #   make check-debug  the VM suites again on a lockdep/KASAN kernel
 #                 (make debug-kernel: ~NN min once on 2 cores, then cached)
 #
-# Nothing here loads a module into the machine's own kernel: the driver is
+# Nothing here loads a module into the machine's own kernel (make install
+# and make dkms-install install one for it, and load nothing): the driver is
 # loaded only inside the QEMU VMs that tools/vm/dspm-vm boots.
 
 REPO	:= $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
