@@ -66,11 +66,12 @@ CHECK_DEBUG_STAGES ?= selftests cluster-tcp cluster-rdma crash \
 # dkms-install the DKMS source tree in DKMS_SRC, then dkms add/build/install
 # dkms-tree    only the DKMS source tree, into DKMS_SRC (packaging)
 # deb          Debian packages into build/deb (packaging/deb.sh)
+# deb-test     install, check and purge them in a throwaway chroot (root; loads nothing)
 # vm-selftests, cluster, crash, soak, demo, bench, unit, kernel-checks, clean
 .PHONY: all deps driver user selftests check unit kernel-checks \
 	vm-selftests cluster crash soak demo bench install clean \
 	debug-kernel driver-debug check-debug driver-release dkms-tree \
-	dkms-install deb
+	dkms-install deb deb-test
 
 all: driver user selftests
 
@@ -211,6 +212,9 @@ dkms-install: dkms-tree
 
 deb:
 	@$(REPO)/packaging/deb.sh
+
+deb-test:
+	@$(REPO)/packaging/deb-install-test.sh
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(REPO)/driver clean
