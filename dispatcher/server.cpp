@@ -73,30 +73,6 @@ const char* state_name(NodeState s) {
 
 }  // namespace
 
-void log_to_stderr(std::string_view line) {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm t{};
-  gmtime_r(&ts.tv_sec, &t);
-  char stamp[32];
-  std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &t);
-  std::string out = stamp;
-  char ms[24];
-  std::snprintf(ms, sizeof(ms), ".%03ldZ ", ts.tv_nsec / 1000000);
-  out += ms;
-  out += "dspm-dispatcher: ";
-  out += line;
-  out += '\n';
-  // One write per line, so that lines do not interleave.
-  std::size_t off = 0;
-  while (off < out.size()) {
-    ssize_t n = ::write(STDERR_FILENO, out.data() + off, out.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    off += static_cast<std::size_t>(n);
-  }
-}
-
 struct Server::Conn {
   enum class Phase { hello, auth, joined };
   std::uint64_t tag = 0;
@@ -127,7 +103,7 @@ Server::Server(ServerConfig config)
     fail(EINVAL, "the cluster key must have " + std::to_string(key_size_min) + " to " +
                      std::to_string(key_size_max) + " bytes");
   }
-  if (!config_.log) config_.log = [](std::string_view) {};
+  if (!config_.log) config_.log = [](LogLevel, std::string_view) {};
 
   // Known nodes keep their ids; alive ones come back suspect with a grace period.
   auto stored = state_->nodes();
@@ -206,8 +182,8 @@ const char* Server::transport_name() const {
   return rdma_ ? "rdma" : "tcp";
 }
 
-void Server::log(const std::string& line) const {
-  config_.log(line);
+void Server::log(LogLevel level, const std::string& line) const {
+  config_.log(level, line);
 }
 
 void Server::stop() {
@@ -217,11 +193,12 @@ void Server::stop() {
 
 void Server::run() {
   const auto& mc = membership_.config();
-  log("listening on " + address_ + " (" + transport_name() + "), state " + config_.state.string() +
-      ", " + std::to_string(membership_.table().nodes.size()) + " known nodes, heartbeat " +
-      std::to_string(mc.heartbeat.count()) + " ms, suspect after " +
-      std::to_string(mc.suspect_after.count()) + " ms, dead after " +
-      std::to_string(mc.dead_after.count()) + " ms");
+  log(LogLevel::notice, "listening on " + address_ + " (" + transport_name() + "), state " +
+                            config_.state.string() + ", " +
+                            std::to_string(membership_.table().nodes.size()) +
+                            " known nodes, heartbeat " + std::to_string(mc.heartbeat.count()) +
+                            " ms, suspect after " + std::to_string(mc.suspect_after.count()) +
+                            " ms, dead after " + std::to_string(mc.dead_after.count()) + " ms");
   std::string reason;
   std::vector<epoll_event> events(64);
   while (reason.empty()) {
@@ -260,12 +237,13 @@ void Server::run() {
     }
     sweep();
   }
-  log("shutting down (" + reason + "): closing " + std::to_string(conns_.size()) + " connections");
+  log(LogLevel::notice,
+      "shutting down (" + reason + "): closing " + std::to_string(conns_.size()) + " connections");
   // Every queue pair and its resources go before the listening id and its channel.
   conns_.clear();
   listen_.reset();
   rdma_.reset();
-  log("shut down");
+  log(LogLevel::notice, "shut down");
 }
 
 void Server::on_accept() {
@@ -277,7 +255,7 @@ void Server::on_accept() {
     if (fd < 0) {
       if (errno == EAGAIN || errno == EINTR) return;
       if (errno == ECONNABORTED) continue;
-      if (!accept_error_logged_) log("accept failed: " + errno_name(errno));
+      if (!accept_error_logged_) log(LogLevel::err, "accept failed: " + errno_name(errno));
       accept_error_logged_ = true;
       return;
     }
@@ -285,7 +263,7 @@ void Server::on_accept() {
     UniqueFd sock(fd);
     std::string peer = common::format_address(reinterpret_cast<sockaddr*>(&ss));
     if (conns_.size() >= config_.max_connections) {
-      log("refused connection from " + peer + " over tcp: too many connections");
+      log(LogLevel::warning, "refused connection from " + peer + " over tcp: too many connections");
       continue;
     }
     add_conn(std::make_unique<TcpEndpoint>(std::move(sock), std::move(peer)));
@@ -306,10 +284,11 @@ void Server::add_conn(std::unique_ptr<Endpoint> ep) {
   ev.events = EPOLLIN | (c->ep->needs_pollout() ? EPOLLRDHUP : 0U);
   ev.data.u64 = c->tag;
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, c->ep->fd(), &ev) < 0) {
-    log("epoll_ctl for " + c->peer + " failed: " + errno_name(errno) + "; dropping it");
+    log(LogLevel::err,
+        "epoll_ctl for " + c->peer + " failed: " + errno_name(errno) + "; dropping it");
     return;
   }
-  log("connection from " + c->peer + " over " + c->ep->transport());
+  log(LogLevel::info, "connection from " + c->peer + " over " + c->ep->transport());
   auto tag = c->tag;
   conns_.emplace(tag, std::move(c));
 }
@@ -320,7 +299,7 @@ void Server::on_rdma_cm() {
     try {
       ev = rdma::next_event(rdma_->channel());
     } catch (const std::system_error& e) {
-      log(std::string("rdma_cm event channel: ") + e.what());
+      log(LogLevel::err, std::string("rdma_cm event channel: ") + e.what());
       return;
     }
     if (!ev) return;
@@ -328,21 +307,22 @@ void Server::on_rdma_cm() {
       rdma::CmId id(ev->id);
       std::string peer = common::format_address(rdma_get_peer_addr(id.get()));
       if (conns_.size() >= config_.max_connections) {
-        log("refused connection from " + peer + " over rdma: too many connections");
+        log(LogLevel::warning,
+            "refused connection from " + peer + " over rdma: too many connections");
         rdma_reject(id.get(), nullptr, 0);
         continue;
       }
       try {
         add_conn(rdma::Connection::accept(std::move(id)));
       } catch (const std::system_error& e) {
-        log("refused connection from " + peer + " over rdma: " + e.what());
+        log(LogLevel::warning, "refused connection from " + peer + " over rdma: " + e.what());
       }
       continue;
     }
     if (ev->id == rdma_->id()) {
       // Only DEVICE_REMOVAL and ADDR_CHANGE reach a listening id.
-      log(std::string("rdma listener: ") + rdma::event_name(ev->type) + " (status " +
-          std::to_string(ev->status) + ")");
+      log(LogLevel::warning, std::string("rdma listener: ") + rdma::event_name(ev->type) +
+                                 " (status " + std::to_string(ev->status) + ")");
       continue;
     }
     auto tag = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(ev->id->context));
@@ -360,8 +340,8 @@ void Server::on_rdma_cm() {
         if (!c.dead) link_down(c, link_closed);
         break;
       default:
-        log(c.who() + " over rdma: " + rdma::event_name(ev->type) + " (status " +
-            std::to_string(ev->status) + "); dropping the connection");
+        log(LogLevel::info, c.who() + " over rdma: " + rdma::event_name(ev->type) + " (status " +
+                                std::to_string(ev->status) + "); dropping the connection");
         close_later(c);
         break;
     }
@@ -397,7 +377,8 @@ void Server::link_down(Conn& c, int code) {
     return;
   }
   if (c.node_id != 0) {
-    log(c.who() + " disconnected" + (code == link_closed ? "" : ": " + errno_name(code)));
+    log(LogLevel::info,
+        c.who() + " disconnected" + (code == link_closed ? "" : ": " + errno_name(code)));
   }
   close_later(c);
 }
@@ -413,8 +394,8 @@ void Server::process_input(Conn& c) {
     try {
       handle(c, msg->value());
     } catch (const std::exception& e) {
-      log("internal error on a message from " + c.who() + ": " + e.what() +
-          "; dropping the connection");
+      log(LogLevel::err, "internal error on a message from " + c.who() + ": " + e.what() +
+                             "; dropping the connection");
       close_later(c);
       return;
     }
@@ -423,13 +404,15 @@ void Server::process_input(Conn& c) {
 
 void Server::malformed(Conn& c, const std::string& what) {
   ++malformed_;
-  log("malformed message from " + c.who() + ": " + what + "; dropping the connection");
+  log(LogLevel::warning,
+      "malformed message from " + c.who() + ": " + what + "; dropping the connection");
   close_later(c);
 }
 
 void Server::protocol_error(Conn& c, const Message& msg, const std::string& what) {
   ++malformed_;
-  log("unexpected message from " + c.who() + ": " + what + "; dropping the connection");
+  log(LogLevel::warning,
+      "unexpected message from " + c.who() + ": " + what + "; dropping the connection");
   send_error(c, msg, EPROTO);
   close_after_flush(c);
 }
@@ -470,8 +453,8 @@ void Server::handle_auth(Conn& c, const Message& msg, const Auth& auth) {
   bool mac_ok = mac_equal(expected, auth.mac);
   if (!mac_ok || auth.uuid != c.hello.uuid) {
     ++refused_;
-    log("refused join from " + c.peer + " (uuid " + hex(c.hello.uuid) +
-        "): " + (mac_ok ? "AUTH uuid differs from HELLO's" : "wrong cluster key"));
+    log(LogLevel::warning, "refused join from " + c.peer + " (uuid " + hex(c.hello.uuid) + "): " +
+                               (mac_ok ? "AUTH uuid differs from HELLO's" : "wrong cluster key"));
     send_error(c, msg, EACCES);
     close_after_flush(c);
     return;
@@ -485,7 +468,8 @@ void Server::handle_auth(Conn& c, const Message& msg, const Auth& auth) {
     entry = membership_.join(c.hello);
     state_->put_node(entry);  // committed before anybody hears of it
   } catch (const std::system_error& e) {
-    log("join of " + c.peer + " (uuid " + hex(c.hello.uuid) + ") failed: " + e.what());
+    log(LogLevel::warning,
+        "join of " + c.peer + " (uuid " + hex(c.hello.uuid) + ") failed: " + e.what());
     send_error(c, msg, e.code().value());
     close_after_flush(c);
     return;
@@ -493,19 +477,20 @@ void Server::handle_auth(Conn& c, const Message& msg, const Auth& auth) {
   // A node that joins again replaces its previous connection.
   for (auto& [tag, other] : conns_) {
     if (other.get() != &c && !other->dead && other->node_id == entry.id) {
-      log(other->who() + " replaced by a new connection from " + c.peer);
+      log(LogLevel::info, other->who() + " replaced by a new connection from " + c.peer);
       close_later(*other);
     }
   }
   c.node_id = entry.id;
   c.phase = Conn::Phase::joined;
-  log("node " + std::to_string(entry.id) + " joined from " + c.peer + " over " + c.ep->transport() +
-      " (uuid " + hex(entry.uuid) + ", serves " + format_addr(entry.addr) + ", capacity " +
-      std::to_string(entry.capacity) + ", free " + std::to_string(entry.free) + ", " +
-      (last_incarnation == 0                   ? std::string("first start known")
-       : last_incarnation == entry.incarnation ? std::string("same start")
-                                               : std::string("restarted")) +
-      ")");
+  log(LogLevel::notice,
+      "node " + std::to_string(entry.id) + " joined from " + c.peer + " over " + c.ep->transport() +
+          " (uuid " + hex(entry.uuid) + ", serves " + format_addr(entry.addr) + ", capacity " +
+          std::to_string(entry.capacity) + ", free " + std::to_string(entry.free) + ", " +
+          (last_incarnation == 0                   ? std::string("first start known")
+           : last_incarnation == entry.incarnation ? std::string("same start")
+                                                   : std::string("restarted")) +
+          ")");
   auto hb = static_cast<std::uint32_t>(membership_.config().heartbeat.count());
   send(c, Message{DSPM_WIRE_NODE_DISPATCHER, msg.request_id, JoinAccept{entry.id, hb}});
   broadcast_table();
@@ -514,8 +499,8 @@ void Server::handle_auth(Conn& c, const Message& msg, const Auth& auth) {
 void Server::handle_joined(Conn& c, const Message& msg) {
   if (std::holds_alternative<ErrorReply>(msg.body)) {
     const auto& e = std::get<ErrorReply>(msg.body);
-    log(c.who() + " reported " + errno_name(e.error) + " for a message of type " +
-        std::to_string(e.request_type));
+    log(LogLevel::info, c.who() + " reported " + errno_name(e.error) + " for a message of type " +
+                            std::to_string(e.request_type));
     return;
   }
   if (msg.sender != c.node_id) {
@@ -528,7 +513,8 @@ void Server::handle_joined(Conn& c, const Message& msg) {
     try {
       membership_.heartbeat(c.node_id, hb->free);
     } catch (const std::system_error& e) {
-      log("heartbeat of " + c.who() + " refused: " + e.what() + "; it must join again");
+      log(LogLevel::warning,
+          "heartbeat of " + c.who() + " refused: " + e.what() + "; it must join again");
       send_error(c, msg, e.code().value());
       close_after_flush(c);
       return;
@@ -553,18 +539,20 @@ void Server::handle_joined(Conn& c, const Message& msg) {
   Message reply = namespace_.handle(msg, membership_.capacities());
   if (std::holds_alternative<DatasetCreate>(msg.body)) {
     if (const auto* r = std::get_if<DatasetReply>(&reply.body)) {
-      log("dataset " + r->dataset.name + " created by " + c.who() + ": id " +
-          std::to_string(r->dataset.id) + ", " + std::to_string(r->dataset.length) + " bytes, " +
-          std::to_string(r->dataset.chunks) + " chunks, " + std::to_string(r->dataset.replicas) +
-          " replicas");
+      log(LogLevel::info, "dataset " + r->dataset.name + " created by " + c.who() + ": id " +
+                              std::to_string(r->dataset.id) + ", " +
+                              std::to_string(r->dataset.length) + " bytes, " +
+                              std::to_string(r->dataset.chunks) + " chunks, " +
+                              std::to_string(r->dataset.replicas) + " replicas");
     } else if (const auto* e = std::get_if<ErrorReply>(&reply.body)) {
-      log("dataset create by " + c.who() + " failed: " + errno_name(e->error));
+      log(LogLevel::info, "dataset create by " + c.who() + " failed: " + errno_name(e->error));
     }
   } else if (std::holds_alternative<DatasetDelete>(msg.body)) {
     if (const auto* r = std::get_if<DeleteReply>(&reply.body)) {
-      log("dataset " + r->name + " (id " + std::to_string(r->id) + ") deleted by " + c.who());
+      log(LogLevel::info,
+          "dataset " + r->name + " (id " + std::to_string(r->id) + ") deleted by " + c.who());
     } else if (const auto* e = std::get_if<ErrorReply>(&reply.body)) {
-      log("dataset delete by " + c.who() + " failed: " + errno_name(e->error));
+      log(LogLevel::info, "dataset delete by " + c.who() + " failed: " + errno_name(e->error));
     }
   }
   send(c, reply);
@@ -572,14 +560,16 @@ void Server::handle_joined(Conn& c, const Message& msg) {
 
 void Server::persist_state(std::uint32_t id, NodeState from, NodeState to) {
   state_->set_node_state(id, to);
-  log("node " + std::to_string(id) + ": " + state_name(from) + " -> " + state_name(to));
+  log(LogLevel::notice,
+      "node " + std::to_string(id) + ": " + state_name(from) + " -> " + state_name(to));
 }
 
 void Server::broadcast_table() {
   NodeTable table = membership_.table();
   if (table.nodes.size() > DSPM_WIRE_NODES_MAX) {
-    log("node table has " + std::to_string(table.nodes.size()) + " nodes, more than one " +
-        "NODE_TABLE holds; sending the first " + std::to_string(DSPM_WIRE_NODES_MAX));
+    log(LogLevel::warning, "node table has " + std::to_string(table.nodes.size()) +
+                               " nodes, more than one " + "NODE_TABLE holds; sending the first " +
+                               std::to_string(DSPM_WIRE_NODES_MAX));
     table.nodes.resize(DSPM_WIRE_NODES_MAX);
   }
   Message msg{DSPM_WIRE_NODE_DISPATCHER, 0, std::move(table)};
@@ -597,7 +587,8 @@ void Server::on_tick() {
     try {
       persist_state(ch.id, ch.from, ch.to);
     } catch (const std::exception& e) {
-      log("cannot persist the state of node " + std::to_string(ch.id) + ": " + e.what());
+      log(LogLevel::err,
+          "cannot persist the state of node " + std::to_string(ch.id) + ": " + e.what());
     }
   }
   if (!changes.empty()) broadcast_table();
@@ -605,7 +596,8 @@ void Server::on_tick() {
   for (auto& [tag, c] : conns_) {
     if (!c->dead && c->phase != Conn::Phase::joined &&
         now - c->accepted > config_.handshake_timeout) {
-      log(c->peer + " did not complete its join in time; dropping the connection");
+      log(LogLevel::warning,
+          c->peer + " did not complete its join in time; dropping the connection");
       close_later(*c);
     } else if (!c->dead && c->closing && now - c->closing_since > closing_timeout) {
       close_later(*c);
@@ -636,7 +628,7 @@ void Server::flush(Conn& c) {
     // The same rule for both transports: the socket buffer or every send buffer is full,
     // and more than the bound waits behind it.
     if (c.out.size() > max_pending_output) {
-      log(c.who() + " does not read its messages; dropping the connection");
+      log(LogLevel::warning, c.who() + " does not read its messages; dropping the connection");
       close_later(c);
       return;
     }

@@ -21,6 +21,7 @@
 
 #include "auth.hpp"
 #include "endpoint.hpp"
+#include "log.hpp"
 #include "membership.hpp"
 #include "namespace.hpp"
 #include "state.hpp"
@@ -31,10 +32,6 @@ namespace dspm::dispatcher {
 namespace rdma {
 class Listener;
 }
-
-// One log line (without its newline): the default writes it to stderr with a UTC timestamp.
-using LogFn = std::function<void(std::string_view)>;
-void log_to_stderr(std::string_view line);
 
 enum class Transport { tcp, rdma };
 
@@ -82,7 +79,7 @@ class Server {
  private:
   struct Conn;
 
-  void log(const std::string& line) const;
+  void log(LogLevel level, const std::string& line) const;
   const char* transport_name() const;
   void on_accept();
   void on_rdma_cm();

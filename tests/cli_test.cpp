@@ -268,7 +268,10 @@ TEST(Cli, HelpAndVersionExitZero) {
 TEST(CliRun, MissingDeviceFailsWithOne) {
   const auto r = run({"--device", "/nonexistent/dspm", "info"});
   EXPECT_EQ(r.status, 1);
-  EXPECT_EQ(r.err, "dspm-admin: open /nonexistent/dspm: No such file or directory\n");
+  EXPECT_EQ(
+      r.err,
+      "dspm-admin: open /nonexistent/dspm: No such file or directory (is dspm.ko loaded? modprobe "
+      "dspm)\n");
   EXPECT_TRUE(r.out.empty());
 }
 

@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Install every Debian 12 package the build, the tests and the demo need.
+# Install every Debian 12 package the build, the tests and the demo need,
+# and those make deb needs (debhelper, dh-dkms, lintian; scdoc for the man
+# pages, libsystemd-dev for sd_notify).
 # Idempotent: does nothing (and needs no network) when all are present.
 set -eu
 packages=(
@@ -12,6 +14,8 @@ packages=(
 	rdma-core ibverbs-utils perftest libibverbs-dev librdmacm-dev
 	libgtest-dev libcli11-dev nlohmann-json3-dev libsqlite3-dev sqlite3
 	clang-format
+	libsystemd-dev systemd udev scdoc
+	debhelper dh-dkms dkms lintian
 )
 missing=()
 for p in "${packages[@]}"; do

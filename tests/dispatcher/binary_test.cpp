@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,15 +28,29 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// The value of $JOURNAL_STREAM that makes the child's stderr count as the journal.
+constexpr const char* journal_is_stderr = "@stderr";
+
 // The dispatcher as a child process, its stderr in a pipe; killed if still running at the end.
+// @env: NAME=VALUE added to its environment; JOURNAL_STREAM=@stderr names its stderr pipe.
 class Child {
  public:
-  explicit Child(const std::vector<std::string>& args) {
+  explicit Child(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) < 0) throw std::system_error(errno, std::generic_category());
     pid_ = ::fork();
     if (pid_ == 0) {
       ::dup2(fds[1], STDERR_FILENO);
+      for (const auto& e : env) {
+        const auto eq = e.find('=');
+        std::string value = e.substr(eq + 1);
+        if (value == journal_is_stderr) {
+          struct stat st {};
+          ::fstat(STDERR_FILENO, &st);
+          value = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+        }
+        ::setenv(e.substr(0, eq).c_str(), value.c_str(), 1);
+      }
       std::vector<char*> argv;
       for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
       argv.push_back(nullptr);
@@ -257,5 +273,147 @@ TEST(Binary, WireProbeOverTcp) {
   auto status = disp.wait(2000ms);
   ASSERT_TRUE(status) << disp.log();
   EXPECT_EQ(WEXITSTATUS(*status), 0);
+}
+#endif
+
+namespace {
+
+// Arguments of a dispatcher on 127.0.0.1:0 with a key and state in @dir.
+std::vector<std::string> local_args(const TempDir& dir) {
+  const std::string key_file = dir.write("cluster.key", std::string(32, 'k') + "\n", 0600);
+  return {DSPM_DISPATCHER_BINARY, "--listen",   "127.0.0.1:0", "--state",
+          dir / "state.db",       "--key-file", key_file};
+}
+
+void stop(Child& child) {
+  child.signal(SIGTERM);
+  auto status = child.wait(2000ms);
+  ASSERT_TRUE(status) << child.log();
+  EXPECT_TRUE(WIFEXITED(*status)) << child.log();
+  EXPECT_EQ(WEXITSTATUS(*status), 0) << child.log();
+}
+
+}  // namespace
+
+// Usage errors exit 2 (as dspm-admin's), whatever CLI11's own code, and name the option.
+TEST(Binary, UsageErrorsExit2NamingTheOption) {
+  TempDir dir;
+  const std::string bad_config = dir.write("bad.conf", "dead-ms = 2000\n", 0644);
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--transport", "udp"}, "--transport: udp not in"},
+      {{"--listen", "1.2.3:4"}, "--listen: address '1.2.3:4'"},
+      {{"--suspect-ms", "500", "--heartbeat-ms", "500"}, "--suspect-ms: must be larger"},
+      {{"--dead-ms", "2000"}, "--dead-ms: must be larger than --suspect-ms"},
+      {{"--chunk-size", "12345678"}, "--chunk-size: must be a power of 2"},
+      {{"--no-such-option"}, "--no-such-option"},
+      {{"--config", dir / "missing.conf"}, "missing.conf"},
+      {{"--config", bad_config}, "--dead-ms: must be larger than --suspect-ms"},
+  };
+  for (const auto& [args, message] : cases) {
+    std::vector<std::string> argv{DSPM_DISPATCHER_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    Child child(argv);
+    auto status = child.wait(5000ms);
+    child.wait_line(std::regex("^$"), 100ms);  // collect the output
+    ASSERT_TRUE(status) << args[0] << ": still running";
+    EXPECT_TRUE(WIFEXITED(*status));
+    EXPECT_EQ(WEXITSTATUS(*status), 2) << args[0] << "\n" << child.log();
+    EXPECT_NE(child.log().find(message), std::string::npos) << child.log();
+  }
+}
+
+// Errors found at start name the option that leads to them (exit 1).
+TEST(Binary, StartErrorsNameTheOption) {
+  TempDir dir;
+  const std::string not_state = dir.write("not-a-db", std::string(4096, 'x'), 0600);
+  const std::string key_file = dir.write("cluster.key", std::string(32, 'k'), 0600);
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--key-file", dir / "missing.key", "--state", dir / "s.db"}, "(check --key-file)"},
+      {{"--key-file", key_file, "--state", not_state}, "(check --state)"},
+      {{"--key-file", key_file, "--state", dir / "s2.db", "--listen", "192.0.2.1:7470"},
+       "(check --listen)"},
+  };
+  for (const auto& [args, message] : cases) {
+    std::vector<std::string> argv{DSPM_DISPATCHER_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    Child child(argv);
+    auto line = child.wait_line(std::regex("error: .*"), 5000ms);
+    ASSERT_TRUE(line) << child.log();
+    EXPECT_NE(line->find(message), std::string::npos) << *line;
+    auto status = child.wait(2000ms);
+    ASSERT_TRUE(status) << child.log();
+    EXPECT_EQ(WEXITSTATUS(*status), 1) << child.log();
+  }
+}
+
+TEST(Binary, Version) {
+  Child child({DSPM_DISPATCHER_BINARY, "--version"});
+  auto status = child.wait(5000ms);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
+}
+
+// Options from --config; the command line wins over the file.
+TEST(Binary, ConfigFile) {
+  TempDir dir;
+  auto args = local_args(dir);
+  const std::string config =
+      dir.write("dispatcher.conf",
+                "# a comment\nlisten = \"127.0.0.1:0\"\ntransport = \"tcp\"\nheartbeat-ms = 200\n"
+                "suspect-ms = 900\ndead-ms = 5000\n",
+                0644);
+  args.insert(args.end(), {"--config", config, "--dead-ms", "4000"});
+  Child child(args);
+  auto line = child.wait_line(std::regex("listening on 127\\.0\\.0\\.1:.*"), 5000ms);
+  ASSERT_TRUE(line) << child.log();
+  EXPECT_NE(line->find("heartbeat 200 ms, suspect after 900 ms, dead after 4000 ms"),
+            std::string::npos)
+      << *line;
+  stop(child);
+}
+
+// With stderr the journal's stream: a priority prefix and no timestamp of its own.  A
+// JOURNAL_STREAM naming another file (stderr redirected since) changes nothing.
+TEST(Binary, JournalPriorityPrefixes) {
+  TempDir dir;
+  {
+    Child child(local_args(dir), {std::string("JOURNAL_STREAM=") + journal_is_stderr});
+    ASSERT_TRUE(child.wait_line(std::regex("^<5>listening on 127\\.0\\.0\\.1:"), 5000ms))
+        << child.log();
+    stop(child);
+    EXPECT_TRUE(child.wait_line(std::regex("^<5>shut down$"), 1000ms)) << child.log();
+  }
+  {
+    Child child(local_args(dir), {"JOURNAL_STREAM=1:1"});
+    ASSERT_TRUE(child.wait_line(
+        std::regex("^[0-9-]+T[0-9:.]+Z dspm-dispatcher: listening on 127\\.0\\.0\\.1:"), 5000ms))
+        << child.log();
+    stop(child);
+  }
+}
+
+#ifdef DSPM_HAVE_LIBSYSTEMD
+// Type=notify: READY=1 on $NOTIFY_SOCKET once it listens.
+TEST(Binary, NotifiesReady) {
+  TempDir dir;
+  const std::string path = dir / "notify";
+  int sock = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(sock, 0);
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  ASSERT_LT(path.size(), sizeof(sun.sun_path));
+  path.copy(sun.sun_path, path.size());
+  ASSERT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)), 0);
+  Child child(local_args(dir), {"NOTIFY_SOCKET=" + path});
+  pollfd pfd{sock, POLLIN, 0};
+  ASSERT_EQ(::poll(&pfd, 1, 5000), 1) << child.log();
+  char buf[512];
+  ssize_t n = ::recv(sock, buf, sizeof(buf), 0);
+  ::close(sock);
+  ASSERT_GT(n, 0);
+  const std::string msg(buf, static_cast<std::size_t>(n));
+  EXPECT_NE(msg.find("READY=1"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("STATUS=serving on 127.0.0.1:"), std::string::npos) << msg;
+  stop(child);
 }
 #endif

@@ -49,8 +49,8 @@ class Running {
     c.state = state;
     c.key = test_key();
     c.membership = mc;
-    c.log = [this](std::string_view line) {
-      log_to_stderr(line);
+    c.log = [this](LogLevel level, std::string_view line) {
+      log_to_stderr(level, line);
       std::lock_guard lock(mutex_);
       logs_.emplace_back(line);
     };

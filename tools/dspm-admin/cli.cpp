@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <exception>
+#include <optional>
 #include <ostream>
 #include <stdexcept>
 #include <string>
@@ -169,8 +170,7 @@ void print_json(std::ostream& out, const nlohmann::json& j) {
   out << j.dump(2) << '\n';
 }
 
-void do_execute(const Command& cmd, std::ostream& out, std::ostream& err) {
-  Device dev(cmd.device);
+void do_execute(Device& dev, const Command& cmd, std::ostream& out, std::ostream& err) {
   switch (cmd.verb) {
     case Verb::attach: {
       if (cmd.dram_bytes)
@@ -280,8 +280,20 @@ void do_execute(const Command& cmd, std::ostream& out, std::ostream& err) {
 }  // namespace
 
 int execute(const Command& command, std::ostream& out, std::ostream& err) {
+  std::optional<Device> dev;
   try {
-    do_execute(command, out, err);
+    dev.emplace(command.device);
+  } catch (const std::system_error& e) {
+    err << program << ": " << e.what();
+    // No node (ENOENT), or one left by a module that is gone (ENXIO, ENODEV).
+    const int code = e.code().value();
+    if (code == ENOENT || code == ENXIO || code == ENODEV)
+      err << " (is dspm.ko loaded? modprobe dspm)";
+    err << '\n';
+    return 1;
+  }
+  try {
+    do_execute(*dev, command, out, err);
     out.flush();
     return 0;
   } catch (const std::exception& e) {

@@ -48,8 +48,9 @@ struct ParseResult {
 ParseResult parse(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
 
 // Runs @command against the device; returns the exit status (0, or 1 after printing
-// "dspm-admin: <what failed>: <reason>" to @err).  Warnings (a key file that group or others
-// may access) go to @err as "dspm-admin: warning: ...".
+// "dspm-admin: <what failed>: <reason>" to @err; when the device cannot be opened for want
+// of the module, the line ends with "(is dspm.ko loaded? modprobe dspm)").  Warnings (a key file
+// that group or others may access) go to @err as "dspm-admin: warning: ...".
 int execute(const Command& command, std::ostream& out, std::ostream& err);
 
 // parse() then execute().
