@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm-cluster-bench: multi-node costs of a cluster dataset, measured from one node.  Runs
 // inside a test VM as root, on a node that has joined a cluster; bench/cluster.sh starts it on
 // several nodes and sets the results against perftest baselines taken in the same run.

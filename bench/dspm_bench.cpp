@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm-bench: single-node costs of dspm against a DAX file mapping measured in
 // the same run, on the same (virtual) machine.  Runs inside a test VM as root
 // with dspm.ko loaded and a pmem device attached; bench/run.sh drives it.

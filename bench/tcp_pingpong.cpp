@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm-tcp-pingpong: the user-space TCP baseline for the kernel transport's round trip
 // (bench/transport.sh).  Same framing as the debugfs transport echo: a little-endian u32
 // length, then the payload; the server echoes every message.

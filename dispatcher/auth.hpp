@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Node authentication: the cluster key and the HMAC-SHA256 challenge-response of the join
 // (the inputs are defined in uapi/linux/dspm_wire.h).
 #pragma once

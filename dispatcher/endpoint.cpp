@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "endpoint.hpp"
 
 #include <poll.h>

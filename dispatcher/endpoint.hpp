@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // One connection's byte transport under the protocol logic: a TCP socket or an RDMA queue
 // pair (rdma.hpp).  The server and the test probe drive both through this interface from a
 // poll/epoll loop; neither ever blocks.

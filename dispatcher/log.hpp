@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The dispatcher's log lines: on stderr with a UTC timestamp, or, when stderr is the systemd
 // journal, with an sd-daemon priority prefix ("<4>") instead, the journal keeping the time
 // and the program name itself.

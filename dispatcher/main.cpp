@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm-dispatcher: the cluster's membership and namespace service.
 #include <signal.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Cluster membership: node ids, and the state machine alive -> suspect -> dead driven by
 // heartbeats and a clock that tests replace.
 #pragma once

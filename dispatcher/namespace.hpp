@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The dataset namespace: create / delete / lookup / list on top of the state store and
 // chunk placement.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Chunk placement: which nodes hold each chunk of a dataset.
 #pragma once
 

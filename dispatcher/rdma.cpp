@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "rdma.hpp"
 
 #include <fcntl.h>

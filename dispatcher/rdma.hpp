@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The wire byte stream over RDMA (uapi/linux/dspm_wire.h, "Transports"): rdma_cm in port
 // space RDMA_PS_TCP, one RC queue pair per connection, SENDs of at most one segment with
 // no header of their own, DSPM_WIRE_RDMA_RECV_DEPTH receive buffers posted and reposted as

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The dispatcher's network service over TCP or RDMA: one thread, one epoll loop, nothing
 // blocks.  The protocol logic sees a byte stream per connection (endpoint.hpp); the
 // transports underneath are a non-blocking socket or an RDMA queue pair (rdma.hpp).  Nodes

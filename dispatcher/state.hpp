@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The dispatcher's persistent state: an SQLite file (WAL, synchronous=FULL).  Every
 // mutation is one transaction, committed before the call returns.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Byte-stream plumbing shared by the transports: the output queue, the splitting of the
 // incoming stream into wire messages, and the RDMA segmentation rules of uapi/linux/dspm_wire.h
 // ("Transports").  No sockets or verbs here, so all of it is testable without a device.

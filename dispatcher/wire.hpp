@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The node <-> dispatcher wire protocol (uapi/linux/dspm_wire.h) in C++: host-side message
 // values, encode() to bytes and decode() from untrusted bytes with full validation.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // counter: a distributed counter.  Run it on several nodes at once on the same dataset; every
 // increment is a validated transaction, so none is lost however the runs interleave.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // hello: store a greeting in the dspm dataset "hello" and commit it.
 #include <cstring>
 #include <iostream>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // power_fail: the demo's two halves.
 //   power_fail write   commit a record, then scribble without committing and
 //                      wait (the demo power-fails the machine meanwhile)

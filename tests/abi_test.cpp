@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Struct layout, builders, decoding and the LIST protocol.
 #include "dspm/abi.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm-admin command-line parsing and the failure paths of execution, without a device.
 #include "cli.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Cluster helpers of libdspm: addresses, the key file, the JOIN/LEAVE/NODES structs and the
 // NODES protocol against a fake kernel.
 #include <sys/stat.h>

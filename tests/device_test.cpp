@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm::Device and dspm::Dataset without a dspm device: the error paths must be clear.
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm-admin value parsing and rendering.
 #include "format.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Dataset name rule: 1..63 of [A-Za-z0-9._-], not starting with '.'.
 #include <cerrno>
 #include <cstring>

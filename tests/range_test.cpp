@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Range validation and normalisation for COMMIT/ABORT.
 #include <cerrno>
 #include <limits>

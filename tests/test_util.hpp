@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Assertions and fixtures the libdspm and dspm_common unit tests share.
 #pragma once
 

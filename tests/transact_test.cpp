@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm::transact(): the retry loop of validated transactions, on a fake dataset.
 #include <cerrno>
 #include <cstdint>

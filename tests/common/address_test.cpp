@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // common::parse_address / format_address: the one ADDR:PORT input set of every dspm program.
 #include "dspm_common/address.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // common::UniqueFd: ownership, moves, release and reset.
 #include "dspm_common/fd.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // common::read_key_file: the checks are made on the descriptor the key is read from.
 #include "dspm_common/key_file.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // common::name_error / valid_name / name_in_field: the kernel's dspm_name_check()
 // (driver/namespace.c), byte for byte.
 #include "dspm_common/name.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The real dspm-dispatcher binary: start on 127.0.0.1:0, find the port in its log, join,
 // SIGTERM, exit 0.
 #include <fcntl.h>

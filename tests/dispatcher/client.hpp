@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A test client of the dispatcher: a blocking loopback TCP socket that sends and receives
 // whole wire messages, and the join handshake on top of it.
 #pragma once

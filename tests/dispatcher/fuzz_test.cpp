@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Random and mutated buffers: decode() must reject them or decode them without crashing,
 // and whatever it accepts must be canonical (re-encoding gives back the same bytes).
 #include <cstring>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The dispatcher's log line formats: stderr with a timestamp, or the journal with a priority.
 #include "log.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "membership.hpp"
 
 #include <cerrno>

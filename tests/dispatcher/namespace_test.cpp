@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "namespace.hpp"
 
 #include <cerrno>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "samples.hpp"
 
 namespace dspm::dispatcher::test {

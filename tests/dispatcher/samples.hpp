@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Valid sample messages of every type, for the wire tests.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The TCP server in-process: a real loopback socket, a temp state file, the loop in a thread.
 #include "server.hpp"
 

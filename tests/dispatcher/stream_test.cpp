@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The byte-stream layer under both transports: framing of messages that arrive in pieces,
 // and the RDMA segment rules of dspm_wire.h (SENDs of at most 4096 bytes, no header of
 // their own, a bounded number in flight).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A fresh directory removed at the end of the test: the libdspm tests' one (test_util.hpp).
 #pragma once
 

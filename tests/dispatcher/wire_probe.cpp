@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm-wire-probe: a test client of the node <-> dispatcher wire protocol over TCP or RDMA.
 //
 //   dspm-wire-probe --transport tcp|rdma --connect ADDR:PORT join --key-file F [--uuid HEX]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm-admin: argument parsing and the subcommands.
 #include "cli.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm-admin: command-line parsing (CLI11) and execution, callable from tests.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm-admin: value parsing and output rendering.
 #include "format.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm-admin: parsing of command-line values and rendering of results (no system calls).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm-admin: administer dspm on this node.
 #include <iostream>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "dspm_common/address.hpp"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "dspm_common/fd.hpp"
 
 #include <unistd.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "dspm_common/key_file.hpp"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "dspm_common/name.hpp"
 
 #include <algorithm>

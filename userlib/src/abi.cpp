@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Pure helpers: name rule, struct builders, range normalisation, decoding.
 #include "dspm/abi.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Pure cluster helpers: addresses, the key file, join/leave/nodes structs and the node table.
 #include <sys/socket.h>
 

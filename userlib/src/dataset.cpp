@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm::Dataset: a dataset fd and its mapping.
 #include <sys/ioctl.h>
 #include <sys/mman.h>

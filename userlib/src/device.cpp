@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm::Device: the control fd.
 #include <fcntl.h>
 #include <sys/ioctl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Private to libdspm: the one way it makes ioctls and reports their errors.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm - pure helpers between the C++ API and the ioctl ABI of <linux/dspm.h>.
 //
 // Nothing here makes a system call (read_key_file() excepted, which reads a file): these

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libdspm - C++20 interface to dspm, distributed shared persistent memory.
 //
 //   dspm::Device dev;                                   // opens /dev/dspm

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm - value types of the libdspm C++ API (no system calls here).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm_common: network addresses as the user types them, "ADDR:PORT".
 //
 // The one input set of every dspm program (libdspm's join addresses, dspm-admin, the

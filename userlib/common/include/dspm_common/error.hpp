@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm_common: how the helpers (and their users) report errors.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm_common: an owned file descriptor.
 #pragma once
 

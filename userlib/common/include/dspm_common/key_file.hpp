@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm_common: the cluster key file, read by dspm-admin (through libdspm) and the dispatcher.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm_common: the dataset-name rule, the kernel's dspm_name_check() (driver/namespace.c).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dspm_common: text for error messages.
 #pragma once
 
