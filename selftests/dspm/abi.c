@@ -9,7 +9,6 @@
 #include "kselftest_harness.h"
 #include "dspm_test.h"
 
-#include <linux/loop.h>
 #include <sys/resource.h>
 
 /* ================================================================== */
@@ -985,31 +984,14 @@ TEST_F(ctl, attach_path_errors)
 /* A block device that is not DAX-capable: a loop device. */
 TEST_F(ctl, attach_not_dax)
 {
-	char dev[64], backing[] = "/tmp/dspm-loop-XXXXXX";
-	int lc, nr, bfd, lfd, ret;
+	int bfd, lfd, ret;
+	char dev[64];
 
-	lc = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-	if (lc < 0)
-		SKIP(return, "no /dev/loop-control (%s): no non-DAX block device to try",
-		     strerror(errno));
-	nr = ioctl(lc, LOOP_CTL_GET_FREE);
-	close(lc);
-	ASSERT_LE(0, nr) TH_LOG("LOOP_CTL_GET_FREE: %s", strerror(errno));
-	snprintf(dev, sizeof(dev), "/dev/loop%d", nr);
-	bfd = mkstemp(backing);
-	ASSERT_LE(0, bfd);
-	unlink(backing);
-	ASSERT_EQ(0, ftruncate(bfd, 32 << 20));
-	lfd = open(dev, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, lfd) TH_LOG("open %s: %s", dev, strerror(errno));
-	ASSERT_EQ(0, ioctl(lfd, LOOP_SET_FD, bfd))
-		TH_LOG("LOOP_SET_FD: %s", strerror(errno));
-
+	if (!loop_get(_metadata, dev, 32 << 20, &lfd, &bfd))
+		SKIP(return, "no non-DAX block device to try");
 	ASSERT_EQ(0, dspm_detach(self->e.ctl));
 	ret = dspm_attach_path(self->e.ctl, DSPM_ATTACH_FORMAT, dev);
-	ioctl(lfd, LOOP_CLR_FD, 0);
-	close(lfd);
-	close(bfd);
+	loop_put(lfd, bfd);
 	ASSERT_EQ(-EOPNOTSUPP, ret)
 		TH_LOG("%s (32 MiB, no DAX): %s", dev,
 		       ret ? strerror(-ret) : "attached");

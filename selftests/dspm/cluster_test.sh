@@ -179,17 +179,24 @@ for node in 1 2 3; do
 done
 check "dispatcher starts in node 1" start_dispatcher
 
+# kselftest NODE WHAT COMMAND: one result for a kselftest binary's cases
+# (a skipped case fails it), its failures and case lines as comments.
+kselftest() {
+	local node=$1 what=$2 out rc
+	out=$(g "$node" "$3" 2>&1)
+	rc=$?
+	echo "$out" | grep -E '^(not )?ok |# (FAIL|SKIP)|[a-z_]+\.c:[0-9]+:' | sed "s/^/# node $node: /"
+	if [ $rc -eq 0 ] && ! echo "$out" | grep -q '# SKIP'; then
+		ok "node $node: $what ($(echo "$out" | grep -c '^ok ') cases)"
+	else
+		not_ok "node $node: $what (rc $rc)"
+	fi
+}
+
 # The ABI tests, on DRAM backends of their own, from every node.
 for node in 1 2 3; do
-	out=$(g "$node" "DSPM_TEST_DISPATCHER=$ADDR DSPM_TEST_KEY_FILE=$KEY \
-		DSPM_TEST_TRANSPORT=$TRANSPORT $BIN/cluster" 2>&1)
-	rc=$?
-	echo "$out" | grep -E '^(not )?ok |# (FAIL|SKIP)|cluster\.c:[0-9]+:' | sed "s/^/# node $node: /"
-	if [ $rc -eq 0 ] && ! echo "$out" | grep -q '# SKIP'; then
-		ok "node $node: cluster kselftest over $TRANSPORT ($(echo "$out" | grep -c '^ok ') cases)"
-	else
-		not_ok "node $node: cluster kselftest over $TRANSPORT (rc $rc)"
-	fi
+	kselftest "$node" "cluster kselftest over $TRANSPORT" \
+		"DSPM_TEST_DISPATCHER=$ADDR DSPM_TEST_KEY_FILE=$KEY DSPM_TEST_TRANSPORT=$TRANSPORT $BIN/cluster"
 done
 
 # Persistent identities: pmem-backed nodes join.
@@ -228,23 +235,17 @@ check "node 3 opens 'shared' and sees its cluster id" \
 check "node 2 creates dataset 'scratch' and opens it" \
 	g 2 "$ADMIN create scratch --size 64K && $ADMIN stat scratch >/dev/null"
 check "node 3 deletes 'scratch'" g 3 "$ADMIN rm scratch"
+check "'scratch' is gone on node 2 too" expect_fail "No such file" g 2 "$ADMIN stat scratch"
+check "more replicas than live nodes are refused (EIO)" \
+	expect_fail "Input/output error" g 1 "$ADMIN create toomany --size 4K --replicas 4"
 
 # The signal rule of a cluster COMMIT (abi.md, "Signals"), aimed with the
 # driver's fault injection: EINTR before the decision, the result after it.
 check "node 1 creates dataset 'signals' (4 MiB, 2 replicas)" \
 	g 1 "$ADMIN create signals --size 4M --replicas 2"
-out=$(g 3 "DSPM_TEST_DATASET=signals $BIN/commit_signal" 2>&1)
-rc=$?
-echo "$out" | grep -E '^(not )?ok |# (FAIL|SKIP)|commit_signal\.c:[0-9]+:' | sed "s/^/# node 3: /"
-if [ $rc -eq 0 ] && ! echo "$out" | grep -q '# SKIP'; then
-	ok "node 3: a signal ends a commit only before its decision ($(echo "$out" | grep -c '^ok ') cases)"
-else
-	not_ok "node 3: a signal ends a commit only before its decision (rc $rc)"
-fi
+kselftest 3 "a signal ends a commit only before its decision" \
+	"DSPM_TEST_DATASET=signals $BIN/commit_signal"
 check "node 1 deletes 'signals'" g 1 "$ADMIN rm signals"
-check "'scratch' is gone on node 2 too" expect_fail "No such file" g 2 "$ADMIN stat scratch"
-check "more replicas than live nodes are refused (EIO)" \
-	expect_fail "Input/output error" g 1 "$ADMIN create toomany --size 4K --replicas 4"
 
 # The dispatcher restarts; nodes rejoin on their own, as themselves, and the
 # namespace and placement are unchanged.

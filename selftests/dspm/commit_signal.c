@@ -155,25 +155,52 @@ static __u64 token(void)
 	return (__u64)t.tv_sec << 32 ^ t.tv_nsec ^ (__u64)getpid() << 48;
 }
 
+/* What came of a COMMIT that a SIGALRM hit: its result, how long, the alarms. */
+struct signalled {
+	int ret;
+	__u64 ms;
+	int alarms;
+};
+
+/*
+ * COMMIT of @fd with the stall @knob_name set to @stall_ms and a SIGALRM
+ * due @alarm_ms after the commit starts (the knob is reset afterwards).
+ */
+static struct signalled commit_signalled(struct __test_metadata *_metadata,
+					 int fd, const char *knob_name,
+					 unsigned int stall_ms,
+					 unsigned int alarm_ms)
+{
+	struct signalled out = { 0 };
+	struct timespec t0;
+	int before;
+
+	knob(_metadata, knob_name, stall_ms);
+	before = READ_ONCE(alarms);
+	alarm_in(alarm_ms);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	out.ret = dspm_commit(fd, NULL, 0, NULL);
+	out.ms = ms_since(&t0);
+	out.alarms = READ_ONCE(alarms) - before;
+	TH_LOG("COMMIT with %s=%u, SIGALRM at %u ms: %s after %llu ms",
+	       knob_name, stall_ms, alarm_ms,
+	       out.ret ? strerror(-out.ret) : "0", (unsigned long long)out.ms);
+	knob(_metadata, knob_name, 0);
+	return out;
+}
+
 /* Before the decision: EINTR, the bytes still dirty, nothing applied. */
 TEST_F_TIMEOUT(sig, before_decision_eintr_keeps_bytes, 120)
 {
 	__u64 old = READ_ONCE(self->r[0]), t = token();
-	struct timespec t0;
-	int ret, before;
+	struct signalled c;
 
 	WRITE_ONCE(self->w[0], t);
-	knob(_metadata, "prepared_stall_ms", 20000);
-	before = READ_ONCE(alarms);
-	alarm_in(500);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ret = dspm_commit(self->fd, NULL, 0, NULL);
-	TH_LOG("COMMIT after %llu ms: %s", (unsigned long long)ms_since(&t0),
-	       ret ? strerror(-ret) : "0");
-	knob(_metadata, "prepared_stall_ms", 0);
-	ASSERT_EQ(-EINTR, ret);
-	ASSERT_EQ(before + 1, READ_ONCE(alarms));
-	ASSERT_GT(10000, ms_since(&t0)) TH_LOG("the signal did not end the stall");
+	c = commit_signalled(_metadata, self->fd, "prepared_stall_ms", 20000,
+			     500);
+	ASSERT_EQ(-EINTR, c.ret);
+	ASSERT_EQ(1, c.alarms);
+	ASSERT_GT(10000, c.ms) TH_LOG("the signal did not end the stall");
 	ASSERT_EQ(1, dirty_pages(self->fd));
 	ASSERT_EQ(t, READ_ONCE(self->w[0]));
 	ASSERT_EQ(old, READ_ONCE(self->r[0]))
@@ -189,21 +216,13 @@ TEST_F_TIMEOUT(sig, before_decision_eintr_keeps_bytes, 120)
 TEST_F_TIMEOUT(sig, after_decision_runs_to_its_result, 120)
 {
 	__u64 t = token();
-	struct timespec t0;
-	int ret, before;
+	struct signalled c;
 
 	WRITE_ONCE(self->w[0], t);
-	knob(_metadata, "decided_stall_ms", 2000);
-	before = READ_ONCE(alarms);
-	alarm_in(500);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ret = dspm_commit(self->fd, NULL, 0, NULL);
-	TH_LOG("COMMIT after %llu ms: %s", (unsigned long long)ms_since(&t0),
-	       ret ? strerror(-ret) : "0");
-	knob(_metadata, "decided_stall_ms", 0);
-	ASSERT_EQ(0, ret);
-	ASSERT_EQ(before + 1, READ_ONCE(alarms));
-	ASSERT_LE(2000, ms_since(&t0));
+	c = commit_signalled(_metadata, self->fd, "decided_stall_ms", 2000, 500);
+	ASSERT_EQ(0, c.ret);
+	ASSERT_EQ(1, c.alarms);
+	ASSERT_LE(2000, c.ms);
 	ASSERT_EQ(0, dirty_pages(self->fd));
 	/* read through the other fd: fetched from the home, which applied */
 	ASSERT_EQ(t, READ_ONCE(self->r[0]))

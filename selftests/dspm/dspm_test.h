@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <linux/loop.h>
 
 #include <linux/dspm.h>
 
@@ -732,6 +733,45 @@ static inline void *env_map(struct __test_metadata *_metadata,
 	ASSERT_NE(MAP_FAILED, p) TH_LOG("mmap: %s", strerror(errno));
 	env_track_map(e, p, len);
 	return p;
+}
+
+/*
+ * A loop device over an unlinked @bytes-long file in /tmp (a block device
+ * without DAX): its path in @dev, the open device in *@lfd, the backing
+ * file in *@bfd; loop_put() detaches it.  Returns false, logged, when
+ * there is no /dev/loop-control (the caller skips).
+ */
+static inline bool loop_get(struct __test_metadata *_metadata, char dev[64],
+			    off_t bytes, int *lfd, int *bfd)
+{
+	char backing[] = "/tmp/dspm-loop-XXXXXX";
+	int lc, nr;
+
+	lc = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (lc < 0) {
+		TH_LOG("no /dev/loop-control: %s", strerror(errno));
+		return false;
+	}
+	nr = ioctl(lc, LOOP_CTL_GET_FREE);
+	close(lc);
+	ASSERT_LE(0, nr) TH_LOG("LOOP_CTL_GET_FREE: %s", strerror(errno));
+	snprintf(dev, 64, "/dev/loop%d", nr);
+	*bfd = mkstemp(backing);
+	ASSERT_LE(0, *bfd);
+	unlink(backing);
+	ASSERT_EQ(0, ftruncate(*bfd, bytes));
+	*lfd = open(dev, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, *lfd) TH_LOG("open %s: %s", dev, strerror(errno));
+	ASSERT_EQ(0, ioctl(*lfd, LOOP_SET_FD, *bfd))
+		TH_LOG("LOOP_SET_FD: %s", strerror(errno));
+	return true;
+}
+
+static inline void loop_put(int lfd, int bfd)
+{
+	ioctl(lfd, LOOP_CLR_FD, 0);
+	close(lfd);
+	close(bfd);
 }
 
 #endif /* __KSELFTEST_HARNESS_H */

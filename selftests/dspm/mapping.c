@@ -9,7 +9,6 @@
 #include "kselftest_harness.h"
 #include "dspm_test.h"
 #include <linux/futex.h>
-#include <linux/loop.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 
@@ -194,25 +193,12 @@ TEST_F(map, pinning_calls_fail_with_efault)
 /* O_DIRECT I/O pins its buffer: here a loop device's, on a tmpfs file. */
 TEST_F(map, o_direct_fails_with_efault)
 {
-	char dev[64], backing[] = "/tmp/dspm-odirect-XXXXXX";
-	int lc, nr, bfd, lfd, dfd, rd_errno, wr_errno;
+	int bfd, lfd, dfd, rd_errno, wr_errno;
 	ssize_t rd, wr;
+	char dev[64];
 
-	lc = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-	if (lc < 0)
-		SKIP(return, "no /dev/loop-control (%s)", strerror(errno));
-	nr = ioctl(lc, LOOP_CTL_GET_FREE);
-	close(lc);
-	ASSERT_LE(0, nr) TH_LOG("LOOP_CTL_GET_FREE: %s", strerror(errno));
-	snprintf(dev, sizeof(dev), "/dev/loop%d", nr);
-	bfd = mkstemp(backing);
-	ASSERT_LE(0, bfd);
-	unlink(backing);
-	ASSERT_EQ(0, ftruncate(bfd, 1 << 20));
-	lfd = open(dev, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, lfd) TH_LOG("open %s: %s", dev, strerror(errno));
-	ASSERT_EQ(0, ioctl(lfd, LOOP_SET_FD, bfd))
-		TH_LOG("LOOP_SET_FD: %s", strerror(errno));
+	if (!loop_get(_metadata, dev, 1 << 20, &lfd, &bfd))
+		SKIP(return, "no loop device");
 	dfd = open(dev, O_RDWR | O_DIRECT | O_CLOEXEC);
 
 	memset(self->m, 3, PG);
@@ -223,9 +209,7 @@ TEST_F(map, o_direct_fails_with_efault)
 
 	if (dfd >= 0)
 		close(dfd);
-	ioctl(lfd, LOOP_CLR_FD, 0);
-	close(lfd);
-	close(bfd);
+	loop_put(lfd, bfd);
 	ASSERT_LE(0, dfd) TH_LOG("open %s O_DIRECT", dev);
 	ASSERT_EQ(-1, rd);
 	ASSERT_EQ(EFAULT, rd_errno);
