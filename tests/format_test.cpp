@@ -2,6 +2,7 @@
 // dspm-admin value parsing and rendering.
 #include "format.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
@@ -371,6 +372,57 @@ TEST(Human, StatsWithoutCountersOrDetached) {
             "commits:  17\naborts:   3\ncounters: not reported by this kernel\n");
   dspm::Info detached;
   EXPECT_EQ(admin::render_stats(detached), "state: detached\n");
+}
+
+// Every sample line is "NAME VALUE" or "NAME{le="X"} VALUE", each family announced by its
+// HELP and TYPE lines first; the buckets are cumulative and end at +Inf = _count.
+TEST(Prometheus, CountersAndHistogram) {
+  const std::string text = admin::render_prometheus(sample_stats());
+  const auto ls = lines(text);
+  const auto has = [&ls](const std::string& line) {
+    return std::find(ls.begin(), ls.end(), line) != ls.end();
+  };
+  EXPECT_TRUE(has("# TYPE dspm_attached gauge")) << text;
+  EXPECT_TRUE(has("dspm_attached 1"));
+  EXPECT_TRUE(has("# TYPE dspm_commits_total counter"));
+  EXPECT_TRUE(has("dspm_commits_total 17"));
+  EXPECT_TRUE(has("dspm_aborts_total 3"));
+  EXPECT_TRUE(has("dspm_conflicts_total 2"));
+  EXPECT_TRUE(has("dspm_faults_local_total 1234"));
+  EXPECT_TRUE(has("dspm_faults_remote_total 5"));
+  EXPECT_TRUE(has("dspm_pages_shadowed_total 40"));
+  EXPECT_TRUE(has("dspm_committed_bytes_total 8192"));
+  EXPECT_TRUE(has("dspm_replicated_bytes_total 100"));
+  EXPECT_TRUE(has("# TYPE dspm_fetch_duration_seconds histogram"));
+  EXPECT_TRUE(has("dspm_fetch_duration_seconds_bucket{le=\"1e-06\"} 7"));
+  EXPECT_TRUE(has("dspm_fetch_duration_seconds_bucket{le=\"8e-06\"} 127"));
+  EXPECT_TRUE(has("dspm_fetch_duration_seconds_bucket{le=\"0.016384\"} 127"));
+  EXPECT_TRUE(has("dspm_fetch_duration_seconds_bucket{le=\"+Inf\"} 128"));
+  EXPECT_TRUE(has("dspm_fetch_duration_seconds_count 128"));
+  std::string family;
+  for (const auto& l : ls) {
+    if (l.starts_with("# HELP ")) {
+      family = l.substr(7, l.find(' ', 7) - 7);
+      continue;
+    }
+    if (l.starts_with("# TYPE ")) {
+      EXPECT_EQ(l.substr(7, family.size() + 1), family + " ") << l;
+      continue;
+    }
+    EXPECT_TRUE(l.starts_with(family)) << l << " outside its family " << family;
+    EXPECT_NE(l.find(' '), std::string::npos) << l;
+  }
+}
+
+TEST(Prometheus, DetachedAndWithoutCounters) {
+  dspm::Info detached;
+  EXPECT_EQ(admin::render_prometheus(detached),
+            "# HELP dspm_attached Whether a backing device is attached (1) or not (0).\n"
+            "# TYPE dspm_attached gauge\ndspm_attached 0\n");
+  const std::string text = admin::render_prometheus(sample_info());
+  EXPECT_NE(text.find("dspm_commits_total 17\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("dspm_conflicts_total"), std::string::npos) << text;
+  EXPECT_EQ(text.find("dspm_fetch_duration_seconds"), std::string::npos) << text;
 }
 
 TEST(Human, BucketLabels) {

@@ -81,6 +81,8 @@ ParseResult parse(int argc, const char* const* argv, std::ostream& out, std::ost
   auto* detach = app.add_subcommand("detach", "Detach the backing device");
   auto* info = app.add_subcommand("info", "Show the node's state");
   auto* stats = app.add_subcommand("stats", "Show the node's counters and fetch latencies");
+  stats->add_flag("--prometheus", cmd.prometheus,
+                  "In the Prometheus text format (for a node exporter's textfile collector)");
 
   auto* create = app.add_subcommand("create", "Create a dataset");
   create->add_option("name", cmd.name, "Dataset name")->required()->type_name("NAME");
@@ -199,7 +201,9 @@ void do_execute(Device& dev, const Command& cmd, std::ostream& out, std::ostream
     }
     case Verb::stats: {
       const Info info = dev.info();
-      if (cmd.json)
+      if (cmd.prometheus)
+        out << render_prometheus(info);
+      else if (cmd.json)
         print_json(out, stats_json(info));
       else
         out << render_stats(info);

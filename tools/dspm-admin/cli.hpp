@@ -18,6 +18,7 @@ struct Command {
   Verb verb = Verb::info;
   std::string device{default_device_path};  // --device
   bool json = false;                        // --json
+  bool prometheus = false;                  // stats --prometheus
 
   // attach: exactly one of path and dram_bytes
   std::string path;

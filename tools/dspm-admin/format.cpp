@@ -365,6 +365,49 @@ std::string format_bucket(std::size_t bucket) {
   return "[" + std::to_string(range.low_us) + ", " + std::to_string(range.high_us) + ") us";
 }
 
+std::string render_prometheus(const Info& info) {
+  std::string out;
+  const auto metric = [&out](const char* name, const char* type, const char* help,
+                             std::uint64_t value) {
+    out += std::string("# HELP ") + name + ' ' + help + '\n';
+    out += std::string("# TYPE ") + name + ' ' + type + '\n';
+    out += std::string(name) + ' ' + std::to_string(value) + '\n';
+  };
+  metric("dspm_attached", "gauge", "Whether a backing device is attached (1) or not (0).",
+         info.attached ? 1 : 0);
+  if (!info.attached) return out;
+  metric("dspm_commits_total", "counter", "Commits applied on this node.", info.commits);
+  metric("dspm_aborts_total", "counter", "Aborts on this node.", info.aborts);
+  if (!info.has_counters) return out;
+  metric("dspm_conflicts_total", "counter", "Commits that failed with EAGAIN.", info.conflicts);
+  metric("dspm_faults_local_total", "counter", "Page faults served from this node's media.",
+         info.faults_local);
+  metric("dspm_faults_remote_total", "counter", "Page faults that fetched from another node.",
+         info.faults_remote);
+  metric("dspm_pages_shadowed_total", "counter", "Pages copied on a first store.",
+         info.pages_shadowed);
+  metric("dspm_committed_bytes_total", "counter", "Dataset bytes written by commits here.",
+         info.bytes_committed);
+  metric("dspm_replicated_bytes_total", "counter",
+         "Bytes applied here on behalf of other nodes' commits.", info.bytes_replicated);
+  out += "# HELP dspm_fetch_duration_seconds Latency of remote page fetches.\n";
+  out += "# TYPE dspm_fetch_duration_seconds histogram\n";
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < info.fetch_hist.size(); ++i) {
+    cumulative += info.fetch_hist[i];
+    const auto range = fetch_bucket_range(i);
+    char le[32];
+    if (range.high_us)
+      std::snprintf(le, sizeof(le), "%g", static_cast<double>(range.high_us) / 1e6);
+    else
+      std::snprintf(le, sizeof(le), "+Inf");
+    out += std::string("dspm_fetch_duration_seconds_bucket{le=\"") + le + "\"} " +
+           std::to_string(cumulative) + '\n';
+  }
+  out += "dspm_fetch_duration_seconds_count " + std::to_string(cumulative) + '\n';
+  return out;
+}
+
 std::string render_stats(const Info& info) {
   if (!info.attached) return key_values({{"state", "detached"}});
   Lines lines = {

@@ -65,6 +65,11 @@ std::string render_stat(const Stat& stat);
 // The counters as a "key: value" block, then "fetch latency:" and one line per histogram
 // bucket, "  [1, 2) us  COUNT" with the ranges and counts aligned ("  >= 16384 us" last).
 std::string render_stats(const Info& info);
+// The counters in the Prometheus text exposition format (version 0.0.4), for a node
+// exporter's textfile collector or a scrape: dspm_attached, dspm_*_total counters and the
+// fetch latencies as the histogram dspm_fetch_duration_seconds (cumulative buckets; no _sum,
+// since the kernel keeps none).  Counters a kernel did not report are left out.
+std::string render_prometheus(const Info& info);
 // "< 1 us", "[1, 2) us", ..., ">= 16384 us".
 std::string format_bucket(std::size_t bucket);
 // With @placement, a CHUNKS column: each chunk's nodes, home first ("1+2 2+3"), up to four
