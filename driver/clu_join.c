@@ -13,7 +13,7 @@
 #include "txn_lane.h"
 #include "xprt.h"
 
-/* connects a JOIN tries before ETIMEDOUT, DSPM_LINK_TIMEOUT_MS each */
+/* connects a JOIN tries (after a timeout or a reset), DSPM_LINK_TIMEOUT_MS each */
 #define DSPM_JOIN_ATTEMPTS	3
 
 static int dspm_addr_check(const struct dspm_addr *a)
@@ -234,14 +234,19 @@ long dspm_cluster_join(struct dspm_node *node, void __user *uarg)
 	/*
 	 * A lost connection request is sent again only after seconds (the
 	 * RDMA CM's response timeout): on a busy network the first connect
-	 * can time out where the next one goes through.  The dispatcher takes
-	 * a second join of this node as its reconnection.
+	 * can time out where the next one goes through.  A node that lost
+	 * power and joins again can meet the dispatcher's connection to its
+	 * previous boot, not yet torn down, and be reset.  The dispatcher
+	 * takes a second join of this node as its reconnection.
 	 */
 	for (attempt = 0; attempt < DSPM_JOIN_ATTEMPTS; attempt++) {
 		ret = dspm_link_connect(link, &conn);
-		if (ret != -ETIMEDOUT || fatal_signal_pending(current))
+		if ((ret != -ETIMEDOUT && ret != -ECONNRESET) ||
+		    fatal_signal_pending(current))
 			break;
-		pr_info("dspm: join: the dispatcher did not answer in time; trying again\n");
+		pr_info("dspm: join: %s; trying again\n",
+			ret == -ETIMEDOUT ? "the dispatcher did not answer in time" :
+			"the connection was reset");
 	}
 	if (!ret) {
 		ret = dspm_cluster_persist_id(node->store, link->node_id);
