@@ -176,7 +176,7 @@ non_holder() { # HOLDERS...: the first node holding no copy, or nothing
 netem_clear() { g "$1" 'tc qdisc del dev eth0 root 2>/dev/null; true'; }
 
 cases() { # LABEL
-	local d=$raw/$1 h other reader x y z c tries
+	local d=$raw/$1 h other reader x y z c
 	: > "$d/roles.txt"
 
 	say "$1: remote read faults"
@@ -218,15 +218,18 @@ cases() { # LABEL
 	g "$x" 'tc qdisc show dev eth0' >> "$d/netem-slow.txt"
 
 	say "$1: commit-vs-ls, dispatcher answers to the lister delayed ${ls_delay_ms} ms"
-	# a dataset held by nodes 2 and 3 (not node 1, whose egress is delayed)
-	for tries in 1 2 3 4; do
-		create "cv$tries" 1M 2
-		read -r -a h <<< "$(holders "cv$tries")"
-		[ "$(non_holder "${h[@]}")" = 1 ] && break
+	# a chunk held by nodes 2 and 3 (not node 1, whose egress is delayed): the
+	# dispatcher places each chunk on the two nodes with the most free space,
+	# so the chunks of one 8-chunk dataset take turns
+	local chunk=
+	create cv 8M 2
+	for c in 0 1 2 3 4 5 6 7; do
+		read -r -a h <<< "$(holders cv "$c")"
+		[ "$(non_holder "${h[@]}")" = 1 ] && { chunk=$c; break; }
 	done
-	[ "$(non_holder "${h[@]}")" = 1 ] || { say "$1: no R=2 dataset on nodes 2 and 3"; return 0; }
+	[ -n "$chunk" ] || { say "$1: no chunk of cv on nodes 2 and 3"; return 0; }
 	y=${h[0]} x=${h[1]}
-	echo "commit-vs-ls dataset=cv$tries committer(home)=$y lister(replica)=$x" >> "$d/roles.txt"
+	echo "commit-vs-ls dataset=cv chunk=$chunk committer(home)=$y lister(replica)=$x" >> "$d/roles.txt"
 	netem_clear 1
 	g 1 "tc qdisc add dev eth0 root handle 1: prio bands 4 &&
 		tc qdisc add dev eth0 parent 1:4 handle 40: netem delay ${ls_delay_ms}ms &&
@@ -246,7 +249,8 @@ cases() { # LABEL
 		e=\$(date +%s%N); echo ls_calls=\$n ls_failed=\$bad ns=\$((e - s)); : > $f.stopped" \
 		> "$d/ls-loop.txt" 2>&1 &
 	local lister=$!
-	g "$y" "$bench commit-vs-ls cv$tries --iterations $iterations --ls-file $f" > "$d/commit-vs-ls.json" ||
+	g "$y" "$bench commit-vs-ls cv --offset $((chunk * fault_pages)) --iterations $iterations --ls-file $f" \
+		> "$d/commit-vs-ls.json" ||
 		{ say "$1: commit-vs-ls failed"; : > "$f.stop"; }
 	wait "$lister" || say "$1: the ls loop failed: $(cat "$d/ls-loop.txt")"
 	netem_clear 1
