@@ -47,12 +47,13 @@ struct dspm_peer_service {
  * What the link tells the layers above about membership (registered by
  * JOIN, clu_join.c), from its own thread: @rejoined after it reconnected
  * to the dispatcher (the homes may have dropped this node meanwhile),
- * @node_returned when the node table shows a node alive again after a
- * death or with a new incarnation (it forgot whom it served).
+ * @node_returned, once per node, when the node table shows node @id alive
+ * again after a death or with a new incarnation (it forgot whom it served,
+ * and the connections to its previous boot are dead).
  */
 struct dspm_link_events {
 	void (*rejoined)(struct dspm_link *link);
-	void (*node_returned)(struct dspm_link *link);
+	void (*node_returned)(struct dspm_link *link, u32 id);
 };
 
 /*
@@ -207,6 +208,7 @@ struct dspm_peers *dspm_peers_start(struct dspm_link *link,
 				    const struct dspm_peer_service *const *tables);
 void dspm_peers_stop(struct dspm_peers *peers);
 void dspm_peers_cut(struct dspm_peers *peers, u32 id);
+void dspm_peers_forget(struct dspm_peers *peers, u32 id);
 int dspm_peer_call(struct dspm_peers *peers, u32 id, void *req, u32 len,
 		   u16 want, void *reply, u32 reply_len);
 int dspm_peer_call_gen(struct dspm_peers *peers, u32 id, void *req, u32 len,

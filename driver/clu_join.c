@@ -131,9 +131,16 @@ static void dspm_cluster_rejoined(struct dspm_link *link)
 	dspm_coh_joined(link->node);
 }
 
+static void dspm_cluster_node_returned(struct dspm_link *link, u32 id)
+{
+	if (link->peers)
+		dspm_peers_forget(link->peers, id);
+	dspm_coh_joined(link->node);
+}
+
 static const struct dspm_link_events dspm_cluster_events = {
 	.rejoined = dspm_cluster_rejoined,
-	.node_returned = dspm_cluster_rejoined,
+	.node_returned = dspm_cluster_node_returned,
 };
 
 static const struct dspm_peer_service *const dspm_cluster_services[] = {
@@ -170,13 +177,17 @@ exit_coh:
 	return ret;
 }
 
+/*
+ * The link's thread stops before the peers are freed: its events reach
+ * them (a returned node's connections are closed).
+ */
 static void dspm_cluster_stop(struct dspm_link *link)
 {
 	dspm_debug_lanes_stop(link);
 	dspm_debug_copy_stop(link);
 	dspm_resolver_stop(link);
-	dspm_peers_stop(link->peers);
 	dspm_link_stop(link);
+	dspm_peers_stop(link->peers);
 	dspm_coh_link_exit(link);
 }
 

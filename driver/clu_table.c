@@ -60,9 +60,8 @@ static bool dspm_link_node_returned(const struct dspm_node_info *old,
 
 int dspm_link_node_table(struct dspm_link *link)
 {
-	bool returned = false;
 	const struct dspm_wire_node_table *t = link->rxbuf;
-	u32 count = le32_to_cpu(t->count), i, prev = 0;
+	u32 count = le32_to_cpu(t->count), i, prev = 0, old_nr;
 	struct dspm_node_info *table, *old;
 
 	if (count > DSPM_WIRE_NODES_MAX || t->reserved ||
@@ -93,23 +92,23 @@ int dspm_link_node_table(struct dspm_link *link)
 	}
 	mutex_lock(&link->table_lock);
 	old = link->table;
-	for (i = 0; i < count; i++)
-		if (table[i].state == DSPM_NODE_ALIVE &&
-		    table[i].id != READ_ONCE(link->node_id) &&
-		    dspm_link_node_returned(old, link->nr_nodes, &table[i]))
-			returned = true;
+	old_nr = link->nr_nodes;
 	link->table = table;
 	link->nr_nodes = count;
 	link->epoch = le64_to_cpu(t->epoch);
 	mutex_unlock(&link->table_lock);
-	kvfree(old);
 	/*
 	 * A node back from the dead or with a new incarnation restarted and
-	 * forgot whom it served as a home: nobody would invalidate the copies
-	 * cached here from it.
+	 * forgot whom it served as a home (nobody would invalidate the copies
+	 * cached here from it), and our connections to it are to its previous
+	 * boot.  Only this thread replaces the table, so it may read it here.
 	 */
-	if (returned && link->events)
-		link->events->node_returned(link);
+	for (i = 0; i < count && link->events; i++)
+		if (table[i].state == DSPM_NODE_ALIVE &&
+		    table[i].id != READ_ONCE(link->node_id) &&
+		    dspm_link_node_returned(old, old_nr, &table[i]))
+			link->events->node_returned(link, table[i].id);
+	kvfree(old);
 	return 0;
 bad:
 	atomic64_inc(&link->malformed);

@@ -48,6 +48,7 @@ struct dspm_peer_chan {
 	u64 gen;			/* of conn: unique per connection */
 	void *buf;			/* DSPM_WIRE_MAX_MESSAGE bytes */
 	bool busy;
+	bool stale;			/* busy; close conn when the call ends */
 };
 
 struct dspm_peer_out {

@@ -173,11 +173,12 @@ static void dspm_peer_chan_put(struct dspm_peers *peers,
 	struct dspm_conn *conn = NULL;
 
 	spin_lock(&out->lock);
-	if (failed) {
+	if (failed || c->stale) {
 		conn = c->conn;
 		c->conn = NULL;
 	}
 	c->busy = false;
+	c->stale = false;
 	spin_unlock(&out->lock);
 	if (conn)
 		dspm_conn_close(conn);
@@ -359,6 +360,39 @@ int dspm_peer_read(struct dspm_peers *peers, u32 id, u64 gen,
 	dspm_peer_signals_restore(&old);
 	dspm_peer_chan_put(peers, out, c, ret);
 	return ret;
+}
+
+/*
+ * Node @id restarted: its previous boot's end of our connections is gone,
+ * and a call sent on one would fail (a commit with EIO) before the
+ * connection is made again.  Close the idle ones now and the busy ones
+ * when their call ends; the next call connects afresh.
+ */
+void dspm_peers_forget(struct dspm_peers *peers, u32 id)
+{
+	struct dspm_conn *dead[DSPM_PEER_CHANNELS];
+	struct dspm_peer_out *out;
+	unsigned int i, n = 0;
+
+	mutex_lock(&peers->lock);
+	out = xa_load(&peers->out, id);
+	mutex_unlock(&peers->lock);
+	if (!out)
+		return;
+	spin_lock(&out->lock);
+	for (i = 0; i < DSPM_PEER_CHANNELS; i++) {
+		struct dspm_peer_chan *c = &out->chan[i];
+
+		if (c->busy) {
+			c->stale = true;
+		} else if (c->conn) {
+			dead[n++] = c->conn;
+			c->conn = NULL;
+		}
+	}
+	spin_unlock(&out->lock);
+	while (n)
+		dspm_conn_close(dead[--n]);
 }
 
 void dspm_peer_out_close_all(struct dspm_peers *peers)
