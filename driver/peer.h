@@ -8,11 +8,13 @@
 #define _DSPM_PEER_H
 
 #include <linux/list.h>
+#include <linux/llist.h>
 #include <linux/mutex.h>
 #include <linux/socket.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <uapi/linux/dspm_wire.h>
 
@@ -82,6 +84,10 @@ struct dspm_peers {
 	atomic64_t pings;		/* PINGs answered */
 	atomic64_t requests;		/* request ids of calls */
 	atomic64_t gens;		/* dspm_peer_out.gen */
+
+	/* connections of failed calls, closed by close_work (peer_client.c) */
+	struct llist_head closing;
+	struct work_struct close_work;
 };
 
 int dspm_peer_recv(struct dspm_peers *peers, struct dspm_conn *conn,
@@ -93,6 +99,7 @@ int dspm_peer_mac(struct dspm_link *link, const char *label,
 		  u32 acceptor, u8 mac[DSPM_WIRE_MAC_SIZE]);
 const struct dspm_peer_service *
 dspm_peer_service(struct dspm_peers *peers, int type);
+void dspm_peer_close_work(struct work_struct *work);
 int dspm_peer_connect(struct dspm_peers *peers, u32 id, void *buf,
 		      struct dspm_conn **out);
 void dspm_peer_out_close_all(struct dspm_peers *peers);

@@ -20,6 +20,32 @@
 #include "peer.h"
 #include "xprt.h"
 
+/*
+ * A call's connections are made and closed by a worker, not by the caller.
+ * A call may come from a fault that holds mmap_lock (one that may not be
+ * retried), and the RDMA CM takes a cm_id's handler mutex to connect and
+ * to destroy it - the mutex under which its user-space interface (ucma)
+ * copies events to user memory, taking mmap_lock: lockdep reported the
+ * inversion (cluster-crash-rdma on the debug kernel).
+ */
+void dspm_peer_close_work(struct work_struct *work)
+{
+	struct dspm_peers *peers = container_of(work, struct dspm_peers,
+						close_work);
+	struct llist_node *list = llist_del_all(&peers->closing);
+	struct dspm_conn *conn, *next;
+
+	llist_for_each_entry_safe(conn, next, list, closing)
+		dspm_conn_close(conn);
+}
+
+static void dspm_peer_close_later(struct dspm_peers *peers,
+				  struct dspm_conn *conn)
+{
+	if (llist_add(&conn->closing, &peers->closing))
+		queue_work(peers->link->node->wq, &peers->close_work);
+}
+
 /* The connecting side: a connection to node @id, authenticated both ways. */
 int dspm_peer_connect(struct dspm_peers *peers, u32 id, void *buf,
 		      struct dspm_conn **out)
@@ -73,6 +99,42 @@ int dspm_peer_connect(struct dspm_peers *peers, u32 id, void *buf,
 	}
 	*out = conn;
 	return 0;
+}
+
+struct dspm_peer_connecting {
+	struct work_struct work;
+	struct completion done;
+	struct dspm_peers *peers;
+	u32 id;
+	void *buf;
+	struct dspm_conn *conn;
+	int ret;
+};
+
+static void dspm_peer_connect_work(struct work_struct *work)
+{
+	struct dspm_peer_connecting *pc =
+		container_of(work, struct dspm_peer_connecting, work);
+
+	pc->ret = dspm_peer_connect(pc->peers, pc->id, pc->buf, &pc->conn);
+	complete(&pc->done);
+}
+
+/* dspm_peer_connect() in a worker (see dspm_peer_close_work()). */
+static int dspm_peer_connect_off(struct dspm_peers *peers, u32 id, void *buf,
+				 struct dspm_conn **out)
+{
+	struct dspm_peer_connecting pc = { .peers = peers, .id = id,
+					   .buf = buf };
+
+	INIT_WORK_ONSTACK(&pc.work, dspm_peer_connect_work);
+	init_completion(&pc.done);
+	queue_work(peers->link->node->wq, &pc.work);
+	/* bounded: the handshake times out after DSPM_PEER_HANDSHAKE_MS */
+	wait_for_completion(&pc.done);
+	destroy_work_on_stack(&pc.work);
+	*out = pc.conn;
+	return pc.ret;
 }
 
 static void dspm_peer_out_free(struct dspm_peer_out *out)
@@ -181,7 +243,7 @@ static void dspm_peer_chan_put(struct dspm_peers *peers,
 	c->stale = false;
 	spin_unlock(&out->lock);
 	if (conn)
-		dspm_conn_close(conn);
+		dspm_peer_close_later(peers, conn);
 	wake_up_all(&out->idle);
 }
 
@@ -267,7 +329,7 @@ static int dspm_peer_call_conn(struct dspm_peers *peers, u32 id, void *req,
 		return PTR_ERR(out);
 	c = dspm_peer_chan_get(out, NULL);
 	if (!c->conn) {
-		ret = dspm_peer_connect(peers, id, c->buf, &conn);
+		ret = dspm_peer_connect_off(peers, id, c->buf, &conn);
 		if (ret) {
 			dspm_peer_chan_put(peers, out, c, false);
 			return ret;

@@ -393,6 +393,8 @@ struct dspm_peers *dspm_peers_start(struct dspm_link *link,
 	peers->link = link;
 	peers->ops = link->ops;
 	mutex_init(&peers->lock);
+	init_llist_head(&peers->closing);
+	INIT_WORK(&peers->close_work, dspm_peer_close_work);
 	INIT_LIST_HEAD(&peers->conns);
 	xa_init(&peers->out);
 	dspm_wire_addr_to_uapi(&link->self, &self);
@@ -432,5 +434,6 @@ void dspm_peers_stop(struct dspm_peers *peers)
 	dspm_peer_reap(peers, true);
 	dspm_listener_close(peers->listener);
 	dspm_peer_out_close_all(peers);
+	flush_work(&peers->close_work);
 	kfree(peers);
 }

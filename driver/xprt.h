@@ -23,6 +23,7 @@
 #define _DSPM_XPRT_H
 
 #include <linux/errno.h>
+#include <linux/llist.h>
 #include <linux/socket.h>
 #include <linux/types.h>
 
@@ -31,6 +32,7 @@ struct dspm_transport_ops;
 /* What every backend's connection and listener start with. */
 struct dspm_conn {
 	const struct dspm_transport_ops *ops;
+	struct llist_node closing;	/* peer_client.c: closed by a worker */
 };
 
 struct dspm_listener {
